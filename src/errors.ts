@@ -1,0 +1,118 @@
+/**
+ * The single error catalogue. Every failure the project reports has a class here with a stable
+ * `code` (documented in docs/errors.md), a `name` equal to the class name, and an optional `cause`.
+ */
+
+/** Base class of every tscollective error. */
+export class TscError extends Error {
+  /** Stable machine-readable code, for example `TSC_SEC_EXPIRED`. */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+// ---- configuration -------------------------------------------------------------------------
+
+/** The configuration has one or more problems; `problems` lists every one. */
+export class ConfigError extends TscError {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[], options?: { cause?: unknown }) {
+    super('TSC_CONFIG_INVALID', `configuration has ${problems.length} problem(s):\n  - ${problems.join('\n  - ')}`, options);
+    this.problems = problems;
+  }
+}
+
+/** A plugin name (security provider, connector, serializer, ...) is not registered. */
+export class UnknownPluginError extends TscError {
+  constructor(kind: string, name: string, known: readonly string[]) {
+    super('TSC_UNKNOWN_PLUGIN', `unknown ${kind} ${JSON.stringify(name)}; known: ${known.join(', ') || '(none)'}`);
+  }
+}
+
+/** An argument to a function was not of the expected shape; the message names the argument. */
+export class InvalidArgumentError extends TscError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TSC_INVALID_ARGUMENT', message, options);
+  }
+}
+
+// ---- serialization ---------------------------------------------------------------------------
+
+/** Data could not be serialized or deserialized (unsafe YAML tag, truncated msgpack, ...). */
+export class SerializationError extends TscError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TSC_SERIALIZATION', message, options);
+  }
+}
+
+// ---- security ----------------------------------------------------------------------------------
+
+/** Base class of every message the security provider refuses. Decode APIs throw only these. */
+export class SecurityError extends TscError {}
+
+/** The request is older than its TTL. */
+export class ExpiredError extends SecurityError {
+  constructor(message: string) { super('TSC_SEC_EXPIRED', message); }
+}
+
+/** The request's msgtime is further in the future than the allowed clock skew. */
+export class FutureDatedError extends SecurityError {
+  constructor(message: string) { super('TSC_SEC_FUTURE_DATED', message); }
+}
+
+/** The request id was already seen from this caller within its validity window. */
+export class ReplayedError extends SecurityError {
+  constructor(message: string) { super('TSC_SEC_REPLAYED', message); }
+}
+
+/** The signature or authentication tag does not verify. */
+export class BadSignatureError extends SecurityError {
+  constructor(message: string, options?: { cause?: unknown }) { super('TSC_SEC_BAD_SIGNATURE', message, options); }
+}
+
+/** No usable public key is known for the sender (and none could be learned). */
+export class UnknownSenderError extends SecurityError {
+  constructor(message: string, options?: { cause?: unknown }) { super('TSC_SEC_UNKNOWN_SENDER', message, options); }
+}
+
+/** The sender's certificate does not verify against the configured CA, or its CN does not match. */
+export class CaRejectedError extends SecurityError {
+  constructor(message: string, options?: { cause?: unknown }) { super('TSC_SEC_CA_REJECTED', message, options); }
+}
+
+/** The message is encrypted to someone else, or answers a request this client did not send (or forgot). */
+export class NotAddressedToUsError extends SecurityError {
+  constructor(message: string) { super('TSC_SEC_NOT_FOR_US', message); }
+}
+
+/** The message could not be parsed: wrong framing, missing or mistyped fields, unsupported version. */
+export class MalformedMessageError extends SecurityError {
+  constructor(message: string, options?: { cause?: unknown }) { super('TSC_SEC_MALFORMED', message, options); }
+}
+
+/** A key file is missing, unreadable, unparseable, too weak or too widely readable. */
+export class KeyFileError extends TscError {
+  constructor(message: string, options?: { cause?: unknown }) { super('TSC_KEY_FILE', message, options); }
+}
+
+// ---- middleware -------------------------------------------------------------------------------
+
+/** The connector could not reach any broker, or lost the connection for longer than allowed. */
+export class ConnectionError extends TscError {
+  constructor(message: string, options?: { cause?: unknown }) { super('TSC_CONNECTION', message, options); }
+}
+
+/** A publish could not be handed to the broker (disconnected past the wait bound, nacked, closed). */
+export class PublishError extends TscError {
+  constructor(message: string, options?: { cause?: unknown }) { super('TSC_PUBLISH', message, options); }
+}
+
+// ---- RPC ------------------------------------------------------------------------------------
+
+/** A client-side RPC failure (no responses, discovery failed, bad arguments). */
+export class RpcError extends TscError {
+  constructor(message: string, options?: { cause?: unknown }) { super('TSC_RPC', message, options); }
+}

@@ -1,0 +1,51 @@
+/** Logger construction: pino for programs, a capturing logger for tests. */
+import { pino } from 'pino';
+import type { Logger } from '../inter/logger.js';
+
+/** Options for createLogger. */
+export interface LoggerOptions {
+  /** pino level name: trace, debug, info, warn, error, fatal, silent. */
+  level?: string;
+  /** A file path to append to; stderr when absent. */
+  file?: string;
+  name?: string;
+}
+
+/** A pino logger writing JSON lines to `file` (created if missing) or to stderr. */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const destination = options.file ? pino.destination({ dest: options.file, mkdir: true, sync: false }) : pino.destination(2);
+  return pino({ level: options.level ?? 'info', name: options.name ?? 'tscollective' }, destination) as unknown as Logger;
+}
+
+/** One captured log record. */
+export interface LogRecord {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  msg: string;
+  fields: Record<string, unknown>;
+}
+
+/** A logger that keeps records in memory, for tests and for the demo's narration. */
+export class CapturingLogger implements Logger {
+  constructor(
+    readonly records: LogRecord[] = [],
+    private readonly bindings: Record<string, unknown> = {},
+  ) {}
+
+  private push(level: LogRecord['level'], obj: object, msg?: string): void {
+    this.records.push({ level, msg: msg ?? '', fields: { ...this.bindings, ...obj } });
+  }
+
+  debug(obj: object, msg?: string): void { this.push('debug', obj, msg); }
+  info(obj: object, msg?: string): void { this.push('info', obj, msg); }
+  warn(obj: object, msg?: string): void { this.push('warn', obj, msg); }
+  error(obj: object, msg?: string): void { this.push('error', obj, msg); }
+
+  child(bindings: Record<string, unknown>): Logger {
+    return new CapturingLogger(this.records, { ...this.bindings, ...bindings });
+  }
+
+  /** Records at `level` whose message contains `text`. */
+  find(level: LogRecord['level'], text: string): LogRecord[] {
+    return this.records.filter((r) => r.level === level && r.msg.includes(text));
+  }
+}
