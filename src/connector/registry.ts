@@ -3,7 +3,7 @@
  * `connector`; the core asks for one by that name and gets "unknown connector X" otherwise.
  */
 import { UnknownPluginError } from '../errors.js';
-import type { ConnectorContext, Connector, ConnectorFactory } from '../inter/security.js';
+import type { ConnectorContext, Connector, ConnectorFactory } from '../inter/connector.js';
 
 const factories = new Map<string, ConnectorFactory>();
 
