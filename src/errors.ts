@@ -116,3 +116,43 @@ export class PublishError extends TscError {
 export class RpcError extends TscError {
   constructor(message: string, options?: { cause?: unknown }) { super('TSC_RPC', message, options); }
 }
+
+// ---- daemon, agents, filters, authorization, registration ------------------------------------
+
+/** A filter string (fact filter, compound expression, /regex/) does not parse; the message says where. */
+export class FilterSyntaxError extends TscError {
+  constructor(message: string, options?: { cause?: unknown }) { super('TSC_FILTER_SYNTAX', message, options); }
+}
+
+/** An agent definition (defineAgent) or an agent module is invalid; `problems` lists every one. */
+export class AgentDefinitionError extends TscError {
+  readonly problems: readonly string[];
+  constructor(agent: string, problems: readonly string[], options?: { cause?: unknown }) {
+    super('TSC_AGENT_DEFINITION', `agent ${JSON.stringify(agent)} is invalid:\n  - ${problems.join('\n  - ')}`, options);
+    this.problems = problems;
+  }
+}
+
+/** An action reported a non-OK RPC status on purpose (ctx.fail); `statuscode` is the RPC status. */
+export class ActionFailedError extends TscError {
+  readonly statuscode: number;
+  constructor(statuscode: number, message: string, options?: { cause?: unknown }) {
+    super('TSC_ACTION_FAILED', message, options);
+    this.statuscode = statuscode;
+  }
+}
+
+/** An action policy file does not parse; the message names the file and line. */
+export class PolicyError extends TscError {
+  constructor(message: string, options?: { cause?: unknown }) { super('TSC_POLICY', message, options); }
+}
+
+/** A facts or classes source could not be read or parsed. */
+export class FactsError extends TscError {
+  constructor(message: string, options?: { cause?: unknown }) { super('TSC_FACTS', message, options); }
+}
+
+/** The registration store could not read or write a node record. */
+export class RegistrationStoreError extends TscError {
+  constructor(message: string, options?: { cause?: unknown }) { super('TSC_REGISTRATION_STORE', message, options); }
+}
