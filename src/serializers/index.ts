@@ -1,0 +1,39 @@
+/**
+ * The serializers users can name in configuration. `marshal` (MCollective's default) is known
+ * but refused: it is Ruby's native object format and cannot be decoded safely outside Ruby.
+ */
+import { SerializationError, UnknownPluginError } from '../errors.js';
+import { MsgpackSerializer } from './msgpack.js';
+import type { Serializer } from './serializer.js';
+import { YamlSerializer } from './yaml.js';
+
+export type { Serializer } from './serializer.js';
+export { MsgpackSerializer } from './msgpack.js';
+export { YamlSerializer } from './yaml.js';
+
+/** Serializers are stateless apart from msgpackr's output arena, so one instance each is shared. */
+const serializers: ReadonlyMap<string, Serializer> = new Map<string, Serializer>([
+  ['msgpack', new MsgpackSerializer()],
+  ['yaml', new YamlSerializer()],
+]);
+
+/** The names getSerializer accepts, sorted. */
+export function serializerNames(): string[] {
+  return [...serializers.keys()].sort();
+}
+
+/**
+ * The serializer called `name` (`yaml` or `msgpack`).
+ * Throws SerializationError for `marshal` (Ruby-only) and UnknownPluginError for anything else.
+ */
+export function getSerializer(name: string): Serializer {
+  const serializer = serializers.get(name);
+  if (serializer) return serializer;
+  if (name === 'marshal') {
+    throw new SerializationError(
+      'serializer "marshal" is Ruby-only: Marshal is Ruby\'s native object format and is neither safe nor ' +
+        `portable to decode outside Ruby; use one of: ${serializerNames().join(', ')}`,
+    );
+  }
+  throw new UnknownPluginError('serializer', name, serializerNames());
+}
