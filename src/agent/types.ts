@@ -1,0 +1,132 @@
+/** The typed agent API: what an agent module declares and what its handlers receive. */
+import type { ConfigView } from '../inter/config.js';
+import type { Logger } from '../inter/logger.js';
+
+/** The type of one action input. `list` is an array, `hash` a plain object, `any` anything JSON-like. */
+export type InputType = 'string' | 'integer' | 'number' | 'boolean' | 'list' | 'hash' | 'any';
+
+/** The declaration of one action input; inputs are validated before the handler runs. */
+export interface InputSpec {
+  type: InputType;
+  description?: string;
+  /** Missing required inputs fail with status 3 (missing data). */
+  required?: boolean;
+  /** For strings: the value must match (status 4 otherwise). */
+  pattern?: RegExp;
+  /** For strings: the longest accepted value. */
+  maxLength?: number;
+  /** Allowed values (compared with ===). */
+  enum?: readonly (string | number | boolean)[];
+  /** For integers and numbers: inclusive bounds. */
+  min?: number;
+  max?: number;
+  /** Applied when the input is absent (before validation). */
+  default?: unknown;
+}
+
+/** The declaration of one output field (documentation for clients and `agent_inventory`). */
+export interface OutputSpec {
+  description: string;
+  type?: InputType;
+}
+
+/** The declared inputs of an action. */
+export type InputSpecs = Record<string, InputSpec>;
+
+/** The information about the hosting daemon an action may read (rpcutil uses all of it). */
+export interface NodeView {
+  readonly identity: string;
+  readonly collectives: readonly string[];
+  readonly mainCollective: string;
+  /** The whole daemon configuration. */
+  readonly config: ConfigView;
+  facts(): Readonly<Record<string, string>>;
+  classes(): readonly string[];
+  agents(): readonly AgentSummary[];
+  stats(): Record<string, unknown>;
+}
+
+/** What `agent_inventory` reports about a hosted agent. */
+export interface AgentSummary {
+  agent: string;
+  name: string;
+  version: string;
+  description: string;
+  timeout: number;
+  actions: string[];
+}
+
+/** What a handler receives besides its inputs. */
+export interface ActionContext {
+  readonly agent: string;
+  readonly action: string;
+  readonly requestid: string;
+  /** `cert=<name>`: the authenticated caller. */
+  readonly callerid: string;
+  /** The sending node's identity as the request states it. */
+  readonly senderid: string;
+  readonly collective: string;
+  /** `plugin.<agent>.*` settings with the prefix removed (`plugin.echo.greeting` -> `greeting`). */
+  readonly config: Readonly<Record<string, string>>;
+  readonly logger: Logger;
+  /** Aborted when the action's timeout elapses or the daemon stops; long handlers should honour it. */
+  readonly signal: AbortSignal;
+  readonly node: NodeView;
+  /** Ends the action with an explicit RPC status (1-5) and message; never returns. */
+  fail(statuscode: 1 | 2 | 3 | 4 | 5, message: string): never;
+}
+
+/** The data an action replies with. */
+export type ActionOutput = Record<string, unknown>;
+
+/** An action: its documentation, its inputs and its handler. */
+export interface ActionSpec {
+  description: string;
+  input?: InputSpecs;
+  output?: Record<string, OutputSpec>;
+  /** Receives the validated inputs (defaults applied, nothing undeclared). */
+  handler: (input: Record<string, unknown>, context: ActionContext) => ActionOutput | Promise<ActionOutput>;
+}
+
+/**
+ * What a receiver of non-RPC data messages sees (the registration agent): the decoded body and
+ * who sent it. Such agents never reply.
+ */
+export interface ReceiveContext {
+  readonly agent: string;
+  readonly requestid: string;
+  readonly callerid: string;
+  readonly senderid: string;
+  readonly collective: string;
+  readonly msgtime: number;
+  readonly config: Readonly<Record<string, string>>;
+  readonly logger: Logger;
+  readonly node: NodeView;
+}
+
+/** An agent definition as written by its author (see defineAgent). */
+export interface AgentSpec {
+  /** Lower-case letters, digits and underscores; the name requests address. */
+  name: string;
+  version: string;
+  description: string;
+  author?: string;
+  license?: string;
+  /** Seconds an action may run before it is aborted with status 1. Default 10. */
+  timeout?: number;
+  actions: Record<string, ActionSpec>;
+  /**
+   * For data agents such as `registration`: handles every request body instead of RPC dispatch;
+   * no reply is ever sent. An agent with `receive` may have no actions.
+   */
+  receive?: (body: unknown, context: ReceiveContext) => void | Promise<void>;
+  /** Whether the agent should be hosted with this configuration (default: yes). */
+  activate?: (config: Readonly<Record<string, string>>, daemonConfig: ConfigView) => boolean;
+}
+
+/** A validated, frozen agent (the result of defineAgent). */
+export interface Agent extends Readonly<Omit<AgentSpec, 'timeout'>> {
+  readonly timeout: number;
+  /** Marks objects built by defineAgent, so the loader can tell them from anything else. */
+  readonly defined: true;
+}
