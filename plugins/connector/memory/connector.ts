@@ -95,10 +95,12 @@ export class MemoryConnector implements Connector {
     this.setState('connecting');
     const broker = this.broker;
     if (!broker.running) {
+      let timer: NodeJS.Timeout | undefined;
       const ready = await Promise.race([
         broker.whenRunning().then(() => true),
-        new Promise<false>((resolve) => setTimeout(() => resolve(false), this.options.connectTimeoutMs).unref()),
+        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.options.connectTimeoutMs))),
       ]);
+      clearTimeout(timer);
       // disconnect() may have run while we waited.
       const abandoned = this.state === 'closed';
       if (!ready || abandoned) {
