@@ -1,0 +1,403 @@
+/**
+ * The RPC client: discovers nodes, publishes signed requests (directed to known nodes when there are few,
+ * broadcast otherwise, in batches when asked), and collects the replies until every discovered node answered
+ * or the timeout passed. One instance holds one reply subscription per collective it talks to.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InvalidArgumentError, NotAddressedToUsError, RpcError, SecurityError } from '../errors.js';
+import type { Connector, InboundMessage, ReplySubscription } from '../inter/connector.js';
+import type { Counters, Logger } from '../inter/logger.js';
+import type { DecodedReply, RequestFilter, RpcReplyBody } from '../inter/message.js';
+import { StatusCode } from '../inter/message.js';
+import type { SecurityProvider } from '../inter/security.js';
+import { buildFilter, plainIdentityTargets } from './filter.js';
+import { applyNodeLimit, type NodeLimit } from './limit.js';
+import { PendingReplies, type ReplySink } from './pending.js';
+import { newRequestId } from './requestid.js';
+import type { RpcReply, RpcResult, RpcStats } from './stats.js';
+
+const IDENTITY_PATTERN = /^[\w.-]+$/;
+
+/** What an RpcClient is built from. */
+export interface RpcClientOptions {
+  /** This client's identity (the requests' senderid, the connector's mc_sender). */
+  identity: string;
+  connector: Connector;
+  /** A provider built with role `client`. */
+  security: SecurityProvider;
+  logger: Logger;
+  counters: Counters;
+  /** The collective used when a call names none. */
+  mainCollective: string;
+  /** Collectives this client may address; `mainCollective` when absent. */
+  collectives?: readonly string[];
+  /** Up to this many known targets, requests are sent to each node directly instead of broadcast; 10 by default. */
+  directAddressingThreshold?: number;
+  /** Request TTL in seconds when a call gives none; 60 by default. */
+  ttl?: number;
+  /** Milliseconds to wait for replies when a call gives no timeout; 10 000 by default. */
+  timeoutMs?: number;
+  /** Milliseconds a broadcast discovery listens for pongs; 2 000 by default. */
+  discoveryTimeoutMs?: number;
+  /** Injected clock (ms), for tests. */
+  now?: () => number;
+}
+
+/** Finds the nodes a call is for. */
+export interface Discoverer {
+  /** A short name for logs and stats (`mc`, `flatfile`, `registration`). */
+  readonly name: string;
+  discover(request: DiscoveryRequest): Promise<string[]>;
+}
+
+/** What a Discoverer is asked. */
+export interface DiscoveryRequest {
+  filter: RequestFilter;
+  collective: string;
+  timeoutMs: number;
+}
+
+/** Options shared by every kind of call. */
+export interface CallOptions {
+  filter?: Partial<RequestFilter>;
+  /** The collective to address; the client's main collective when absent. */
+  collective?: string;
+  /** Milliseconds to wait for replies. */
+  timeoutMs?: number;
+  /** Request TTL in seconds. */
+  ttl?: number;
+  /** Milliseconds a broadcast discovery listens. */
+  discoveryTimeoutMs?: number;
+}
+
+/** Options of an RPC call. */
+export interface RpcCallOptions extends CallOptions {
+  /** How to find the nodes; broadcast discovery (`mc`) when absent. Ignored when `nodes` is given. */
+  discoverer?: Discoverer;
+  /** Known target nodes: no discovery runs. */
+  nodes?: readonly string[];
+  /** Send to this many nodes at a time (directed), waiting for each batch before the next. */
+  batchSize?: number;
+  /** Milliseconds to sleep between batches. */
+  batchSleepMs?: number;
+  /** Address only this many (or this share) of the discovered nodes, chosen at random. */
+  limit?: NodeLimit;
+  /** Called for each reply as it arrives, with how many answered so far and how many are expected (0: unknown). */
+  onReply?: (reply: RpcReply, progress: { received: number; expected: number }) => void;
+}
+
+/** One node's pong. */
+export interface PingReply {
+  sender: string;
+  rttMs: number;
+}
+
+/** The result of a ping. */
+export interface PingResult {
+  replies: PingReply[];
+  stats: RpcStats;
+}
+
+interface Exchange {
+  agent: string;
+  collective: string;
+  body: unknown;
+  filter: RequestFilter;
+  ttl: number;
+  timeoutMs: number;
+  /** Directed targets; broadcast when absent. */
+  directed?: readonly string[];
+  /** Nodes whose replies end the wait early; null: wait for the whole timeout. */
+  expected: readonly string[] | null;
+  sink: ReplySink;
+}
+
+/** An MCollective-style RPC client over a connector and a client-role security provider. */
+export class RpcClient {
+  readonly identity: string;
+  readonly mainCollective: string;
+  private readonly collectives: ReadonlySet<string>;
+  private readonly threshold: number;
+  private readonly defaultTtl: number;
+  private readonly defaultTimeoutMs: number;
+  private readonly defaultDiscoveryMs: number;
+  private readonly now: () => number;
+  private readonly log: Logger;
+  private readonly pending = new Map<string, PendingReplies>();
+  private readonly replySubscriptions = new Map<string, Promise<ReplySubscription>>();
+  private closed = false;
+
+  constructor(private readonly options: RpcClientOptions) {
+    const problems = RpcClient.check(options);
+    if (problems.length > 0) throw new InvalidArgumentError(`RpcClient options:\n  - ${problems.join('\n  - ')}`);
+    this.identity = options.identity;
+    this.mainCollective = options.mainCollective;
+    this.collectives = new Set(options.collectives?.length ? options.collectives : [options.mainCollective]);
+    this.threshold = options.directAddressingThreshold ?? 10;
+    this.defaultTtl = options.ttl ?? 60;
+    this.defaultTimeoutMs = options.timeoutMs ?? 10_000;
+    this.defaultDiscoveryMs = options.discoveryTimeoutMs ?? 2_000;
+    this.now = options.now ?? Date.now;
+    this.log = options.logger.child({ component: 'client', identity: options.identity });
+  }
+
+  /** Every problem with the options at once. */
+  static check(options: RpcClientOptions): string[] {
+    const problems: string[] = [];
+    if (!options || typeof options !== 'object') return ['options: expected an object'];
+    if (typeof options.identity !== 'string' || !IDENTITY_PATTERN.test(options.identity)) problems.push(`identity: ${JSON.stringify(options.identity)} is not a valid identity ([\\w.-]+)`);
+    if (typeof options.mainCollective !== 'string' || !IDENTITY_PATTERN.test(options.mainCollective)) problems.push(`mainCollective: ${JSON.stringify(options.mainCollective)} is not a valid collective name`);
+    if (!options.connector) problems.push('connector: required');
+    if (!options.security) problems.push('security: required');
+    if (!options.logger) problems.push('logger: required');
+    if (!options.counters) problems.push('counters: required');
+    for (const [key, value, min] of [
+      ['directAddressingThreshold', options.directAddressingThreshold, 0],
+      ['ttl', options.ttl, 1],
+      ['timeoutMs', options.timeoutMs, 1],
+      ['discoveryTimeoutMs', options.discoveryTimeoutMs, 1],
+    ] as const) {
+      if (value !== undefined && (!Number.isFinite(value) || value < min)) problems.push(`${key}: ${value} is not a number >= ${min}`);
+    }
+    return problems;
+  }
+
+  /**
+   * Broadcasts a ping to the `discovery` agent and reports each node's round trip; waits the whole
+   * timeout (the discovery timeout by default), since nobody knows how many nodes will answer.
+   */
+  async ping(options: CallOptions = {}): Promise<PingResult> {
+    const started = this.now();
+    const ignoredBefore = this.ignoredCount();
+    const call = this.prepare(options);
+    const replies: PingReply[] = [];
+    const requestid = await this.exchange({
+      agent: 'discovery', collective: call.collective, body: 'ping', filter: call.filter, ttl: call.ttl,
+      timeoutMs: options.timeoutMs ?? call.discoveryTimeoutMs, expected: null,
+      sink: (reply, rttMs) => replies.push({ sender: reply.senderid, rttMs }),
+    });
+    const totalMs = this.now() - started;
+    return {
+      replies,
+      stats: {
+        discoveryPerformed: false, discovered: 0, responded: replies.length, ok: replies.length, failed: 0,
+        discoveryMs: 0, agentMs: totalMs, totalMs, noResponses: [], ignoredReplies: this.ignoredCount() - ignoredBefore, requestids: [requestid],
+      },
+    };
+  }
+
+  /** The nodes matching the call's filter, found with `discoverer` (broadcast discovery by default), sorted. */
+  async discover(options: CallOptions & { discoverer?: Discoverer } = {}): Promise<string[]> {
+    const call = this.prepare(options);
+    const discoverer = options.discoverer ?? this.broadcastDiscoverer();
+    const nodes = await discoverer.discover({ filter: call.filter, collective: call.collective, timeoutMs: call.discoveryTimeoutMs });
+    const unique = [...new Set(nodes)].sort();
+    this.log.debug({ discoverer: discoverer.name, nodes: unique.length }, 'discovery finished');
+    return unique;
+  }
+
+  /** Discovery by broadcasting a ping to the `discovery` agent and collecting who answers within the timeout. */
+  broadcastDiscoverer(): Discoverer {
+    return {
+      name: 'mc',
+      discover: async (request) => {
+        const found: string[] = [];
+        await this.exchange({
+          agent: 'discovery', collective: request.collective, body: 'ping', filter: request.filter, ttl: this.defaultTtl,
+          timeoutMs: request.timeoutMs, expected: null, sink: (reply) => found.push(reply.senderid),
+        });
+        return found;
+      },
+    };
+  }
+
+  /**
+   * Calls `agent`.`action` with `data` on the nodes matching the filter: discovers them (unless `nodes` is given
+   * or the filter names plain identities only), applies the node limit, then sends directed requests when the
+   * targets are at most the direct-addressing threshold (or when batching or limiting), and a broadcast otherwise.
+   */
+  async call(agent: string, action: string, data: Record<string, unknown> = {}, options: RpcCallOptions = {}): Promise<RpcResult> {
+    if (typeof agent !== 'string' || !IDENTITY_PATTERN.test(agent)) throw new InvalidArgumentError(`agent: ${JSON.stringify(agent)} is not a valid agent name`);
+    if (typeof action !== 'string' || !IDENTITY_PATTERN.test(action)) throw new InvalidArgumentError(`action: ${JSON.stringify(action)} is not a valid action name`);
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new InvalidArgumentError('data: expected an object of action inputs');
+    const batchSize = options.batchSize;
+    if (batchSize !== undefined && (!Number.isSafeInteger(batchSize) || batchSize < 1)) throw new InvalidArgumentError(`batchSize: ${batchSize} is not a whole number >= 1`);
+    const batchSleepMs = options.batchSleepMs ?? 1000;
+    if (!Number.isFinite(batchSleepMs) || batchSleepMs < 0) throw new InvalidArgumentError(`batchSleepMs: ${batchSleepMs} is not a number >= 0`);
+    if (options.nodes && !options.nodes.every((n) => typeof n === 'string' && IDENTITY_PATTERN.test(n))) {
+      throw new InvalidArgumentError('nodes: every node must be an identity ([\\w.-]+)');
+    }
+    const started = this.now();
+    const ignoredBefore = this.ignoredCount();
+    const call = this.prepare(options);
+
+    const known = options.nodes ? [...new Set(options.nodes)] : options.discoverer ? null : plainIdentityTargets(call.filter);
+    const discovered = known ?? (await this.discover({ ...options, filter: call.filter, collective: call.collective }));
+    const discoveryMs = this.now() - started;
+    const targets = applyNodeLimit(discovered, options.limit);
+    if (options.limit) this.log.debug({ discovered: discovered.length, kept: targets.length }, 'node limit applied');
+
+    const agentStarted = this.now();
+    const items: RpcReply[] = [];
+    const requestids: string[] = [];
+    const sink = (reply: DecodedReply, rttMs: number) => {
+      const item = this.toRpcReply(agent, action, reply, rttMs);
+      items.push(item);
+      options.onReply?.(item, { received: items.length, expected: targets.length });
+    };
+    const directed = batchSize !== undefined || options.limit !== undefined || targets.length <= this.threshold;
+    if (targets.length > 0) {
+      const batches = batchSize ? chunk(targets, batchSize) : [targets];
+      for (const [index, batch] of batches.entries()) {
+        if (index > 0 && batchSleepMs > 0) await sleep(batchSleepMs);
+        requestids.push(await this.exchange({
+          agent, collective: call.collective, body: { action, data }, filter: call.filter, ttl: call.ttl,
+          timeoutMs: call.timeoutMs, expected: batch, sink, ...(directed ? { directed: batch } : {}),
+        }));
+      }
+    }
+    const finished = this.now();
+    const answered = new Set(items.map((item) => item.sender));
+    const ok = items.filter((item) => item.statuscode === StatusCode.OK).length;
+    return {
+      items,
+      stats: {
+        discoveryPerformed: true, discovered: discovered.length, responded: items.length, ok, failed: items.length - ok,
+        discoveryMs, agentMs: finished - agentStarted, totalMs: finished - started,
+        noResponses: targets.filter((node) => !answered.has(node)).sort(),
+        ignoredReplies: this.ignoredCount() - ignoredBefore, requestids,
+      },
+    };
+  }
+
+  /** Unsubscribes the reply destinations and stops every wait; the connector stays connected (the caller owns it). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const pending of this.pending.values()) pending.end();
+    const subscriptions = [...this.replySubscriptions.values()];
+    this.replySubscriptions.clear();
+    for (const subscription of subscriptions) {
+      await subscription.then((s) => s.unsubscribe()).catch((error: unknown) => this.log.warn({ error: String(error) }, 'unsubscribing replies failed'));
+    }
+  }
+
+  private prepare(options: CallOptions): { filter: RequestFilter; collective: string; ttl: number; timeoutMs: number; discoveryTimeoutMs: number } {
+    if (this.closed) throw new RpcError('the client is closed');
+    const collective = options.collective ?? this.mainCollective;
+    if (!this.collectives.has(collective)) {
+      throw new InvalidArgumentError(`collective: ${JSON.stringify(collective)} is not one of this client's collectives (${[...this.collectives].join(', ')})`);
+    }
+    const ttl = options.ttl ?? this.defaultTtl;
+    const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
+    const discoveryTimeoutMs = options.discoveryTimeoutMs ?? this.defaultDiscoveryMs;
+    if (!Number.isSafeInteger(ttl) || ttl < 1) throw new InvalidArgumentError(`ttl: ${ttl} is not a whole number of seconds >= 1`);
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new InvalidArgumentError(`timeoutMs: ${timeoutMs} is not a positive number`);
+    if (!Number.isFinite(discoveryTimeoutMs) || discoveryTimeoutMs <= 0) throw new InvalidArgumentError(`discoveryTimeoutMs: ${discoveryTimeoutMs} is not a positive number`);
+    return { filter: buildFilter(options.filter), collective, ttl, timeoutMs, discoveryTimeoutMs };
+  }
+
+  /** Publishes one request and collects its replies; returns its request id once the wait is over. */
+  private async exchange(exchange: Exchange): Promise<string> {
+    const requestid = newRequestId();
+    const subscription = await this.replySubscription(exchange.collective);
+    const wire = this.options.security.encodeRequest({
+      requestid, senderid: this.identity, agent: exchange.agent, collective: exchange.collective,
+      filter: exchange.filter, ttl: exchange.ttl, body: exchange.body,
+    });
+    const pending = new PendingReplies(requestid, exchange.expected, this.now(), this.now, exchange.sink);
+    this.pending.set(requestid, pending);
+    try {
+      const base = { collective: exchange.collective, agent: exchange.agent, body: wire, ttl: exchange.ttl, replyTo: subscription.replyTo };
+      if (exchange.directed) {
+        for (const node of exchange.directed) await this.options.connector.publishRequest({ ...base, node });
+      } else {
+        await this.options.connector.publishRequest(base);
+      }
+      this.options.counters.increment('client.requests');
+      this.log.debug({ requestid, agent: exchange.agent, mode: exchange.directed ? 'directed' : 'broadcast', targets: exchange.directed?.length }, 'request published');
+      pending.startTimer(exchange.timeoutMs);
+      await pending.done;
+    } finally {
+      pending.end();
+      this.pending.delete(requestid);
+      this.options.security.forgetRequest(requestid);
+    }
+    return requestid;
+  }
+
+  private replySubscription(collective: string): Promise<ReplySubscription> {
+    let subscription = this.replySubscriptions.get(collective);
+    if (!subscription) {
+      subscription = this.options.connector.subscribeReplies(collective, (message) => this.onReply(message));
+      // A failed subscribe must not poison later attempts.
+      subscription.catch(() => this.replySubscriptions.delete(collective));
+      this.replySubscriptions.set(collective, subscription);
+    }
+    return subscription;
+  }
+
+  private onReply(message: InboundMessage): void {
+    let reply: DecodedReply;
+    try {
+      reply = this.options.security.decodeReply(message.body);
+    } catch (error) {
+      if (error instanceof NotAddressedToUsError) {
+        this.ignore('unexpected', { reason: error.message, sender: message.sender }, 'reply for a request this client is not waiting for');
+      } else if (error instanceof SecurityError) {
+        this.options.counters.increment(`client.replies.rejected.${error.code}`);
+        this.ignore('rejected', { code: error.code, reason: error.message, sender: message.sender }, 'reply rejected by the security provider', 'warn');
+      } else {
+        this.ignore('rejected', { reason: String(error), sender: message.sender }, 'reply could not be decoded', 'error');
+      }
+      return;
+    }
+    const pending = this.pending.get(reply.requestid);
+    if (!pending) {
+      this.ignore('unexpected', { requestid: reply.requestid, sender: reply.senderid }, 'reply for a request this client is not waiting for');
+      return;
+    }
+    if (!pending.accept(reply)) {
+      this.ignore('duplicate', { requestid: reply.requestid, sender: reply.senderid }, 'duplicate reply ignored');
+      return;
+    }
+    this.options.counters.increment('client.replies.accepted');
+  }
+
+  private ignore(kind: 'unexpected' | 'duplicate' | 'rejected', fields: Record<string, unknown>, msg: string, level: 'debug' | 'warn' | 'error' = 'debug'): void {
+    this.options.counters.increment(`client.replies.${kind}`);
+    this.options.counters.increment('client.replies.ignored');
+    this.log[level]({ ...fields, kind }, msg);
+  }
+
+  private ignoredCount(): number {
+    return this.options.counters.get('client.replies.ignored');
+  }
+
+  private toRpcReply(agent: string, action: string, reply: DecodedReply, rttMs: number): RpcReply {
+    const base = { agent, action, sender: reply.senderid, signer: reply.signer, rttMs };
+    const problem = replyBodyProblem(reply.body);
+    if (problem) {
+      this.options.counters.increment('client.replies.malformed_body');
+      this.log.warn({ requestid: reply.requestid, sender: reply.senderid, problem }, 'reply body is not an RPC reply');
+      return { ...base, statuscode: StatusCode.Error, statusmsg: `malformed reply body: ${problem}`, data: {} };
+    }
+    const body = reply.body as RpcReplyBody;
+    return { ...base, statuscode: body.statuscode, statusmsg: body.statusmsg, data: body.data };
+  }
+}
+
+/** Why `body` is not an RPC reply body `{statuscode, statusmsg, data}`, or null when it is one. */
+export function replyBodyProblem(body: unknown): string | null {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'expected an object';
+  const { statuscode, statusmsg, data } = body as Record<string, unknown>;
+  if (!Number.isInteger(statuscode) || (statuscode as number) < 0 || (statuscode as number) > 5) return `statuscode ${JSON.stringify(statuscode)} is not 0..5`;
+  if (typeof statusmsg !== 'string') return 'statusmsg is not a string';
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'data is not an object';
+  return null;
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}

@@ -1,0 +1,10 @@
+/** The RPC client library: discovery, requests, reply collection, statistics and exit codes. */
+export {
+  RpcClient, replyBodyProblem,
+  type RpcClientOptions, type CallOptions, type RpcCallOptions, type Discoverer, type DiscoveryRequest, type PingReply, type PingResult,
+} from './client.js';
+export { FlatFileDiscoverer, ListDiscoverer, parseNodeList, filterByIdentity } from './discovery.js';
+export { buildFilter, emptyFilter, isEmptyFilter, plainIdentityTargets } from './filter.js';
+export { parseNodeLimit, applyNodeLimit, limitCount, type NodeLimit } from './limit.js';
+export { newRequestId, isRequestId } from './requestid.js';
+export { ExitCode, exitCodeFor, type RpcReply, type RpcResult, type RpcStats } from './stats.js';

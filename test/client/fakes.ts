@@ -1,0 +1,87 @@
+/**
+ * Test doubles for the client library: a transparent (JSON, unsigned) security provider and scripted nodes
+ * on a memory broker, so the client's routing and bookkeeping are tested without the crypto or the daemon.
+ */
+import { NotAddressedToUsError } from '../../src/errors.js';
+import type { DecodedReply, DecodedRequest, OutgoingReply, OutgoingRequest } from '../../src/inter/message.js';
+import type { SecurityProvider } from '../../src/inter/security.js';
+import type { Connector, InboundMessage } from '../../src/inter/connector.js';
+import { nameMatcher } from '../../src/filter/regex.js';
+import { CapturingLogger } from '../../src/util/log.js';
+import { MemoryCounters } from '../../src/util/counters.js';
+import { MemoryBroker, MemoryConnector } from '../../plugins/connector/memory/index.js';
+
+/** JSON "security": remembers the requests it encoded and refuses replies to others, like the real provider. */
+export class PlainSecurity implements SecurityProvider {
+  readonly name = 'plain';
+  readonly outstanding = new Set<string>();
+  readonly forgotten: string[] = [];
+  validate(): string[] { return []; }
+  callerid(): string { return 'cert=tester'; }
+  encodeRequest(request: OutgoingRequest): Uint8Array {
+    this.outstanding.add(request.requestid);
+    return Buffer.from(JSON.stringify({ ...request, msgtime: Math.floor(Date.now() / 1000) }));
+  }
+  decodeRequest(wire: Uint8Array): DecodedRequest {
+    return { ...JSON.parse(Buffer.from(wire).toString()), callerid: 'cert=tester', warnings: [], replyContext: null };
+  }
+  encodeReply(reply: OutgoingReply, request: DecodedRequest): Uint8Array {
+    return Buffer.from(JSON.stringify({ ...reply, requestid: request.requestid, msgtime: 0, signer: `cert=${reply.senderid}` }));
+  }
+  decodeReply(wire: Uint8Array): DecodedReply {
+    const reply = JSON.parse(Buffer.from(wire).toString()) as DecodedReply;
+    if (!this.outstanding.has(reply.requestid)) throw new NotAddressedToUsError(`reply to ${reply.requestid}, not ours`);
+    return reply;
+  }
+  forgetRequest(requestid: string): void {
+    this.outstanding.delete(requestid);
+    this.forgotten.push(requestid);
+  }
+  reload(): void {}
+}
+
+/** How a scripted node answers one request: a reply body, several (duplicates), or nothing. */
+export type Script = (request: DecodedRequest) => unknown[] | undefined;
+
+/** A node that answers discovery pings and `echo` requests, recording how each request reached it. */
+export class FakeNode {
+  readonly received: Array<{ agent: string; via: 'broadcast' | 'directed'; requestid: string }> = [];
+  readonly connector: MemoryConnector;
+  private readonly security = new PlainSecurity();
+
+  constructor(readonly identity: string, broker: MemoryBroker, private readonly script: Script = echo) {
+    this.connector = new MemoryConnector({ identity, broker, logger: new CapturingLogger(), counters: new MemoryCounters() });
+  }
+
+  async start(collective = 'mcollective'): Promise<void> {
+    await this.connector.connect();
+    for (const agent of ['discovery', 'echo']) {
+      await this.connector.subscribeBroadcast(collective, agent, (m) => this.handle(m, 'broadcast'));
+    }
+    await this.connector.subscribeDirected(collective, this.identity, (m) => this.handle(m, 'directed'));
+  }
+
+  private async handle(message: InboundMessage, via: 'broadcast' | 'directed'): Promise<void> {
+    const request = this.security.decodeRequest(message.body);
+    this.received.push({ agent: request.agent, via, requestid: request.requestid });
+    // Identity filters (plain or /regex/) are honoured so -I requests behave as with the daemon.
+    const identityMatches = request.filter.identity.map((entry) => nameMatcher(entry, 'identity'));
+    if (identityMatches.length > 0 && !identityMatches.some((matches) => matches(this.identity))) return;
+    const bodies = request.agent === 'discovery' ? ['pong'] : this.script(request);
+    for (const body of bodies ?? []) {
+      const wire = this.security.encodeReply({ senderid: this.identity, senderagent: request.agent, body }, request);
+      await this.connector.publishReply(message.replyTo!, wire, 60);
+    }
+  }
+}
+
+/** The default script: one OK reply echoing the request data. */
+export function echo(request: DecodedRequest): unknown[] {
+  const body = request.body as { action: string; data: Record<string, unknown> };
+  return [{ statuscode: 0, statusmsg: 'OK', data: { echoed: body.data, action: body.action } }];
+}
+
+/** A client-side connector on the same broker. */
+export function clientConnector(broker: MemoryBroker, identity = 'tester'): Connector {
+  return new MemoryConnector({ identity, broker, logger: new CapturingLogger(), counters: new MemoryCounters() });
+}
