@@ -19,3 +19,11 @@ export {
   type PublicKeyInfo,
   type CertificateVerdict,
 } from './inspect.js';
+export {
+  preauthorizeKey,
+  listKeys,
+  learnedRecordPath,
+  type PreauthorizeOptions,
+  type PreauthorizeResult,
+  type KeyEntry,
+} from './store.js';
