@@ -1,0 +1,64 @@
+/**
+ * registration: receives other nodes' registration messages and stores them in a
+ * RegistrationStore (`plugin.registration.store_dir`). Hosted only when store_dir is set.
+ * It never replies. Only requests the security provider authenticated reach it (forged or
+ * unknown-key registrations are refused before any agent runs).
+ *
+ * Bodies: a list of agent names (`registration = agentlist`), or
+ * `{agentlist, facts, classes, collectives}` (`registration = facts`).
+ */
+import { defineAgent } from '../../src/agent/define.js';
+import { RegistrationStore } from '../../src/registration/store.js';
+
+const stores = new Map<string, RegistrationStore>();
+
+function storeFor(dir: string, onCorrupt: (path: string, error: Error) => void): RegistrationStore {
+  let store = stores.get(dir);
+  if (!store) {
+    store = RegistrationStore.open(dir, { onCorrupt });
+    stores.set(dir, store);
+  }
+  return store;
+}
+
+const isStringList = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === 'string');
+const isStringMap = (value: unknown): value is Record<string, string> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((item) => typeof item === 'string');
+
+/** The registration contents of a body, or a reason it is not a registration. */
+function readBody(body: unknown): { agents: string[]; facts?: Record<string, string>; classes?: string[]; collectives?: string[] } | string {
+  if (isStringList(body)) return { agents: body };
+  if (typeof body !== 'object' || body === null) return 'expected a list of agent names or {agentlist, facts, classes, collectives}';
+  const { agentlist, facts, classes, collectives } = body as Record<string, unknown>;
+  if (!isStringList(agentlist)) return 'agentlist: expected a list of strings';
+  if (facts !== undefined && !isStringMap(facts)) return 'facts: expected a map of strings';
+  if (classes !== undefined && !isStringList(classes)) return 'classes: expected a list of strings';
+  if (collectives !== undefined && !isStringList(collectives)) return 'collectives: expected a list of strings';
+  return { agents: agentlist, ...(facts ? { facts } : {}), ...(classes ? { classes } : {}), ...(collectives ? { collectives } : {}) };
+}
+
+export default defineAgent({
+  name: 'registration',
+  version: '1.0.0',
+  description: 'Stores registration data sent by nodes (plugin.registration.store_dir); never replies',
+  author: 'tscollective',
+  license: 'Apache-2.0',
+  timeout: 10,
+  actions: {},
+  activate: (config) => (config['store_dir'] ?? '').trim() !== '',
+  receive(body, context) {
+    const contents = readBody(body);
+    // The daemon logs and counts a receive failure (agent.registration.errors).
+    if (typeof contents === 'string') {
+      throw new Error(`malformed registration from ${context.senderid}: ${contents}`);
+    }
+    const store = storeFor(context.config['store_dir']!.trim(), (path, error) => context.logger.warn({ path }, `registration record ${path} is unreadable: ${error.message}`));
+    store.record({
+      identity: context.senderid,
+      callerid: context.callerid,
+      collective: context.collective,
+      ...contents,
+    });
+    context.logger.debug({ sender: context.senderid }, 'registration stored');
+  },
+});

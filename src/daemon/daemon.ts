@@ -1,0 +1,286 @@
+/**
+ * startDaemon: the programmatic tscollectived. Builds the security provider (role server) and
+ * the connector from the configuration (or takes injected ones), loads and activates agents,
+ * subscribes to each hosted agent's broadcast destination in every collective plus this node's
+ * directed destination, runs the request pipeline, and sends registrations.
+ * The CLI (src/cli/tscollectived.ts) is a thin wrapper; tests and the demo run daemons in-process.
+ */
+import { readFileSync } from 'node:fs';
+import { agentDirectories, loadAgents } from '../agent/loader.js';
+import type { Agent, AgentSummary, NodeView } from '../agent/types.js';
+import { ActionPolicyAuthorizer } from '../authz/actionpolicy.js';
+import { AuditLog } from '../audit/logfile.js';
+import { createConnector } from '../connector/registry.js';
+import { ConfigError } from '../errors.js';
+import { NodeFactSource } from '../facts/index.js';
+import type { NodeFacts } from '../filter/match.js';
+import type { ConfigView } from '../inter/config.js';
+import type { Connector, InboundMessage, Subscription } from '../inter/connector.js';
+import type { Counters, Logger } from '../inter/logger.js';
+import type { SecurityProvider } from '../inter/security.js';
+import { RegistrationPublisher } from '../registration/publisher.js';
+import { createSecurityProvider } from '../security/registry.js';
+import { MemoryCounters } from '../util/counters.js';
+import { createLogger } from '../util/log.js';
+import { handleRequest, type HostedAgent, type PipelineHost } from './pipeline.js';
+import { pluginSettings, readDaemonSettings, type DaemonSettings } from './settings.js';
+import { buildStats, type DaemonStats } from './stats.js';
+
+/** The version daemon_stats and inventory report (package.json's). */
+export const DAEMON_VERSION: string = (() => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+/** Collaborators a caller may inject instead of having them built from the configuration. */
+export interface DaemonOptions {
+  logger?: Logger;
+  counters?: Counters;
+  /** A connector to use instead of `createConnector(config connector)`. */
+  connector?: Connector;
+  /** A security provider to use instead of `createSecurityProvider(securityprovider, role server)`. */
+  provider?: SecurityProvider;
+  /** Agent module directories; default: the built-in agents, then `<libdir>/agent` for each libdir. */
+  agentDirs?: string[];
+  /** Agents defined in-process (the demo, tests), hosted in addition to loaded ones (these win on a name clash). */
+  agents?: Agent[];
+  /** Injected clock in milliseconds for the security provider. */
+  now?: () => number;
+}
+
+/** The outcome of a reload. */
+export interface ReloadResult {
+  agents: string[];
+  /** Agent modules that failed to load (also logged). */
+  problems: string[];
+}
+
+/** A running daemon. */
+export interface DaemonHandle {
+  readonly identity: string;
+  readonly settings: DaemonSettings;
+  readonly counters: Counters;
+  /** Stops taking requests, lets in-flight ones finish (bounded by soft_shutdown_timeout), disconnects. */
+  stop(): Promise<void>;
+  /** SIGHUP: drops cached keys (provider.reload), re-reads facts, policies and agents, resubscribes. */
+  reload(): Promise<ReloadResult>;
+  stats(): DaemonStats;
+  /** Names of the hosted agents. */
+  agents(): string[];
+  /** Requests currently being processed. */
+  inFlight(): number;
+}
+
+function build<T>(what: string, problems: string[], factory: () => T): T | undefined {
+  try {
+    return factory();
+  } catch (error) {
+    problems.push(`${what}: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+/**
+ * Starts a daemon. Throws ConfigError listing every problem (settings, provider.validate(),
+ * connector.validate()) before touching the network; throws ConnectionError when the broker
+ * cannot be reached.
+ */
+export async function startDaemon(config: ConfigView, options: DaemonOptions = {}): Promise<DaemonHandle> {
+  const { settings, problems } = readDaemonSettings(config);
+  const logger = (options.logger ?? createLogger({ level: settings.loglevel, file: settings.logfile, name: 'tscollectived' })).child({ identity: settings.identity });
+  const counters = options.counters ?? new MemoryCounters();
+  const provider = options.provider ?? build('securityprovider', problems, () =>
+    createSecurityProvider(settings.securityProvider, { config, role: 'server', logger: logger.child({ component: 'security' }), counters, ...(options.now ? { now: options.now } : {}) }));
+  const connector = options.connector ?? build('connector', problems, () =>
+    createConnector(settings.connector, { config, identity: settings.identity, logger: logger.child({ component: 'connector' }), counters }));
+  if (provider) problems.push(...provider.validate().map((p) => `${settings.securityProvider}: ${p}`));
+  if (connector) problems.push(...connector.validate().map((p) => `${settings.connector}: ${p}`));
+  const audit = settings.audit && settings.auditLogfile ? build('plugin.rpcaudit.logfile', problems, () => new AuditLog(settings.auditLogfile!, logger, counters)) : undefined;
+  if (problems.length > 0 || !provider || !connector) throw new ConfigError(problems);
+
+  const facts = NodeFactSource.fromConfig(config, logger, counters);
+  const authorizer = settings.authorization ? ActionPolicyAuthorizer.fromConfig(config, logger.child({ component: 'authz' })) : undefined;
+  const agentDirs = options.agentDirs ?? agentDirectories(settings.libdirs);
+  const starttime = Math.floor(Date.now() / 1000);
+  const shutdown = new AbortController();
+  const inflight = new Set<Promise<void>>();
+  const subscriptions = new Map<string, Subscription>();
+  let hosted = new Map<string, HostedAgent>();
+  let stopping: Promise<void> | undefined;
+
+  const activate = (agent: Agent): HostedAgent | undefined => {
+    const agentConfig = pluginSettings(config, agent.name);
+    const explicit = agentConfig['activate_agent'];
+    const enabled = explicit === undefined ? settings.activateAgents : /^(1|true|yes|y|on)$/i.test(explicit.trim());
+    if (!enabled) return undefined;
+    try {
+      if (agent.activate && !agent.activate(agentConfig, config)) return undefined;
+    } catch (error) {
+      logger.error({ err: error, agent: agent.name }, `agent ${agent.name} failed its activation check; not hosted`);
+      return undefined;
+    }
+    return { agent, config: agentConfig };
+  };
+
+  const loadHosted = async (): Promise<{ agents: Map<string, HostedAgent>; problems: string[] }> => {
+    const loaded = await loadAgents(agentDirs, logger);
+    for (const agent of options.agents ?? []) loaded.agents.set(agent.name, agent);
+    const active = new Map<string, HostedAgent>();
+    for (const agent of loaded.agents.values()) {
+      const entry = activate(agent);
+      if (entry) active.set(agent.name, entry);
+    }
+    return { agents: active, problems: loaded.problems };
+  };
+
+  const agentSummaries = (): AgentSummary[] =>
+    [...hosted.values()].map(({ agent }) => ({
+      agent: agent.name,
+      name: agent.name,
+      version: agent.version,
+      description: agent.description,
+      timeout: agent.timeout,
+      actions: Object.keys(agent.actions).sort(),
+    }));
+  const stats = (): DaemonStats =>
+    buildStats(counters, { starttime, agents: [...hosted.keys()].sort(), version: DAEMON_VERSION, configfile: config.source, identity: settings.identity });
+
+  const node: NodeView = {
+    identity: settings.identity,
+    collectives: settings.collectives,
+    mainCollective: settings.mainCollective,
+    config,
+    facts: () => facts.facts(),
+    classes: () => facts.classes(),
+    agents: agentSummaries,
+    stats: () => stats() as unknown as Record<string, unknown>,
+  };
+  const host: PipelineHost = {
+    identity: settings.identity,
+    collectives: settings.collectives,
+    logger,
+    counters,
+    provider,
+    connector,
+    node,
+    authorizer,
+    audit,
+    shutdown: shutdown.signal,
+    hostedAgent: (name) => hosted.get(name),
+    nodeFacts: (): NodeFacts => ({ identity: settings.identity, facts: facts.facts(), classes: facts.classes(), agents: [...hosted.keys()] }),
+    isStopping: () => stopping !== undefined,
+  };
+
+  const onMessage = (message: InboundMessage): void => {
+    const work = handleRequest(host, message).catch((error: unknown) => {
+      logger.error({ err: error }, `unexpected failure handling a request: ${(error as Error).message}`);
+    });
+    inflight.add(work);
+    void work.finally(() => inflight.delete(work));
+  };
+
+  const syncSubscriptions = async (): Promise<void> => {
+    const wanted = new Set<string>();
+    for (const collective of settings.collectives) {
+      for (const name of hosted.keys()) wanted.add(`${collective}/${name}`);
+    }
+    for (const [key, subscription] of subscriptions) {
+      if (key.startsWith('directed:') || wanted.has(key)) continue;
+      await subscription.unsubscribe();
+      subscriptions.delete(key);
+      logger.info({ subscription: key }, 'unsubscribed');
+    }
+    for (const key of wanted) {
+      if (subscriptions.has(key)) continue;
+      const [collective, agent] = key.split('/') as [string, string];
+      subscriptions.set(key, await connector.subscribeBroadcast(collective, agent, onMessage));
+    }
+    for (const collective of settings.collectives) {
+      const key = `directed:${collective}`;
+      if (!subscriptions.has(key)) subscriptions.set(key, await connector.subscribeDirected(collective, settings.identity, onMessage));
+    }
+  };
+
+  const initial = await loadHosted();
+  hosted = initial.agents;
+  try {
+    await connector.connect();
+    await syncSubscriptions();
+  } catch (error) {
+    await connector.disconnect().catch(() => {});
+    throw error;
+  }
+
+  const publisher = settings.registerInterval > 0
+    ? new RegistrationPublisher({
+        identity: settings.identity,
+        collective: settings.registrationCollective,
+        collectives: settings.collectives,
+        kind: settings.registration,
+        interval: settings.registerInterval,
+        splay: settings.registrationSplay,
+        ttl: settings.ttl,
+        provider,
+        connector,
+        logger: logger.child({ component: 'registration' }),
+        counters,
+        agents: () => [...hosted.keys()].sort(),
+        facts: () => facts.facts(),
+        classes: () => facts.classes(),
+      })
+    : undefined;
+  publisher?.start();
+  logger.info({ agents: [...hosted.keys()].sort(), collectives: settings.collectives, connector: connector.name, securityprovider: provider.name }, 'tscollectived started');
+
+  const stop = async (): Promise<void> => {
+    publisher?.stop();
+    await Promise.allSettled([...subscriptions.values()].map((subscription) => subscription.unsubscribe()));
+    subscriptions.clear();
+    const pending = [...inflight];
+    if (pending.length > 0) {
+      logger.info({ inflight: pending.length, timeout: settings.softShutdownTimeout }, 'waiting for in-flight requests');
+      let timer: NodeJS.Timeout | undefined;
+      const finished = await Promise.race([
+        Promise.allSettled(pending).then(() => true),
+        new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), settings.softShutdownTimeout * 1000); }),
+      ]);
+      clearTimeout(timer);
+      if (!finished) {
+        logger.warn({ inflight: inflight.size }, `in-flight requests still running after soft_shutdown_timeout (${settings.softShutdownTimeout}s); aborting them`);
+        shutdown.abort();
+        await Promise.allSettled([...inflight]);
+      }
+    }
+    await connector.disconnect();
+    logger.info({}, 'tscollectived stopped');
+  };
+
+  return {
+    identity: settings.identity,
+    settings,
+    counters,
+    stop() {
+      stopping ??= stop();
+      return stopping;
+    },
+    async reload() {
+      if (stopping) return { agents: [...hosted.keys()].sort(), problems: ['the daemon is stopping'] };
+      provider.reload();
+      facts.invalidate();
+      authorizer?.reload();
+      const reloaded = await loadHosted();
+      hosted = reloaded.agents;
+      await syncSubscriptions();
+      const agents = [...hosted.keys()].sort();
+      logger.info({ agents, problems: reloaded.problems.length }, 'reloaded keys, facts, policies and agents');
+      return { agents, problems: reloaded.problems };
+    },
+    stats,
+    agents: () => [...hosted.keys()].sort(),
+    inFlight: () => inflight.size,
+  };
+}

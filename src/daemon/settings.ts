@@ -1,0 +1,142 @@
+/**
+ * The daemon's view of its configuration: every top-level setting it uses, read once and
+ * checked, with every problem reported at once (the daemon refuses to start on any).
+ * Values are read through ConfigView.raw so that the checks here do not depend on how the
+ * schema types a key (a flag may be declared boolean or integer).
+ */
+import { hostname } from 'node:os';
+import type { ConfigView } from '../inter/config.js';
+
+/** Registration body formats: `agentlist` (agent names, MCollective's default) or `facts` (also facts, classes, collectives). */
+export type RegistrationKind = 'agentlist' | 'facts';
+
+/** The settings the daemon runs with. */
+export interface DaemonSettings {
+  identity: string;
+  collectives: string[];
+  mainCollective: string;
+  connector: string;
+  securityProvider: string;
+  logfile: string | undefined;
+  loglevel: string;
+  libdirs: string[];
+  /** Seconds; the TTL of requests this daemon sends (registration). */
+  ttl: number;
+  registerInterval: number;
+  registrationSplay: boolean;
+  registration: RegistrationKind;
+  registrationCollective: string;
+  authorization: boolean;
+  audit: boolean;
+  auditLogfile: string | undefined;
+  /** Seconds in-flight requests may take to finish on SIGTERM. */
+  softShutdownTimeout: number;
+  activateAgents: boolean;
+}
+
+/** What identities and collectives may look like (they become broker destination names). */
+export const NODE_NAME = /^[\w][\w.\-]*$/;
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+const TRUE = new Set(['1', 'true', 'yes', 'y', 'on']);
+const FALSE = new Set(['0', 'false', 'no', 'n', 'off', '']);
+
+/** Reads `key` as a flag; a value that is not a flag spelling is a problem. */
+function flag(config: ConfigView, key: string, fallback: boolean, problems: string[]): boolean {
+  const raw = config.raw(key);
+  if (raw === undefined) return fallback;
+  const lower = raw.trim().toLowerCase();
+  if (TRUE.has(lower)) return true;
+  if (FALSE.has(lower)) return false;
+  problems.push(`${key}: expected 0/1/true/false/yes/no, got ${JSON.stringify(raw)} (${config.origin(key)})`);
+  return fallback;
+}
+
+/** Reads `key` as a number of seconds >= min. */
+function seconds(config: ConfigView, key: string, fallback: number, min: number, problems: string[], integer = false): number {
+  const raw = config.raw(key);
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw.trim());
+  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+    problems.push(`${key}: expected ${integer ? 'an integer' : 'a number'} >= ${min}, got ${JSON.stringify(raw)} (${config.origin(key)})`);
+    return fallback;
+  }
+  return value;
+}
+
+/** Splits a list setting written as a string (`a,b` or `a:b`); list-typed keys arrive already split. */
+function list(config: ConfigView, key: string): string[] {
+  try {
+    return config.list(key).map((item) => item.trim()).filter((item) => item !== '');
+  } catch {
+    return (config.raw(key) ?? '').split(/[,:]/).map((item) => item.trim()).filter((item) => item !== '');
+  }
+}
+
+/** Reads and checks every daemon setting; `problems` lists every one (empty when the daemon can start). */
+export function readDaemonSettings(config: ConfigView): { settings: DaemonSettings; problems: string[] } {
+  const problems: string[] = [];
+  const identity = (config.raw('identity') ?? '').trim() || hostname();
+  if (!NODE_NAME.test(identity)) problems.push(`identity: ${JSON.stringify(identity)} must match ${NODE_NAME}`);
+  const collectives = list(config, 'collectives');
+  if (collectives.length === 0) collectives.push('mcollective');
+  for (const collective of collectives) {
+    if (!NODE_NAME.test(collective)) problems.push(`collectives: ${JSON.stringify(collective)} must match ${NODE_NAME}`);
+  }
+  const mainCollective = (config.raw('main_collective') ?? '').trim() || collectives[0]!;
+  if (!collectives.includes(mainCollective)) problems.push(`main_collective: ${mainCollective} is not one of collectives (${collectives.join(', ')})`);
+
+  const loglevel = (config.raw('loglevel') ?? 'info').trim().toLowerCase();
+  if (!LOG_LEVELS.includes(loglevel)) problems.push(`loglevel: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(loglevel)}`);
+
+  const registration = (config.raw('registration') ?? 'agentlist').trim().toLowerCase();
+  const kind: RegistrationKind = registration === 'facts' || registration === 'meta' ? 'facts' : 'agentlist';
+  if (!['agentlist', 'facts', 'meta'].includes(registration)) problems.push(`registration: expected agentlist or facts, got ${JSON.stringify(registration)}`);
+  const registrationCollective = (config.raw('registration_collective') ?? '').trim() || mainCollective;
+  if (!collectives.includes(registrationCollective)) {
+    problems.push(`registration_collective: ${registrationCollective} is not one of collectives (${collectives.join(', ')})`);
+  }
+
+  const authorization = flag(config, 'rpcauthorization', false, problems);
+  const authProvider = (config.raw('rpcauthprovider') ?? 'action_policy').trim().toLowerCase();
+  if (authorization && authProvider !== 'action_policy' && authProvider !== 'actionpolicy') {
+    problems.push(`rpcauthprovider: only action_policy is available, got ${JSON.stringify(authProvider)}`);
+  }
+  const audit = flag(config, 'rpcaudit', false, problems);
+  const auditProvider = (config.raw('rpcauditprovider') ?? 'logfile').trim().toLowerCase();
+  if (audit && auditProvider !== 'logfile') problems.push(`rpcauditprovider: only logfile is available, got ${JSON.stringify(auditProvider)}`);
+  const auditLogfile = config.raw('plugin.rpcaudit.logfile')?.trim() || undefined;
+  if (audit && !auditLogfile) problems.push('plugin.rpcaudit.logfile: required when rpcaudit = 1');
+
+  const settings: DaemonSettings = {
+    identity,
+    collectives,
+    mainCollective,
+    connector: (config.raw('connector') ?? 'memory').trim(),
+    securityProvider: (config.raw('securityprovider') ?? 'aes_security').trim(),
+    logfile: config.raw('logfile')?.trim() || undefined,
+    loglevel,
+    libdirs: list(config, 'libdir'),
+    ttl: seconds(config, 'ttl', 60, 1, problems, true),
+    registerInterval: seconds(config, 'registerinterval', 0, 0, problems, true),
+    registrationSplay: flag(config, 'registration_splay', false, problems),
+    registration: kind,
+    registrationCollective,
+    authorization,
+    audit,
+    auditLogfile,
+    softShutdownTimeout: seconds(config, 'soft_shutdown_timeout', 10, 0, problems),
+    activateAgents: flag(config, 'activate_agents', true, problems),
+  };
+  return { settings, problems };
+}
+
+/** `plugin.<namespace>.*` settings with the prefix removed (what an agent sees as ctx.config). */
+export function pluginSettings(config: ConfigView, namespace: string): Record<string, string> {
+  const prefix = `plugin.${namespace}.`;
+  const settings: Record<string, string> = {};
+  for (const key of config.keys(prefix)) {
+    const value = config.raw(key);
+    if (value !== undefined) settings[key.slice(prefix.length)] = value;
+  }
+  return Object.freeze(settings);
+}
