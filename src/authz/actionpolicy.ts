@@ -43,8 +43,8 @@ export class ActionPolicyAuthorizer {
   constructor(readonly options: ActionPolicyOptions, private readonly logger: Logger) {}
 
   /**
-   * Reads the provider's settings: `plugin.actionpolicy.policy_dir` (default: `policies/` next
-   * to the configuration file), `enable_default`, `default_name` (default `default`),
+   * Reads the provider's settings: `plugin.actionpolicy.policy_dir` (when empty: `policies/`
+   * next to the configuration file), `enable_default`, `default_name` (default `default`),
    * `allow_unconfigured`.
    */
   static fromConfig(config: ConfigView, logger: Logger): ActionPolicyAuthorizer {

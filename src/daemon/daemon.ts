@@ -64,7 +64,10 @@ export interface DaemonHandle {
   readonly identity: string;
   readonly settings: DaemonSettings;
   readonly counters: Counters;
-  /** Stops taking requests, lets in-flight ones finish (bounded by soft_shutdown_timeout), disconnects. */
+  /**
+   * Stops taking requests, lets in-flight ones finish and reply (bounded by soft_shutdown_timeout
+   * when set; each action is bounded by its agent's timeout regardless), then disconnects.
+   */
   stop(): Promise<void>;
   /** SIGHUP: drops cached keys (provider.reload), re-reads facts, policies and agents, resubscribes. */
   reload(): Promise<ReloadResult>;
@@ -244,9 +247,10 @@ export async function startDaemon(config: ConfigView, options: DaemonOptions = {
     if (pending.length > 0) {
       logger.info({ inflight: pending.length, timeout: settings.softShutdownTimeout }, 'waiting for in-flight requests');
       let timer: NodeJS.Timeout | undefined;
+      const bound = settings.softShutdownTimeout;
       const finished = await Promise.race([
         Promise.allSettled(pending).then(() => true),
-        new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), settings.softShutdownTimeout * 1000); }),
+        ...(bound === undefined ? [] : [new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), bound * 1000); })]),
       ]);
       clearTimeout(timer);
       if (!finished) {

@@ -29,8 +29,11 @@ export interface DaemonSettings {
   authorization: boolean;
   audit: boolean;
   auditLogfile: string | undefined;
-  /** Seconds in-flight requests may take to finish on SIGTERM. */
-  softShutdownTimeout: number;
+  /**
+   * Seconds in-flight requests may take to finish on stop; undefined waits for all of them
+   * (each is bounded by its agent's timeout anyway).
+   */
+  softShutdownTimeout: number | undefined;
   activateAgents: boolean;
 }
 
@@ -124,7 +127,7 @@ export function readDaemonSettings(config: ConfigView): { settings: DaemonSettin
     authorization,
     audit,
     auditLogfile,
-    softShutdownTimeout: seconds(config, 'soft_shutdown_timeout', 10, 0, problems),
+    softShutdownTimeout: config.raw('soft_shutdown_timeout') === undefined ? undefined : seconds(config, 'soft_shutdown_timeout', 10, 0, problems),
     activateAgents: flag(config, 'activate_agents', true, problems),
   };
   return { settings, problems };

@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+/**
+ * tscollectived: the server daemon, in the foreground (systemd `Type=simple` friendly).
+ *
+ *   tscollectived --config /etc/tscollective/server.cfg [--pidfile /run/tscollectived.pid]
+ *
+ * Exit codes: 0 after a clean stop (SIGTERM/SIGINT), 1 when the configuration is invalid (every
+ * problem is listed on stderr) or the daemon cannot start. SIGHUP reloads keys, facts, policies
+ * and agents.
+ */
+import { Command } from 'commander';
+import { loadConfig } from '../config/index.js';
+import { startDaemon, type DaemonHandle } from '../daemon/daemon.js';
+import { removePidFile, writePidFile } from '../daemon/pidfile.js';
+import { loadBuiltinPlugins } from '../daemon/plugins.js';
+import { ConfigError } from '../errors.js';
+
+function fail(message: string): never {
+  process.stderr.write(`tscollectived: ${message}\n`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .name('tscollectived')
+    .description('The tscollective server daemon (runs in the foreground)')
+    .requiredOption('-c, --config <file>', 'server configuration file (key = value, or YAML)')
+    .option('-p, --pidfile <file>', 'write the process id here; removed on exit')
+    .showHelpAfterError()
+    .parse();
+  const { config: configPath, pidfile } = program.opts<{ config: string; pidfile?: string }>();
+
+  const plugins = await loadBuiltinPlugins();
+  for (const failure of plugins.failed) process.stderr.write(`tscollectived: warning: plugin not available: ${failure}\n`);
+
+  let daemon: DaemonHandle;
+  try {
+    const config = loadConfig(configPath);
+    for (const warning of config.warnings) process.stderr.write(`tscollectived: warning: ${warning}\n`);
+    daemon = await startDaemon(config);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(`refusing to start: ${error.message}`);
+    fail(`cannot start: ${(error as Error).message}`);
+  }
+
+  if (pidfile) {
+    try {
+      writePidFile(pidfile);
+    } catch (error) {
+      await daemon.stop();
+      fail((error as Error).message);
+    }
+  }
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`tscollectived: ${signal} received, stopping\n`);
+    daemon
+      .stop()
+      .then(() => {
+        if (pidfile) removePidFile(pidfile);
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        if (pidfile) removePidFile(pidfile);
+        fail(`error while stopping: ${(error as Error).message}`);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', () => {
+    daemon.reload().then(
+      (result) => {
+        for (const problem of result.problems) process.stderr.write(`tscollectived: warning: ${problem}\n`);
+      },
+      (error: unknown) => process.stderr.write(`tscollectived: reload failed: ${(error as Error).message}\n`),
+    );
+  });
+  process.stderr.write(`tscollectived: running as ${daemon.identity} (pid ${process.pid}) with agents ${daemon.agents().join(', ')}\n`);
+}
+
+main().catch((error: unknown) => fail(`unexpected error: ${(error as Error).stack ?? String(error)}`));

@@ -1,0 +1,11 @@
+/** The server daemon, programmatically: start, reload, stop, stats. */
+export { startDaemon, DAEMON_VERSION } from './daemon.js';
+export type { DaemonHandle, DaemonOptions, ReloadResult } from './daemon.js';
+export { readDaemonSettings, pluginSettings, NODE_NAME } from './settings.js';
+export type { DaemonSettings, RegistrationKind } from './settings.js';
+export { buildStats, COUNTER } from './stats.js';
+export type { DaemonStats } from './stats.js';
+export { handleRequest } from './pipeline.js';
+export type { HostedAgent, PipelineHost } from './pipeline.js';
+export { loadBuiltinPlugins } from './plugins.js';
+export { writePidFile, removePidFile } from './pidfile.js';
