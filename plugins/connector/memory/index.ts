@@ -3,10 +3,11 @@
  * Configuration: `connector = memory`, `plugin.memory.broker = <name>` (default `default`),
  * `plugin.memory.ttl_grace`, `plugin.memory.publish_timeout`, `plugin.memory.connect_timeout`.
  */
+import { registerConfigSchema } from '../../../src/config/index.js';
 import { registerConnector } from '../../../src/connector/registry.js';
 import type { Connector, ConnectorContext } from '../../../src/inter/connector.js';
 import { MemoryConnector } from './connector.js';
-import { readMemoryOptions } from './options.js';
+import { memoryConfigSchema, readMemoryOptions } from './options.js';
 
 export { MemoryBroker, MemorySession, broadcastDestination, directedDestination, isReplyDestination } from './broker.js';
 export type { MemoryBrokerOptions, MemoryDeliver, MemoryEnvelope } from './broker.js';
@@ -19,4 +20,5 @@ export function createMemoryConnector(context: ConnectorContext): Connector {
   return new MemoryConnector({ identity: context.identity, logger: context.logger, counters: context.counters, options, configProblems: problems });
 }
 
+registerConfigSchema(memoryConfigSchema);
 registerConnector('memory', createMemoryConnector);

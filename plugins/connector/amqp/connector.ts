@@ -1,0 +1,577 @@
+/**
+ * The AMQP 0-9-1 connector (`connector = amqp`), over amqplib. Layout as MCollective's rabbitmq
+ * connector (see topology.ts). Connection handling:
+ * - connects to the first pool host that accepts, with MCollective's back-off between attempts
+ *   (plugins/connector/pool); after losing the connection it reconnects the same way, declares its
+ *   queues again and re-binds every subscription before reporting `connected`;
+ * - every publish goes through a ConfirmChannel and resolves only once the broker confirmed it; a
+ *   publish made while disconnected, or cut off by a connection loss before its confirm, waits for the
+ *   reconnection and is sent again, for at most `publish_timeout` in total, then fails with PublishError
+ *   (at-least-once: a message confirmed-but-unacknowledged on a dying connection can arrive twice);
+ * - messages of one subscription reach its handler one at a time (acknowledged after the handler
+ *   settles, `prefetch` unacknowledged at most); a message past its `mc_expires` is dropped and counted.
+ */
+import { EventEmitter } from 'node:events';
+import type { ConnectionOptions } from 'node:tls';
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
+import { ConfigError, ConnectionError, InvalidArgumentError, PublishError } from '../../../src/errors.js';
+import type {
+  Connector, ConnectorEvents, ConnectorState, MessageHandler, PublishRequest, ReplySubscription, Subscription,
+} from '../../../src/inter/connector.js';
+import type { Counters, Logger } from '../../../src/inter/logger.js';
+import { checkBody, checkHandler, checkName, checkPublishRequest, checkReplyTo, checkTtl } from '../memory/arguments.js';
+import { HostRotation, abortableSleep, connectWithFailover, describeHost } from '../pool/failover.js';
+import { ReadyGate } from '../pool/gate.js';
+import type { PoolHost } from '../pool/options.js';
+import { tlsOptionsFor } from '../pool/tls.js';
+import type { AmqpOptions } from './options.js';
+import {
+  EXCHANGE_OPTIONS, PRIVATE_QUEUE_OPTIONS, broadcastExchange, directedExchange, parseDelivery, publishProperties, replyQueueName,
+} from './topology.js';
+
+/** What an AmqpConnector is built from. */
+export interface AmqpConnectorInit {
+  /** This node's identity, sent as `mc_sender`. */
+  identity: string;
+  options: AmqpOptions;
+  logger: Logger;
+  counters: Counters;
+  /** Problems found while reading the configuration; validate() reports them and connect() refuses. */
+  configProblems?: readonly string[];
+  /** Accepted-but-adjusted settings, logged once at connect. */
+  configWarnings?: readonly string[];
+}
+
+type SubscriptionKind = 'broadcast' | 'directed' | 'reply';
+
+interface SubscriptionRecord {
+  readonly kind: SubscriptionKind;
+  readonly collective: string;
+  /** Agent (broadcast), identity (directed) or queue name (reply). */
+  readonly key: string;
+  readonly handler: MessageHandler;
+  active: boolean;
+  /** The channel and consumer of the current connection. */
+  channel?: Channel;
+  consumerTag?: string;
+  backlog: Array<{ delivery: ConsumeMessage; channel: Channel }>;
+  draining: boolean;
+}
+
+/** The per-connection state. */
+interface Link {
+  readonly model: ChannelModel;
+  readonly host: PoolHost;
+  readonly publishChannel: ConfirmChannel;
+  readonly consumeChannel: Channel;
+  /** Exchanges declared on this connection, by collective. */
+  readonly declared: Map<string, Promise<void>>;
+}
+
+/** How long disconnect() waits for outstanding publisher confirms. */
+const FLUSH_TIMEOUT_MS = 5000;
+
+/** A Connector over AMQP 0-9-1 (RabbitMQ). */
+export class AmqpConnector implements Connector {
+  readonly name = 'amqp';
+  private currentState: ConnectorState = 'disconnected';
+  private link: Link | undefined;
+  private readonly events = new EventEmitter();
+  private readonly subscriptions = new Set<SubscriptionRecord>();
+  private readonly gate = new ReadyGate();
+  private readonly shutdown = new AbortController();
+  private readonly rotation: HostRotation | undefined;
+  private readonly problems: string[];
+  private readonly warnings: readonly string[];
+  private readonly identity: string;
+  private readonly options: AmqpOptions;
+  private readonly logger: Logger;
+  private readonly counters: Counters;
+  private connecting: Promise<void> | undefined;
+
+  constructor(init: AmqpConnectorInit) {
+    this.options = init.options;
+    this.problems = [...(init.configProblems ?? [])];
+    this.warnings = init.configWarnings ?? [];
+    try {
+      this.identity = checkName('identity', init.identity);
+    } catch (error) {
+      this.problems.push((error as Error).message);
+      this.identity = String(init.identity);
+    }
+    this.rotation = this.options.hosts.length > 0 ? new HostRotation(this.options.hosts, this.options.randomize) : undefined;
+    if (!this.rotation) this.problems.push('plugin.amqp: no broker configured (url, host or pool.N.host)');
+    this.logger = init.logger.child({ connector: 'amqp', identity: this.identity });
+    this.counters = init.counters;
+  }
+
+  /** The connector's state. */
+  get state(): ConnectorState {
+    return this.currentState;
+  }
+
+  /** The broker of the current connection, `host:port`, or undefined when disconnected. */
+  get connectedHost(): string | undefined {
+    return this.link ? describeHost(this.link.host) : undefined;
+  }
+
+  /** Every configuration problem at once. */
+  validate(): string[] {
+    return [...this.problems];
+  }
+
+  /**
+   * Connects to the first pool host that accepts (retrying with back-off up to
+   * `max_reconnect_attempts`, forever when 0) and binds every subscription made so far.
+   */
+  async connect(): Promise<void> {
+    if (this.currentState === 'closed') throw new ConnectionError('amqp connector is closed; create a new one');
+    if (this.problems.length > 0) throw new ConfigError(this.problems);
+    if (this.currentState === 'connected') return;
+    if (this.connecting) return this.connecting;
+    for (const warning of this.warnings) this.logger.warn({}, warning);
+    this.setState('connecting');
+    this.connecting = this.establish().finally(() => (this.connecting = undefined));
+    try {
+      await this.connecting;
+    } catch (error) {
+      if (this.state !== 'closed') this.setState('disconnected', error as Error);
+      this.counters.increment('connector.amqp.connect_failed');
+      this.logger.error({ error: (error as Error).message }, 'could not connect to any broker');
+      throw error;
+    }
+  }
+
+  /** Waits (bounded) for outstanding publisher confirms, then closes the connection. */
+  async disconnect(): Promise<void> {
+    if (this.currentState === 'closed') return;
+    this.setState('closed');
+    this.shutdown.abort();
+    this.gate.fail(new PublishError('amqp connector closed'));
+    for (const record of this.subscriptions) record.active = false;
+    this.subscriptions.clear();
+    const link = this.link;
+    this.link = undefined;
+    if (!link) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      link.publishChannel.waitForConfirms().catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, FLUSH_TIMEOUT_MS))),
+    ]);
+    clearTimeout(timer);
+    await link.model.close().catch((error: Error) => this.logger.debug({ error: error.message }, 'close after disconnect failed'));
+  }
+
+  /** Requests for `agent` broadcast in `collective` (a private queue bound to `<collective>_broadcast` with key `agent`). */
+  async subscribeBroadcast(collective: string, agent: string, handler: MessageHandler): Promise<Subscription> {
+    this.guard(() => {
+      checkName('collective', collective);
+      checkName('agent', agent);
+      checkHandler('handler', handler);
+    });
+    return this.subscribe('broadcast', collective, agent, handler);
+  }
+
+  /** Requests directed at `identity` (a private queue bound to `<collective>_directed` with key `identity`). */
+  async subscribeDirected(collective: string, identity: string, handler: MessageHandler): Promise<Subscription> {
+    this.guard(() => {
+      checkName('collective', collective);
+      checkName('identity', identity);
+      checkHandler('handler', handler);
+    });
+    return this.subscribe('directed', collective, identity, handler);
+  }
+
+  /** An exclusive reply queue; its name is the reply-to and stays the same across reconnects. */
+  async subscribeReplies(collective: string, handler: MessageHandler): Promise<ReplySubscription> {
+    this.guard(() => {
+      checkName('collective', collective);
+      checkHandler('handler', handler);
+    });
+    const replyTo = replyQueueName(collective, this.identity);
+    const subscription = await this.subscribe('reply', collective, replyTo, handler);
+    return { replyTo, unsubscribe: () => subscription.unsubscribe() };
+  }
+
+  /** Publishes a broadcast (to `<collective>_broadcast`, key agent) or directed (to `<collective>_directed`, key node) request. */
+  async publishRequest(request: PublishRequest): Promise<void> {
+    this.guard(() => checkPublishRequest(request));
+    const directed = request.node !== undefined;
+    const exchange = directed ? directedExchange(request.collective) : broadcastExchange(request.collective);
+    const routingKey = directed ? request.node! : request.agent;
+    await this.publish({
+      collective: request.collective,
+      exchange,
+      routingKey,
+      body: request.body,
+      ttl: request.ttl,
+      replyTo: request.replyTo,
+      // A directed request nobody receives is worth a warning; a broadcast nobody hosts is normal.
+      mandatory: directed,
+      what: `${directed ? 'directed' : 'broadcast'} request for ${request.agent} to ${exchange}/${routingKey}`,
+    });
+  }
+
+  /** Publishes a reply to a reply queue (through the default exchange). */
+  async publishReply(replyTo: string, body: Uint8Array, ttl: number): Promise<void> {
+    this.guard(() => {
+      checkReplyTo('replyTo', replyTo);
+      checkBody('body', body);
+      checkTtl('ttl', ttl);
+    });
+    await this.publish({ collective: undefined, exchange: '', routingKey: replyTo, body, ttl, replyTo: undefined, mandatory: true, what: `reply to ${replyTo}` });
+  }
+
+  /** Adds a listener. */
+  on<E extends keyof ConnectorEvents>(event: E, listener: ConnectorEvents[E]): void {
+    this.events.on(event, listener);
+  }
+
+  /** Removes a listener. */
+  off<E extends keyof ConnectorEvents>(event: E, listener: ConnectorEvents[E]): void {
+    this.events.off(event, listener);
+  }
+
+  // ---- connection lifecycle ----------------------------------------------------------------
+
+  private async establish(): Promise<void> {
+    const result = await connectWithFailover<Link>({
+      rotation: this.rotation!,
+      policy: this.options.reconnect,
+      signal: this.shutdown.signal,
+      connect: (host, signal) => this.openLink(host, signal),
+      onAttemptFailed: (host, error, attempt, nextDelayMs) => {
+        this.counters.increment('connector.amqp.attempt_failed');
+        this.logger.warn(
+          { host: describeHost(host), attempt, retryInMs: nextDelayMs ?? null, error: error.message },
+          nextDelayMs === undefined ? 'connection attempt failed; giving up' : 'connection attempt failed; retrying',
+        );
+      },
+    });
+    if (this.isClosed()) {
+      await result.connection.model.close().catch(() => undefined);
+      throw new ConnectionError('amqp connector closed while connecting');
+    }
+    this.link = result.connection;
+    this.logger.info({ host: describeHost(result.host), attempts: result.attempts, subscriptions: this.subscriptions.size }, 'connected to broker');
+    this.setState('connected', undefined, result.host);
+    this.gate.openGate();
+  }
+
+  /** One connection attempt: connect, open channels, re-bind every subscription. */
+  private async openLink(host: PoolHost, signal: AbortSignal): Promise<Link> {
+    const model = await this.openConnection(host, signal);
+    try {
+      const publishChannel = await model.createConfirmChannel();
+      const consumeChannel = await model.createChannel();
+      const link: Link = { model, host, publishChannel, consumeChannel, declared: new Map() };
+      model.on('error', (error: Error) => this.logger.warn({ host: describeHost(host), error: error.message }, 'connection error'));
+      model.on('blocked', (reason: string) => this.logger.warn({ host: describeHost(host), reason }, 'broker blocked publishing (resource alarm)'));
+      model.on('unblocked', () => this.logger.info({ host: describeHost(host) }, 'broker unblocked publishing'));
+      model.on('close', (error?: Error) => this.linkLost(link, error));
+      for (const channel of [publishChannel, consumeChannel]) {
+        channel.on('error', (error: Error) => this.logger.warn({ error: error.message }, 'channel error'));
+        // A channel the server closed (for example a redeclared exchange of another type) leaves the
+        // connection half-usable: drop it all and reconnect, which redeclares everything.
+        channel.on('close', () => {
+          if (this.link === link) void model.close().catch(() => undefined);
+        });
+      }
+      publishChannel.on('return', (returned: ConsumeMessage) => {
+        this.counters.increment('connector.amqp.unroutable');
+        this.logger.warn({ exchange: returned.fields.exchange, routingKey: returned.fields.routingKey }, 'message returned: no queue receives it (node or reply queue gone)');
+      });
+      await consumeChannel.prefetch(this.options.prefetch);
+      for (const record of this.subscriptions) await this.attach(link, record);
+      return link;
+    } catch (error) {
+      await model.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Opens the AMQP connection, with TLS when the host asks for it; bounded by connect_timeout. */
+  private async openConnection(host: PoolHost, signal: AbortSignal): Promise<ChannelModel> {
+    const address: Options.Connect = {
+      protocol: host.ssl ? 'amqps' : 'amqp',
+      hostname: host.host,
+      port: host.port,
+      username: host.user ?? 'guest',
+      password: host.password ?? 'guest',
+      vhost: this.options.vhost,
+      heartbeat: Math.round(this.options.heartbeatMs / 1000),
+    };
+    const socket: Record<string, unknown> = {
+      timeout: this.options.connectTimeoutMs,
+      clientProperties: { connection_name: `tscollective ${this.identity}` },
+    };
+    if (host.ssl) {
+      const tls: ConnectionOptions = tlsOptionsFor(host);
+      if (!this.options.sslVerify) tls.rejectUnauthorized = false;
+      Object.assign(socket, tls);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    let abandoned = false;
+    const attempt = amqp.connect(address, socket);
+    // A connection that completes after we gave up must not leak.
+    attempt.then((model) => (abandoned ? model.close().catch(() => undefined) : undefined), () => undefined);
+    try {
+      return await Promise.race([
+        attempt,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new ConnectionError(`no AMQP handshake within ${this.options.connectTimeoutMs / 1000} s (connect_timeout)`)), this.options.connectTimeoutMs);
+          signal.addEventListener('abort', () => reject(new ConnectionError('connector closed')), { once: true });
+        }),
+      ]);
+    } catch (error) {
+      abandoned = true;
+      throw this.explainConnectFailure(host, error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** A ConnectionError saying what most likely went wrong (TLS, credentials, vhost, refused). */
+  private explainConnectFailure(host: PoolHost, error: unknown): ConnectionError {
+    if (error instanceof ConnectionError) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    const code = (error as { code?: string } | undefined)?.code ?? '';
+    let hint = '';
+    if (host.ssl && /certificate required|alert|handshake|ECONNRESET|socket hang up|closed before|CERT|self.signed|unable to verify/i.test(`${code} ${message}`)) {
+      hint = host.sslCert
+        ? ' (TLS handshake failed: check ssl.ca, ssl.cert and ssl.key against the broker\'s CA)'
+        : ' (TLS handshake failed: the broker may require a client certificate: set ssl.cert and ssl.key)';
+    } else if (/ACCESS_REFUSED|403/.test(message)) {
+      hint = ' (user or password refused)';
+    } else if (/NOT_ALLOWED|vhost/i.test(message)) {
+      hint = ` (vhost ${JSON.stringify(this.options.vhost)} missing or not permitted)`;
+    }
+    return new ConnectionError(`${describeHost(host)}: ${code && !message.includes(code) ? `${code}: ` : ''}${message}${hint}`, { cause: error });
+  }
+
+  /** The connection closed: unless we closed it, reconnect and resubscribe. */
+  private linkLost(link: Link, error: Error | undefined): void {
+    if (this.link !== link || this.isClosed()) return;
+    this.link = undefined;
+    this.gate.shut();
+    for (const record of this.subscriptions) {
+      delete record.channel;
+      delete record.consumerTag;
+      // Unacknowledged deliveries of a dead channel come again (or died with their private queue).
+      record.backlog.length = 0;
+    }
+    const reason = error ?? new ConnectionError('connection closed by the broker');
+    this.counters.increment('connector.amqp.connection_lost');
+    this.logger.warn({ host: describeHost(link.host), error: reason.message }, 'connection lost; reconnecting');
+    this.setState('reconnecting', reason, link.host);
+    this.connecting = this.establish()
+      .then(() => {
+        this.counters.increment('connector.amqp.reconnected');
+      })
+      .catch((failure: Error) => {
+        if (this.isClosed()) return;
+        this.gate.fail(failure);
+        this.setState('disconnected', failure);
+        this.logger.error({ error: failure.message }, 'could not reconnect to any broker; connector is down');
+      })
+      .finally(() => (this.connecting = undefined));
+  }
+
+  // ---- subscriptions -----------------------------------------------------------------------
+
+  private async subscribe(kind: SubscriptionKind, collective: string, key: string, handler: MessageHandler): Promise<Subscription> {
+    if (this.isClosed()) throw new ConnectionError('amqp connector is closed');
+    const record: SubscriptionRecord = { kind, collective, key, handler, active: true, backlog: [], draining: false };
+    this.subscriptions.add(record);
+    const link = this.link;
+    if (link) {
+      try {
+        await this.attach(link, record);
+      } catch (error) {
+        this.subscriptions.delete(record);
+        record.active = false;
+        throw new ConnectionError(`cannot subscribe to ${describeSubscription(record)}: ${(error as Error).message}`, { cause: error });
+      }
+    }
+    this.logger.debug({ subscription: describeSubscription(record) }, 'subscribed');
+    return { unsubscribe: () => this.unsubscribe(record) };
+  }
+
+  private async unsubscribe(record: SubscriptionRecord): Promise<void> {
+    if (!this.subscriptions.delete(record)) return;
+    record.active = false;
+    record.backlog.length = 0;
+    const { channel, consumerTag } = record;
+    // The queue is auto-delete: cancelling its only consumer removes it.
+    if (channel && consumerTag) await channel.cancel(consumerTag).catch((error: Error) => this.logger.debug({ error: error.message }, 'cancel failed'));
+  }
+
+  /** Declares the subscription's queue (and exchange) on `link` and starts consuming. */
+  private async attach(link: Link, record: SubscriptionRecord): Promise<void> {
+    const channel = link.consumeChannel;
+    let queue: string;
+    if (record.kind === 'reply') {
+      queue = (await channel.assertQueue(record.key, PRIVATE_QUEUE_OPTIONS)).queue;
+    } else {
+      await this.declareExchanges(link, record.collective);
+      queue = (await channel.assertQueue('', PRIVATE_QUEUE_OPTIONS)).queue;
+      const exchange = record.kind === 'broadcast' ? broadcastExchange(record.collective) : directedExchange(record.collective);
+      await channel.bindQueue(queue, exchange, record.key);
+    }
+    const { consumerTag } = await channel.consume(queue, (delivery) => this.receive(record, channel, delivery), { noAck: false, exclusive: true });
+    record.channel = channel;
+    record.consumerTag = consumerTag;
+  }
+
+  private receive(record: SubscriptionRecord, channel: Channel, delivery: ConsumeMessage | null): void {
+    if (delivery === null) {
+      this.counters.increment('connector.amqp.consumer_cancelled');
+      this.logger.warn({ subscription: describeSubscription(record) }, 'the broker cancelled the subscription (queue deleted)');
+      return;
+    }
+    if (!record.active) return;
+    record.backlog.push({ delivery, channel });
+    if (!record.draining) void this.drain(record);
+  }
+
+  /** Hands the backlog to the handler one message at a time; acknowledges each after its handler settles. */
+  private async drain(record: SubscriptionRecord): Promise<void> {
+    record.draining = true;
+    try {
+      while (record.active && record.backlog.length > 0) {
+        const { delivery, channel } = record.backlog.shift()!;
+        const { message, expiresAt } = parseDelivery(delivery);
+        if (expiresAt !== undefined && Date.now() > expiresAt) {
+          this.counters.increment('connector.amqp.expired');
+          this.logger.info({ subscription: describeSubscription(record), expiredMsAgo: Date.now() - expiresAt }, 'message expired before delivery: dropped');
+        } else {
+          this.counters.increment('connector.amqp.received');
+          try {
+            await record.handler(message);
+          } catch (error) {
+            this.counters.increment('connector.amqp.handler_errors');
+            this.logger.error({ subscription: describeSubscription(record), error: error instanceof Error ? error.message : String(error) }, 'message handler failed');
+          }
+        }
+        try {
+          channel.ack(delivery);
+        } catch {
+          // The channel died meanwhile; its deliveries are gone with it.
+        }
+      }
+    } finally {
+      record.draining = false;
+    }
+  }
+
+  /** Declares `<collective>_broadcast` (topic) and `<collective>_directed` (direct) once per connection. */
+  private declareExchanges(link: Link, collective: string): Promise<void> {
+    let declared = link.declared.get(collective);
+    if (!declared) {
+      declared = (async () => {
+        await link.publishChannel.assertExchange(broadcastExchange(collective), 'topic', EXCHANGE_OPTIONS);
+        await link.publishChannel.assertExchange(directedExchange(collective), 'direct', EXCHANGE_OPTIONS);
+      })();
+      declared.catch(() => link.declared.delete(collective));
+      link.declared.set(collective, declared);
+    }
+    return declared;
+  }
+
+  // ---- publishing ---------------------------------------------------------------------------
+
+  private async publish(message: {
+    collective: string | undefined;
+    exchange: string;
+    routingKey: string;
+    body: Uint8Array;
+    ttl: number;
+    replyTo: string | undefined;
+    mandatory: boolean;
+    what: string;
+  }): Promise<void> {
+    if (this.isClosed()) throw this.publishFailed(message.what, new PublishError(`cannot publish ${message.what}: amqp connector is closed`));
+    const deadline = Date.now() + this.options.publishTimeoutMs;
+    // Copied once: the caller may reuse its buffer, and a resend must send the same bytes.
+    const content = Buffer.from(message.body);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.gate.wait(Math.max(0, deadline - Date.now()), message.what);
+      } catch (error) {
+        throw this.publishFailed(message.what, error as Error);
+      }
+      const link = this.link;
+      if (!link) {
+        await abortableSleep(10, this.shutdown.signal);
+        continue;
+      }
+      try {
+        if (message.collective !== undefined) await this.declareExchanges(link, message.collective);
+        const properties = publishProperties({
+          identity: this.identity,
+          ttl: message.ttl,
+          graceSeconds: this.options.ttlGraceSeconds,
+          replyTo: message.replyTo,
+          mandatory: message.mandatory,
+        });
+        await new Promise<void>((resolve, reject) => {
+          link.publishChannel.publish(message.exchange, message.routingKey, content, properties, (error: unknown) => (error ? reject(error) : resolve()));
+        });
+        this.counters.increment('connector.amqp.published');
+        return;
+      } catch (error) {
+        const text = error instanceof Error ? error.message : String(error);
+        if (/nacked/.test(text)) {
+          throw this.publishFailed(message.what, new PublishError(`broker refused (nack) ${message.what}`, { cause: error }));
+        }
+        if (this.isClosed() || Date.now() >= deadline) {
+          throw this.publishFailed(message.what, new PublishError(`cannot publish ${message.what}: ${text}`, { cause: error }));
+        }
+        // The connection went away before the broker confirmed: wait for the reconnection and send again.
+        this.counters.increment('connector.amqp.publish_retried');
+        this.logger.warn({ what: message.what, attempt, error: text }, 'publish not confirmed (connection lost); resending after reconnect');
+        if (this.link === link) await abortableSleep(Math.min(100, Math.max(0, deadline - Date.now())), this.shutdown.signal);
+      }
+    }
+  }
+
+  private publishFailed(what: string, error: Error): Error {
+    this.counters.increment('connector.amqp.publish_failed');
+    this.logger.warn({ what, error: error.message }, 'publish failed');
+    return error instanceof PublishError ? error : new PublishError(`cannot publish ${what}: ${error.message}`, { cause: error });
+  }
+
+  // ---- helpers --------------------------------------------------------------------------------
+
+  /** Whether disconnect() ran (a method, so TypeScript does not narrow it away across awaits). */
+  private isClosed(): boolean {
+    return this.currentState === 'closed';
+  }
+
+  private setState(state: ConnectorState, error?: Error, host?: PoolHost): void {
+    this.currentState = state;
+    const detail: { host?: string; error?: Error } = {};
+    if (host) detail.host = describeHost(host);
+    if (error) detail.error = error;
+    this.events.emit('state', state, detail);
+  }
+
+  /** Runs argument checks; a failure is counted, logged and rethrown. */
+  private guard(check: () => void): void {
+    try {
+      check();
+    } catch (error) {
+      this.counters.increment('connector.amqp.invalid_argument');
+      this.logger.warn({ error: (error as Error).message }, 'invalid argument');
+      throw error instanceof InvalidArgumentError ? error : new InvalidArgumentError((error as Error).message, { cause: error });
+    }
+  }
+}
+
+function describeSubscription(record: SubscriptionRecord): string {
+  switch (record.kind) {
+    case 'broadcast': return `${broadcastExchange(record.collective)}/${record.key}`;
+    case 'directed': return `${directedExchange(record.collective)}/${record.key}`;
+    case 'reply': return `reply queue ${record.key}`;
+  }
+}
