@@ -32,9 +32,10 @@ export class ReadyGate {
     this.waiters.clear();
   }
 
-  /** Marks the connection unusable for now; publishers start waiting. */
+  /** Marks the connection unusable for now (also after a fail(): a new attempt is under way); publishers wait. */
   shut(): void {
     this.isOpen = false;
+    this.closedFor = undefined;
   }
 
   /** Marks the connection gone for good: every waiter and every later wait fails with `error`. */

@@ -1,0 +1,43 @@
+/**
+ * The STOMP connector plugins `activemq` and `rabbitmq` (MCollective 2.x compatible naming):
+ * registers both connector factories and their `plugin.activemq.*` / `plugin.rabbitmq.*`
+ * configuration schemas. See docs/brokers.md for the settings and the brokers' setup.
+ */
+import { registerConfigSchema } from '../../../src/config/index.js';
+import { registerConnector } from '../../../src/connector/registry.js';
+import type { ConnectorContext } from '../../../src/inter/connector.js';
+import { ActiveMqDialect } from './activemq.js';
+import { StompConnector } from './connector.js';
+import { type StompFlavor, readStompOptions, stompConfigSchema } from './options.js';
+import { RabbitMqDialect } from './rabbitmq.js';
+
+export { ActiveMqDialect } from './activemq.js';
+export { RabbitMqDialect, REPLY_EXCHANGE, collectiveExchanges } from './rabbitmq.js';
+export { StompConnector, type StompConnectorInit } from './connector.js';
+export type { StompDialect, SubscribeTarget, SendTarget, ReplyTarget } from './dialect.js';
+export { Dispatcher, MAX_BACKLOG, inboundFrameProblem, toInboundMessage } from './dispatch.js';
+export {
+  DEFAULT_AMQP_PORT, DEFAULT_STOMP_PORT, DEFAULT_VHOST, TTL_GRACE_SECONDS, readStompOptions, stompConfigSchema,
+  type StompFlavor, type StompOptions,
+} from './options.js';
+export { StompSession, type StompSessionCallbacks, type StompSessionOptions } from './session.js';
+
+/** Builds the `activemq` or `rabbitmq` connector from a connector context. */
+export function createStompConnector(flavor: StompFlavor, context: ConnectorContext): StompConnector {
+  const { options, problems, warnings } = readStompOptions(context.config, flavor);
+  const dialect = flavor === 'activemq' ? new ActiveMqDialect() : new RabbitMqDialect(options, context.logger.child({ connector: flavor }));
+  return new StompConnector({
+    identity: context.identity,
+    options,
+    dialect,
+    logger: context.logger,
+    counters: context.counters,
+    configProblems: problems,
+    configWarnings: warnings,
+  });
+}
+
+registerConfigSchema(stompConfigSchema('activemq'));
+registerConfigSchema(stompConfigSchema('rabbitmq'));
+registerConnector('activemq', (context) => createStompConnector('activemq', context));
+registerConnector('rabbitmq', (context) => createStompConnector('rabbitmq', context));
