@@ -18,6 +18,9 @@ import type { RpcReply, RpcResult, RpcStats } from './stats.js';
 
 const IDENTITY_PATTERN = /^[\w.-]+$/;
 
+/** The body of a discovery ping: the `discovery` agent's `ping` action (a reply means "this node matches"). */
+export const DISCOVERY_PING = Object.freeze({ action: 'ping', data: {} });
+
 /** What an RpcClient is built from. */
 export interface RpcClientOptions {
   /** This client's identity (the requests' senderid, the connector's mc_sender). */
@@ -172,7 +175,7 @@ export class RpcClient {
     const call = this.prepare(options);
     const replies: PingReply[] = [];
     const requestid = await this.exchange({
-      agent: 'discovery', collective: call.collective, body: 'ping', filter: call.filter, ttl: call.ttl,
+      agent: 'discovery', collective: call.collective, body: DISCOVERY_PING, filter: call.filter, ttl: call.ttl,
       timeoutMs: options.timeoutMs ?? call.discoveryTimeoutMs, expected: null,
       sink: (reply, rttMs) => replies.push({ sender: reply.senderid, rttMs }),
     });
@@ -203,7 +206,7 @@ export class RpcClient {
       discover: async (request) => {
         const found: string[] = [];
         await this.exchange({
-          agent: 'discovery', collective: request.collective, body: 'ping', filter: request.filter, ttl: this.defaultTtl,
+          agent: 'discovery', collective: request.collective, body: DISCOVERY_PING, filter: request.filter, ttl: this.defaultTtl,
           timeoutMs: request.timeoutMs, expected: null, sink: (reply) => found.push(reply.senderid),
         });
         return found;

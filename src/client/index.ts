@@ -8,3 +8,5 @@ export { buildFilter, emptyFilter, isEmptyFilter, plainIdentityTargets } from '.
 export { parseNodeLimit, applyNodeLimit, limitCount, type NodeLimit } from './limit.js';
 export { newRequestId, isRequestId } from './requestid.js';
 export { ExitCode, exitCodeFor, type RpcReply, type RpcResult, type RpcStats } from './stats.js';
+export { readClientSettings, type ClientSettings } from './settings.js';
+export { connectClient, type ClientBuildOptions, type ClientSession } from './from-config.js';

@@ -67,7 +67,7 @@ export class FakeNode {
     // Identity filters (plain or /regex/) are honoured so -I requests behave as with the daemon.
     const identityMatches = request.filter.identity.map((entry) => nameMatcher(entry, 'identity'));
     if (identityMatches.length > 0 && !identityMatches.some((matches) => matches(this.identity))) return;
-    const bodies = request.agent === 'discovery' ? ['pong'] : this.script(request);
+    const bodies = request.agent === 'discovery' ? [{ statuscode: 0, statusmsg: 'OK', data: { message: 'pong' } }] : this.script(request);
     for (const body of bodies ?? []) {
       const wire = this.security.encodeReply({ senderid: this.identity, senderagent: request.agent, body }, request);
       await this.connector.publishReply(message.replyTo!, wire, 60);

@@ -1,0 +1,29 @@
+/**
+ * What every tsco command starts from: the configuration file (`--config`, else `$TSCO_CONFIG`, else
+ * `~/.tscollective/client.cfg`), loaded after the built-in plugins so their settings validate.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../config/index.js';
+import { loadBuiltinPlugins } from '../../daemon/plugins.js';
+import type { ConfigView } from '../../inter/config.js';
+import type { Streams } from './output.js';
+
+/** Options every command inherits from the program. */
+export interface GlobalOptions {
+  config?: string;
+}
+
+/** The configuration file tsco reads: the option, else `$TSCO_CONFIG`, else `~/.tscollective/client.cfg`. */
+export function configPath(option: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return option ?? env['TSCO_CONFIG'] ?? join(homedir(), '.tscollective', 'client.cfg');
+}
+
+/** Loads the plugins, then the configuration; warnings go to standard error. Throws ConfigError. */
+export async function loadClientConfig(globals: GlobalOptions, streams: Streams): Promise<ConfigView> {
+  const plugins = await loadBuiltinPlugins();
+  for (const failure of plugins.failed) streams.err(`tsco: warning: plugin not available: ${failure}\n`);
+  const config = loadConfig(configPath(globals.config));
+  for (const warning of config.warnings) streams.err(`tsco: warning: ${warning}\n`);
+  return config;
+}

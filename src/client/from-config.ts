@@ -1,0 +1,83 @@
+/**
+ * Building a ready RpcClient from a configuration: the client-role security provider and the connector
+ * named by the configuration, every problem reported at once before touching the network.
+ */
+import { createConnector } from '../connector/registry.js';
+import { ConfigError } from '../errors.js';
+import type { ConfigView } from '../inter/config.js';
+import type { Connector } from '../inter/connector.js';
+import type { Counters, Logger } from '../inter/logger.js';
+import type { SecurityProvider } from '../inter/security.js';
+import { createSecurityProvider } from '../security/registry.js';
+import { MemoryCounters } from '../util/counters.js';
+import { createLogger } from '../util/log.js';
+import { RpcClient } from './client.js';
+import { loadBuiltinPlugins } from '../daemon/plugins.js';
+import { readClientSettings, type ClientSettings } from './settings.js';
+
+/** Collaborators a caller may inject instead of having them built from the configuration. */
+export interface ClientBuildOptions {
+  logger?: Logger;
+  counters?: Counters;
+  connector?: Connector;
+  provider?: SecurityProvider;
+  /** Overrides the configured identity (tests, the demo). */
+  identity?: string;
+}
+
+/** A connected client and what it was built from; `close()` releases everything. */
+export interface ClientSession {
+  client: RpcClient;
+  settings: ClientSettings;
+  connector: Connector;
+  provider: SecurityProvider;
+  logger: Logger;
+  counters: Counters;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the provider (role `client`) and connector from `config`, validates both, connects, and returns the
+ * client. Call the daemon's loadBuiltinPlugins() before loading `config`, so plugin settings validate. Throws ConfigError listing every problem; ConnectionError when the broker is unreachable.
+ */
+export async function connectClient(config: ConfigView, options: ClientBuildOptions = {}): Promise<ClientSession> {
+  const { settings, problems } = readClientSettings(config);
+  if (options.identity !== undefined) settings.identity = options.identity;
+  const logger = options.logger ?? createLogger({ level: settings.loglevel, file: settings.logfile, name: 'tsco' });
+  const counters = options.counters ?? new MemoryCounters();
+  if (!options.provider || !options.connector) {
+    // Normally already loaded (before the configuration, so plugin keys validate); imports are cached.
+    const plugins = await loadBuiltinPlugins();
+    for (const failure of plugins.failed) logger.warn({ failure }, 'plugin not available');
+  }
+  const attempt = <T>(what: string, build: () => T): T | undefined => {
+    try {
+      return build();
+    } catch (error) {
+      problems.push(`${what}: ${(error as Error).message}`);
+      return undefined;
+    }
+  };
+  const provider = options.provider ?? attempt('securityprovider', () =>
+    createSecurityProvider(settings.securityProvider, { config, role: 'client', logger: logger.child({ component: 'security' }), counters }));
+  const connector = options.connector ?? attempt('connector', () =>
+    createConnector(settings.connector, { config, identity: settings.identity, logger: logger.child({ component: 'connector' }), counters }));
+  if (provider) problems.push(...provider.validate().map((p) => `${settings.securityProvider}: ${p}`));
+  if (connector) problems.push(...connector.validate().map((p) => `${settings.connector}: ${p}`));
+  if (problems.length > 0 || !provider || !connector) throw new ConfigError(problems);
+
+  await connector.connect();
+  const client = new RpcClient({
+    identity: settings.identity, connector, security: provider, logger, counters,
+    mainCollective: settings.mainCollective, collectives: settings.collectives,
+    directAddressingThreshold: settings.directAddressingThreshold, ttl: settings.ttl,
+    timeoutMs: settings.timeoutMs, discoveryTimeoutMs: settings.discoveryTimeoutMs,
+  });
+  return {
+    client, settings, connector, provider, logger, counters,
+    close: async () => {
+      await client.close();
+      await connector.disconnect();
+    },
+  };
+}

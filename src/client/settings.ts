@@ -1,0 +1,92 @@
+/**
+ * The client's view of its configuration (client.cfg): the top-level settings tsco uses, read once and
+ * checked, with every problem at once. Values are read with ConfigView.raw so the checks do not depend on
+ * how the configuration schema types a key.
+ */
+import { hostname, userInfo } from 'node:os';
+import type { ConfigView } from '../inter/config.js';
+
+/** What identities and collectives may look like (they become broker destination names). */
+const NODE_NAME = /^[\w][\w.-]*$/;
+/** How long a call waits for replies by default: MCollective's default agent timeout. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/** The settings a client runs with. */
+export interface ClientSettings {
+  /** The requests' senderid; the host name by default, as in MCollective. */
+  identity: string;
+  collectives: string[];
+  mainCollective: string;
+  connector: string;
+  securityProvider: string;
+  /** Seconds. */
+  ttl: number;
+  /** Milliseconds a broadcast discovery listens (`discovery_timeout`, seconds). */
+  discoveryTimeoutMs: number;
+  /** Milliseconds to wait for replies unless a call says otherwise (`-t`). */
+  timeoutMs: number;
+  directAddressingThreshold: number;
+  /** Agent module directories besides the built-in plugins/agent (`libdir`). */
+  libdirs: string[];
+  logfile: string | undefined;
+  /** Client logs go to stderr at `warn` unless configured, so they do not drown the output. */
+  loglevel: string;
+}
+
+/** Reads and checks every client setting; `problems` lists every one (empty when usable). */
+export function readClientSettings(config: ConfigView): { settings: ClientSettings; problems: string[] } {
+  const problems: string[] = [];
+  const identity = (config.raw('identity') ?? '').trim() || defaultIdentity();
+  if (!NODE_NAME.test(identity)) problems.push(`identity: ${JSON.stringify(identity)} must match ${NODE_NAME} (${config.origin('identity')})`);
+  const collectives = list(config, 'collectives');
+  if (collectives.length === 0) collectives.push('mcollective');
+  for (const collective of collectives) {
+    if (!NODE_NAME.test(collective)) problems.push(`collectives: ${JSON.stringify(collective)} must match ${NODE_NAME}`);
+  }
+  const mainCollective = (config.raw('main_collective') ?? '').trim() || collectives[0]!;
+  if (!collectives.includes(mainCollective)) problems.push(`main_collective: ${mainCollective} is not one of collectives (${collectives.join(', ')})`);
+  // The schema's default (info) suits the daemon; a command-line client only logs warnings unless told otherwise.
+  const loglevel = config.has('loglevel') ? (config.raw('loglevel') ?? 'warn').trim().toLowerCase() : 'warn';
+  if (!LOG_LEVELS.includes(loglevel)) problems.push(`loglevel: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(loglevel)}`);
+  const settings: ClientSettings = {
+    identity,
+    collectives,
+    mainCollective,
+    connector: (config.raw('connector') ?? 'memory').trim(),
+    securityProvider: (config.raw('securityprovider') ?? 'aes_security').trim(),
+    ttl: numberSetting(config, 'ttl', 60, 1, problems, true),
+    discoveryTimeoutMs: numberSetting(config, 'discovery_timeout', 2, 0.01, problems) * 1000,
+    timeoutMs: DEFAULT_TIMEOUT_MS,
+    directAddressingThreshold: numberSetting(config, 'direct_addressing_threshold', 10, 0, problems, true),
+    libdirs: list(config, 'libdir'),
+    logfile: config.raw('logfile')?.trim() || undefined,
+    loglevel,
+  };
+  return { settings, problems };
+}
+
+function defaultIdentity(): string {
+  // MCollective clients default to the host name; fall back to the user when the host name is unusable.
+  const host = hostname();
+  return NODE_NAME.test(host) ? host : userInfo().username.replace(/[^\w.-]/g, '_') || 'tsco';
+}
+
+function numberSetting(config: ConfigView, key: string, fallback: number, min: number, problems: string[], integer = false): number {
+  const raw = config.raw(key);
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw.trim());
+  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+    problems.push(`${key}: expected ${integer ? 'an integer' : 'a number'} >= ${min}, got ${JSON.stringify(raw)} (${config.origin(key)})`);
+    return fallback;
+  }
+  return value;
+}
+
+function list(config: ConfigView, key: string): string[] {
+  try {
+    return config.list(key).map((item) => item.trim()).filter((item) => item !== '');
+  } catch {
+    return (config.raw(key) ?? '').split(/[,:]/).map((item) => item.trim()).filter((item) => item !== '');
+  }
+}
