@@ -1,0 +1,30 @@
+/** The `plugin.aes.*` configuration keys of the aes_security provider. */
+import type { ConfigSchema } from '../../../src/inter/config.js';
+
+/** Reply encryption modes: `rsa` (MCollective's, to the caller's RSA key) and `ephemeral` (per-request X25519). */
+export const REPLY_MODES = ['rsa', 'ephemeral'] as const;
+
+/** Declaration of every `plugin.aes.` key, registered with the configuration loader. */
+export const aesConfigSchema: ConfigSchema = {
+  namespace: 'aes',
+  keys: {
+    serializer: { type: 'string', default: 'msgpack', doc: 'Body serializer: msgpack or yaml (marshal is Ruby-only)' },
+    send_pubkey: { type: 'boolean', default: false, doc: 'Attach our public key or certificate to every message' },
+    learn_pubkeys: { type: 'boolean', default: false, doc: 'Cache public keys received from the network in client_cert_dir' },
+    insecure_learning: { type: 'boolean', default: false, doc: 'Learn keys without a CA (anyone can introduce a key); logs a warning' },
+    ca_cert: { type: 'path', doc: 'CA certificate (PEM) that learned and cached certificates must be signed by' },
+    client_private: { type: 'path', env: 'MCOLLECTIVE_AES_PRIVATE', doc: "The client's RSA private key (PEM)" },
+    client_public: { type: 'path', env: 'MCOLLECTIVE_AES_PUBLIC', doc: "The client's public key or X.509 certificate; its name is the callerid" },
+    client_private_passphrase_file: { type: 'path', doc: 'File holding the passphrase of client_private (mode 0600)' },
+    client_cert_dir: { type: 'path', doc: 'Directory of senders\' public keys, <name>.pem; learned keys are written here' },
+    server_cert_dir: { type: 'path', doc: "Directory of servers' public keys for authenticating replies (default: client_cert_dir)" },
+    server_private: { type: 'path', doc: "The server's RSA private key: signs replies and registration requests" },
+    server_public: { type: 'path', doc: "The server's public key or X.509 certificate; its name is the server's callerid" },
+    server_private_passphrase_file: { type: 'path', doc: 'File holding the passphrase of server_private (mode 0600)' },
+    enforce_ttl: { type: 'boolean', default: true, doc: 'Reject expired and future-dated requests; 0 only warns (signatures are always checked)' },
+    clock_skew: { type: 'integer', default: 5, min: 0, max: 3600, doc: 'Seconds a request may be dated in the future' },
+    reply_encryption: { type: 'enum', default: 'rsa', values: REPLY_MODES, doc: 'rsa: to the caller\'s RSA key; ephemeral: forward-secret X25519 per request' },
+    replay_cache_size: { type: 'integer', default: 100000, min: 1000, max: 10000000, doc: 'Request ids remembered to refuse replays' },
+    key_recheck_interval: { type: 'number', default: 1, min: 0, max: 3600, doc: 'Seconds between checks of key files for changes' },
+  },
+};

@@ -1,0 +1,213 @@
+/**
+ * The aes_security wire format, version 2 (docs/protocol.md is the contract). A message is the msgpack
+ * array `[version, kind, header, ciphertext, signature]`: the header is itself msgpack, carried as opaque
+ * bytes so that exactly those bytes are signed and authenticated, with no canonicalisation step.
+ * Parsing is strict: every field is type-checked and any deviation is a MalformedMessageError naming it.
+ */
+import { Packr } from 'msgpackr';
+import { MalformedMessageError } from '../../../src/errors.js';
+import { GCM_IV_BYTES, X25519_KEY_BYTES } from './primitives.js';
+
+/** The protocol version this module writes and reads. Version 1 is reserved for MCollective-compatible messages. */
+export const PROTOCOL_VERSION = 2;
+
+/** Domain-separation labels: a request signature can never be taken for a reply signature, or vice versa. */
+export const LABELS = {
+  requestSignature: Buffer.from('tscollective/v2 request signature\0'),
+  replySignature: Buffer.from('tscollective/v2 reply signature\0'),
+  requestKey: Buffer.from('tscollective/v2 request key\0'),
+  replyKey: Buffer.from('tscollective/v2 ephemeral reply key\0'),
+} as const;
+
+/** Message kinds. */
+export type MessageKind = 'request' | 'reply';
+
+/** A parsed envelope. `headerBytes` is what the signature and the AEAD cover. */
+export interface Envelope {
+  kind: MessageKind;
+  headerBytes: Uint8Array;
+  ciphertext: Uint8Array;
+  signature: Uint8Array;
+}
+
+/** How a request asks to be answered. */
+export type ReplyKeyMaterial = { mode: 'rsa' } | { mode: 'ephemeral'; pk: Uint8Array };
+
+/** The signed clear-text header of a request. */
+export interface RequestHeader {
+  requestid: string;
+  senderid: string;
+  callerid: string;
+  agent: string;
+  collective: string;
+  ttl: number;
+  msgtime: number;
+  /** Key id of the signing key (rotation: several keys per name may be valid). */
+  kid: string;
+  serializer: string;
+  iv: Uint8Array;
+  reply: ReplyKeyMaterial;
+  /** send_pubkey: the signer's public key or certificate, PEM. */
+  pubkey?: string;
+}
+
+/** The signed clear-text header of a reply. */
+export type ReplyHeader = {
+  requestid: string;
+  senderid: string;
+  senderagent: string;
+  msgtime: number;
+  /** `cert=<name>` of the server key that signed. */
+  signer: string;
+  kid: string;
+  serializer: string;
+  iv: Uint8Array;
+  pubkey?: string;
+} & ({ mode: 'rsa'; to: string; wrappedkey: Uint8Array } | { mode: 'ephemeral'; epk: Uint8Array });
+
+const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, bundleStrings: false });
+
+/** msgpack encoding used for envelopes and headers. */
+export function pack(value: unknown): Buffer {
+  return packr.pack(value);
+}
+
+/** Serialises an envelope. */
+export function encodeEnvelope(kind: MessageKind, headerBytes: Uint8Array, ciphertext: Uint8Array, signature: Uint8Array): Buffer {
+  return packr.pack([PROTOCOL_VERSION, kind === 'request' ? 'req' : 'rep', headerBytes, ciphertext, signature]);
+}
+
+function unpack(bytes: Uint8Array, what: string): unknown {
+  try {
+    return packr.unpack(bytes);
+  } catch (error) {
+    throw new MalformedMessageError(`${what} is not valid msgpack (${(error as Error).message})`, { cause: error });
+  }
+}
+
+/** Parses an envelope and checks it is of `expected` kind. */
+export function decodeEnvelope(wire: Uint8Array, expected: MessageKind): Envelope {
+  if (!(wire instanceof Uint8Array)) throw new MalformedMessageError(`message expected bytes, got ${typeof wire}`);
+  if (wire.length === 0) throw new MalformedMessageError('message is empty');
+  if (wire[0] !== 0x95) {
+    const hint = wire[0] === 0x04 || wire[0] === 0x2d ? ' (it looks like an MCollective Marshal/YAML message: legacy protocol version 1 is not enabled)' : '';
+    throw new MalformedMessageError(`message is not a tscollective envelope (first byte 0x${wire[0]!.toString(16).padStart(2, '0')})${hint}`);
+  }
+  const parts = unpack(wire, 'envelope');
+  if (!Array.isArray(parts) || parts.length !== 5) throw new MalformedMessageError('envelope must be a 5-element array');
+  const [version, kind, headerBytes, ciphertext, signature] = parts as unknown[];
+  if (version !== PROTOCOL_VERSION) throw new MalformedMessageError(`unsupported protocol version ${JSON.stringify(version)}; supported: ${PROTOCOL_VERSION}`);
+  const expectedTag = expected === 'request' ? 'req' : 'rep';
+  if (kind !== expectedTag) throw new MalformedMessageError(`expected a ${expected} envelope, got kind ${JSON.stringify(kind)}`);
+  for (const [name, value] of [['header', headerBytes], ['ciphertext', ciphertext], ['signature', signature]] as const) {
+    if (!(value instanceof Uint8Array)) throw new MalformedMessageError(`envelope ${name} must be binary`);
+  }
+  return { kind: expected, headerBytes: headerBytes as Uint8Array, ciphertext: ciphertext as Uint8Array, signature: signature as Uint8Array };
+}
+
+type Fields = Record<string, unknown>;
+
+function field<T>(fields: Fields, name: string, check: (v: unknown) => v is T, expected: string, where: string): T {
+  const value = fields[name];
+  if (!check(value)) throw new MalformedMessageError(`${where} field ${name}: expected ${expected}, got ${describe(value)}`);
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value instanceof Uint8Array) return `${value.length} bytes`;
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+}
+
+const isString = (max: number, pattern?: RegExp) => (v: unknown): v is string =>
+  typeof v === 'string' && v.length > 0 && v.length <= max && (pattern === undefined || pattern.test(v));
+const isBytes = (length?: number) => (v: unknown): v is Uint8Array =>
+  v instanceof Uint8Array && (length === undefined || v.length === length);
+const isInt = (min: number, max: number) => (v: unknown): v is number => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+const isMap = (v: unknown): v is Fields => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+
+const MAX_TTL = 86400 * 7;
+// Validators are built once: header parsing runs for every message.
+const V = {
+  requestid: isString(32, /^[0-9a-f]{32}$/),
+  identity: isString(255, /^[\w.-]+$/),
+  callerid: isString(260, /^cert=[\w.-]+$/),
+  agent: isString(128, /^[a-z_][a-z0-9_]*$/i),
+  collective: isString(128, /^[\w.-]+$/),
+  kid: isString(32, /^[0-9a-f]{32}$/),
+  serializer: isString(16),
+  pem: isString(16384, /-----BEGIN /),
+  iv: isBytes(GCM_IV_BYTES),
+  x25519: isBytes(X25519_KEY_BYTES),
+  bytes: isBytes(),
+  ttl: isInt(1, MAX_TTL),
+  msgtime: isInt(0, 2 ** 40),
+} as const;
+
+function headerFields(bytes: Uint8Array, what: string): Fields {
+  const fields = unpack(bytes, `${what} header`);
+  if (!isMap(fields)) throw new MalformedMessageError(`${what} header must be a map`);
+  return fields;
+}
+
+function optionalPem(fields: Fields, where: string): string | undefined {
+  if (fields.pubkey === undefined) return undefined;
+  return field(fields, 'pubkey', V.pem, 'a PEM public key or certificate', where);
+}
+
+/** Parses and type-checks a request header. */
+export function parseRequestHeader(bytes: Uint8Array): RequestHeader {
+  const f = headerFields(bytes, 'request');
+  const w = 'request header';
+  const reply = field(f, 'reply', isMap, 'a map', w);
+  let material: ReplyKeyMaterial;
+  if (reply.mode === 'rsa') material = { mode: 'rsa' };
+  else if (reply.mode === 'ephemeral') material = { mode: 'ephemeral', pk: field(reply, 'pk', V.x25519, `${X25519_KEY_BYTES} bytes`, `${w} reply`) };
+  else throw new MalformedMessageError(`${w} field reply.mode: expected "rsa" or "ephemeral", got ${describe(reply.mode)}`);
+  const pubkey = optionalPem(f, w);
+  return {
+    requestid: field(f, 'requestid', V.requestid, '32 lower-case hex characters', w),
+    senderid: field(f, 'senderid', V.identity, 'an identity ([\\w.-]+)', w),
+    callerid: field(f, 'callerid', V.callerid, 'cert=<name>', w),
+    agent: field(f, 'agent', V.agent, 'an agent name', w),
+    collective: field(f, 'collective', V.collective, 'a collective name', w),
+    ttl: field(f, 'ttl', V.ttl, `an integer 1..${MAX_TTL}`, w),
+    msgtime: field(f, 'msgtime', V.msgtime, 'epoch seconds', w),
+    kid: field(f, 'kid', V.kid, 'a 32-hex-character key id', w),
+    serializer: field(f, 'serializer', V.serializer, 'a serializer name', w),
+    iv: field(f, 'iv', V.iv, `${GCM_IV_BYTES} bytes`, w),
+    reply: material,
+    ...(pubkey === undefined ? {} : { pubkey }),
+  };
+}
+
+/** Parses and type-checks a reply header. */
+export function parseReplyHeader(bytes: Uint8Array): ReplyHeader {
+  const f = headerFields(bytes, 'reply');
+  const w = 'reply header';
+  const pubkey = optionalPem(f, w);
+  const common = {
+    requestid: field(f, 'requestid', V.requestid, '32 lower-case hex characters', w),
+    senderid: field(f, 'senderid', V.identity, 'an identity ([\\w.-]+)', w),
+    senderagent: field(f, 'senderagent', V.agent, 'an agent name', w),
+    msgtime: field(f, 'msgtime', V.msgtime, 'epoch seconds', w),
+    signer: field(f, 'signer', V.callerid, 'cert=<name>', w),
+    kid: field(f, 'kid', V.kid, 'a 32-hex-character key id', w),
+    serializer: field(f, 'serializer', V.serializer, 'a serializer name', w),
+    iv: field(f, 'iv', V.iv, `${GCM_IV_BYTES} bytes`, w),
+    ...(pubkey === undefined ? {} : { pubkey }),
+  };
+  if (f.mode === 'rsa') {
+    return {
+      ...common,
+      mode: 'rsa',
+      to: field(f, 'to', V.kid, 'a 32-hex-character key id', w),
+      wrappedkey: field(f, 'wrappedkey', V.bytes, 'bytes', w),
+    };
+  }
+  if (f.mode === 'ephemeral') {
+    return { ...common, mode: 'ephemeral', epk: field(f, 'epk', V.x25519, `${X25519_KEY_BYTES} bytes`, w) };
+  }
+  throw new MalformedMessageError(`${w} field mode: expected "rsa" or "ephemeral", got ${describe(f.mode)}`);
+}

@@ -1,0 +1,150 @@
+/** aes_security: changing any byte of a message, header fields included, gets it rejected. */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createPublicKey } from 'node:crypto';
+import { Packr } from 'msgpackr';
+import { BadSignatureError, SecurityError } from '../../src/errors.js';
+import { aeadDecrypt, aeadEncrypt, hmacSha256, x25519Generate } from '../../plugins/security/aes_security/primitives.js';
+import { LABELS, encodeEnvelope } from '../../plugins/security/aes_security/wire.js';
+import { World, request, type ProviderUnderTest } from './world.js';
+
+const world = new World();
+after(() => world.cleanup());
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+let client: ProviderUnderTest;
+let ephemeralClient: ProviderUnderTest;
+let server: ProviderUnderTest;
+let alicePublicPem: string;
+
+before(async () => {
+  const certDir = world.dir('certs');
+  const alice = await world.keys('alice');
+  const mallory = await world.keys('mallory', world.dir('mallory'));
+  const srv = await world.keys('server1', world.dir('server'));
+  alicePublicPem = alice.publicPem;
+  for (const [name, pem] of [['alice', alice.publicPem], ['mallory', mallory.publicPem], ['server1', srv.publicPem]]) world.install(certDir, name!, pem!);
+  const settings = { client_private: alice.privatePath, client_public: alice.publicPath, server_cert_dir: certDir };
+  client = world.provider('client', settings);
+  ephemeralClient = world.provider('client', { ...settings, reply_encryption: 'ephemeral' });
+  server = world.provider('server', { server_private: srv.privatePath, server_public: srv.publicPath, client_cert_dir: certDir });
+});
+
+type Parts = [number, string, Uint8Array, Uint8Array, Uint8Array];
+
+function split(wire: Uint8Array): { parts: Parts; header: Record<string, unknown> } {
+  const parts = packr.unpack(wire) as Parts;
+  return { parts, header: packr.unpack(parts[2]) as Record<string, unknown> };
+}
+
+function withHeader(wire: Uint8Array, change: (header: Record<string, unknown>) => void): Uint8Array {
+  const { parts, header } = split(wire);
+  change(header);
+  return encodeEnvelope(parts[1] === 'req' ? 'request' : 'reply', packr.pack(header), parts[3], parts[4]);
+}
+
+function flipEveryByte(wire: Uint8Array, decode: (bytes: Uint8Array) => unknown): void {
+  for (let index = 0; index < wire.length; index++) {
+    const copy = Buffer.from(wire);
+    copy[index]! ^= 0x01;
+    assert.throws(() => decode(copy), SecurityError, `flipping byte ${index} of ${wire.length} was accepted`);
+  }
+}
+
+describe('tampering with requests', () => {
+  test('flipping any single bit-0 of any byte of a request is rejected, and the original still decodes', () => {
+    const wire = client.provider.encodeRequest(request());
+    flipEveryByte(wire, (bytes) => server.provider.decodeRequest(bytes));
+    assert.ok(server.provider.decodeRequest(wire));
+  });
+
+  const changes: Record<string, (h: Record<string, unknown>) => void> = {
+    requestid: (h) => { h.requestid = 'f'.repeat(32); },
+    senderid: (h) => { h.senderid = 'other.example.net'; },
+    callerid: (h) => { h.callerid = 'cert=mallory'; },
+    agent: (h) => { h.agent = 'puppet'; },
+    collective: (h) => { h.collective = 'production'; },
+    ttl: (h) => { h.ttl = 86400; },
+    msgtime: (h) => { h.msgtime = (h.msgtime as number) + 1; },
+    kid: (h) => { h.kid = '0'.repeat(32); },
+    'reply key material': (h) => { h.reply = { mode: 'ephemeral', pk: x25519Generate().publicKey }; },
+    'attached public key': (h) => { h.pubkey = alicePublicPem; },
+  };
+  for (const [field, change] of Object.entries(changes)) {
+    test(`changing the request header's ${field} is rejected`, () => {
+      const wire = client.provider.encodeRequest(request());
+      assert.throws(() => server.provider.decodeRequest(withHeader(wire, change)), SecurityError);
+      assert.ok(server.provider.decodeRequest(wire), 'the untouched original is accepted');
+    });
+  }
+
+  test('re-encrypting a changed filter with the sender-public-key-derived key still fails the signature', () => {
+    // An attacker holding alice's public key can decrypt and re-seal the payload, but cannot sign it.
+    const wire = client.provider.encodeRequest(request());
+    const { parts, header } = split(wire);
+    const key = hmacSha256(LABELS.requestKey, createPublicKey(alicePublicPem).export({ format: 'der', type: 'spki' }));
+    const plaintext = aeadDecrypt(key, header.iv as Uint8Array, parts[3], parts[2]);
+    assert.ok(plaintext, 'the public key holder can read the request');
+    const payload = packr.unpack(plaintext) as { filter: { identity: string[] } };
+    payload.filter.identity = ['/./'];
+    const forged = encodeEnvelope('request', parts[2], aeadEncrypt(key, header.iv as Uint8Array, packr.pack(payload), parts[2]), parts[4]);
+    assert.throws(() => server.provider.decodeRequest(forged), BadSignatureError);
+  });
+});
+
+describe('tampering with replies', () => {
+  for (const [mode, sender] of [['rsa', () => client], ['ephemeral', () => ephemeralClient]] as const) {
+    test(`flipping any byte of a ${mode} reply is rejected, and the original still decodes`, () => {
+      const decoded = server.provider.decodeRequest(sender().provider.encodeRequest(request()));
+      const wire = server.provider.encodeReply({ senderid: 'node1', senderagent: 'rpcutil', body: { statuscode: 0, data: {} } }, decoded);
+      flipEveryByte(wire, (bytes) => sender().provider.decodeReply(bytes));
+      assert.equal(sender().provider.decodeReply(wire).senderid, 'node1');
+    });
+
+    const changes: Record<string, (h: Record<string, unknown>) => void> = {
+      requestid: (h) => { h.requestid = 'e'.repeat(32); },
+      senderid: (h) => { h.senderid = 'node2'; },
+      senderagent: (h) => { h.senderagent = 'other'; },
+      msgtime: (h) => { h.msgtime = (h.msgtime as number) - 100; },
+      signer: (h) => { h.signer = 'cert=mallory'; },
+      serializer: (h) => { h.serializer = 'yaml'; },
+      'reply key material': mode === 'rsa'
+        ? (h) => { const copy = Buffer.from(h.wrappedkey as Uint8Array); copy[5]! ^= 1; h.wrappedkey = copy; }
+        : (h) => { h.epk = x25519Generate().publicKey; },
+    };
+    for (const [field, change] of Object.entries(changes)) {
+      test(`changing a ${mode} reply header's ${field} is rejected`, () => {
+        const decoded = server.provider.decodeRequest(sender().provider.encodeRequest(request()));
+        const wire = server.provider.encodeReply({ senderid: 'node1', senderagent: 'rpcutil', body: 'pong' }, decoded);
+        assert.throws(() => sender().provider.decodeReply(withHeader(wire, change)), SecurityError);
+        assert.equal(sender().provider.decodeReply(wire).body, 'pong');
+      });
+    }
+  }
+});
+
+describe('malformed input', () => {
+  test('decode APIs throw only SecurityError subclasses, whatever the bytes', () => {
+    const samples: Uint8Array[] = [new Uint8Array(0), Buffer.from('--- :senderid: x\n'), Buffer.from([0x04, 0x08, 0x7b]), Buffer.from([0x95])];
+    const wire = client.provider.encodeRequest(request());
+    for (let cut = 1; cut < wire.length; cut += 7) samples.push(wire.subarray(0, cut));
+    samples.push(packr.pack([2, 'req', 'not-bytes', new Uint8Array(1), new Uint8Array(1)]));
+    samples.push(packr.pack([3, 'req', new Uint8Array(1), new Uint8Array(1), new Uint8Array(1)]));
+    samples.push(packr.pack([2, 'req', packr.pack({ requestid: 1 }), new Uint8Array(1), new Uint8Array(1)]));
+    samples.push(packr.pack([2, 'req', packr.pack([1, 2]), new Uint8Array(1), new Uint8Array(1)]));
+    for (let i = 0; i < 200; i++) samples.push(Buffer.from(Array.from({ length: 1 + (i * 37) % 300 }, (_, j) => (i * 131 + j * 17) & 0xff)));
+    for (const sample of samples) {
+      assert.throws(() => server.provider.decodeRequest(sample), SecurityError);
+      assert.throws(() => client.provider.decodeReply(sample), SecurityError);
+    }
+  });
+
+  test('an unsupported protocol version is named in the error', () => {
+    const bytes = packr.pack([1, 'req', new Uint8Array(1), new Uint8Array(1), new Uint8Array(1)]);
+    assert.throws(() => server.provider.decodeRequest(bytes), /unsupported protocol version 1; supported: 2/);
+  });
+
+  test('a Ruby MCollective message is recognised and refused with a hint', () => {
+    assert.throws(() => server.provider.decodeRequest(Buffer.from([0x04, 0x08, 0x7b, 0x00])), /legacy protocol/);
+  });
+});

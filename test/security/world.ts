@@ -1,0 +1,124 @@
+/**
+ * Test scaffolding for the security provider: temporary key directories, real RSA keys (generated in the
+ * background at import so files do not wait on each other), and providers built from plain settings.
+ */
+import { generateKeyPair, randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { configFromObject } from '../../src/config/index.js';
+import '../../plugins/security/aes_security/index.js';
+import { AesSecurityProvider } from '../../plugins/security/aes_security/provider.js';
+import type { OutgoingRequest, RequestFilter } from '../../src/inter/message.js';
+import type { SecurityRole } from '../../src/inter/security.js';
+import { MemoryCounters } from '../../src/util/counters.js';
+import { CapturingLogger } from '../../src/util/log.js';
+import { createCa, signCertificate } from '../../src/keys/index.js';
+
+const generate = promisify(generateKeyPair);
+
+/** An RSA key pair as PEM text. */
+export interface PemPair {
+  privatePem: string;
+  publicPem: string;
+}
+
+async function newPair(): Promise<PemPair> {
+  const { privateKey, publicKey } = await generate('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  return { privatePem: privateKey, publicPem: publicKey };
+}
+
+const pool: Promise<PemPair>[] = Array.from({ length: 6 }, () => newPair());
+
+/** A fresh RSA-2048 key pair (from a pool generated in the background). */
+export function rsaPair(): Promise<PemPair> {
+  return pool.shift() ?? newPair();
+}
+
+/** A provider together with what it logged and counted. */
+export interface ProviderUnderTest {
+  provider: AesSecurityProvider;
+  logger: CapturingLogger;
+  counters: MemoryCounters;
+}
+
+/** A temporary directory tree with helpers to place keys and build providers. */
+export class World {
+  readonly root = mkdtempSync(join(tmpdir(), 'tsco-sec-'));
+  /** The injectable clock of every provider this world builds (ms). */
+  clock = Date.now();
+
+  /** Creates (and returns) a directory under the world's root. */
+  dir(name: string): string {
+    const path = join(this.root, name);
+    mkdirSync(path, { recursive: true });
+    return path;
+  }
+
+  /** Writes `<dir>/<name>-private.pem` (0600) and `<dir>/<name>.pem`; returns their paths and PEMs. */
+  async keys(name: string, dir = this.dir('keys'), pair?: PemPair): Promise<{ privatePath: string; publicPath: string } & PemPair> {
+    const pem = pair ?? (await rsaPair());
+    const privatePath = join(dir, `${name}-private.pem`);
+    const publicPath = join(dir, `${name}.pem`);
+    writeFileSync(privatePath, pem.privatePem, { mode: 0o600 });
+    chmodSync(privatePath, 0o600);
+    writeFileSync(publicPath, pem.publicPem);
+    return { privatePath, publicPath, ...pem };
+  }
+
+  /** Copies a public key (or certificate) into a certificate directory as `<name>.pem`. */
+  install(dir: string, name: string, pem: string): string {
+    const path = join(dir, `${name}.pem`);
+    writeFileSync(path, pem);
+    return path;
+  }
+
+  /** Builds a provider for `role` from `plugin.aes.*` settings (keys given without the prefix). */
+  provider(role: SecurityRole, aes: Record<string, string | number | boolean>): ProviderUnderTest {
+    const settings: Record<string, string | number | boolean> = {};
+    for (const [key, value] of Object.entries(aes)) settings[`plugin.aes.${key}`] = value;
+    const logger = new CapturingLogger();
+    const counters = new MemoryCounters();
+    const config = configFromObject(settings, { source: `${role}.cfg` });
+    const provider = new AesSecurityProvider({ config, role, logger, counters, now: () => this.clock });
+    return { provider, logger, counters };
+  }
+
+  /** Removes everything the world wrote. */
+  cleanup(): void {
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** A CA and a way to issue certificates from it. */
+export async function makeCa(cn = 'Test CA'): Promise<{ certPem: string; keyPem: string; issue(name: string, publicPem: string, options?: { days?: number; notBefore?: Date }): Promise<string> }> {
+  const ca = await createCa({ cn });
+  return {
+    ...ca,
+    issue: (name, publicPem, options = {}) => signCertificate({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, publicKeyPem: publicPem, cn: name, ...options }),
+  };
+}
+
+/** An empty filter. */
+export function emptyFilter(): RequestFilter {
+  return { fact: [], cf_class: [], agent: [], identity: [], compound: [] };
+}
+
+/** A request with sensible defaults and a fresh request id. */
+export function request(overrides: Partial<OutgoingRequest> = {}): OutgoingRequest {
+  return {
+    requestid: randomBytes(16).toString('hex'),
+    senderid: 'client.example.net',
+    agent: 'rpcutil',
+    collective: 'mcollective',
+    filter: emptyFilter(),
+    ttl: 60,
+    body: { action: 'ping', data: { secret: 'launch codes', n: 42 } },
+    ...overrides,
+  };
+}
