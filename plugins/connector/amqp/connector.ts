@@ -331,22 +331,29 @@ export class AmqpConnector implements Connector {
     }
   }
 
-  /** A ConnectionError saying what most likely went wrong (TLS, credentials, vhost, refused). */
+  /** A ConnectionError saying what most likely went wrong (TLS, credentials, vhost, refused); failover prefixes the host. */
   private explainConnectFailure(host: PoolHost, error: unknown): ConnectionError {
     if (error instanceof ConnectionError) return error;
-    const message = error instanceof Error ? error.message : String(error);
-    const code = (error as { code?: string } | undefined)?.code ?? '';
+    const failure = (error ?? {}) as { message?: string; code?: string; reason?: string };
+    const code = failure.code ?? '';
+    // OpenSSL messages carry file names and line numbers; its `reason` is the readable part.
+    const text = code.startsWith('ERR_SSL') && failure.reason ? failure.reason : (failure.message ?? String(error));
     let hint = '';
-    if (host.ssl && /certificate required|alert|handshake|ECONNRESET|socket hang up|closed before|CERT|self.signed|unable to verify/i.test(`${code} ${message}`)) {
-      hint = host.sslCert
-        ? ' (TLS handshake failed: check ssl.ca, ssl.cert and ssl.key against the broker\'s CA)'
-        : ' (TLS handshake failed: the broker may require a client certificate: set ssl.cert and ssl.key)';
-    } else if (/ACCESS_REFUSED|403/.test(message)) {
-      hint = ' (user or password refused)';
-    } else if (/NOT_ALLOWED|vhost/i.test(message)) {
-      hint = ` (vhost ${JSON.stringify(this.options.vhost)} missing or not permitted)`;
+    if (code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' || (host.ssl && !host.sslCert && /ECONNRESET|socket hang up|handshake/i.test(`${code} ${text}`))) {
+      hint = 'TLS handshake failed: the broker requires a client certificate: set plugin.amqp.ssl.cert and ssl.key';
+    } else if (/ALERT_UNKNOWN_CA|ALERT_BAD_CERTIFICATE|ALERT_CERTIFICATE_UNKNOWN|ALERT_DECRYPT_ERROR/.test(code)) {
+      hint = 'TLS handshake failed: the broker does not accept the client certificate (ssl.cert): is it issued by the CA the broker trusts?';
+    } else if (/CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/.test(code)) {
+      hint = `TLS handshake failed: the broker's certificate is not trusted: does ssl.ca hold the CA that signed it, and does it name ${host.host}?`;
+    } else if (host.ssl && /ERR_SSL|alert|handshake/i.test(`${code} ${text}`)) {
+      hint = 'TLS handshake failed: check ssl.ca, ssl.cert and ssl.key against the broker\'s TLS settings';
+    } else if (/ACCESS_REFUSED|403/.test(text)) {
+      hint = 'user or password refused';
+    } else if (/NOT_ALLOWED|vhost/i.test(text)) {
+      hint = `vhost ${JSON.stringify(this.options.vhost)} missing or not permitted`;
     }
-    return new ConnectionError(`${describeHost(host)}: ${code && !message.includes(code) ? `${code}: ` : ''}${message}${hint}`, { cause: error });
+    const detail = `${code && !text.includes(code) ? `${code}: ` : ''}${text.trim()}`;
+    return new ConnectionError(hint ? `${hint} (${detail})` : detail, { cause: error });
   }
 
   /** The connection closed: unless we closed it, reconnect and resubscribe. */

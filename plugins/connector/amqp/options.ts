@@ -30,7 +30,11 @@ export interface AmqpOptions extends PoolOptions {
   prefetch: number;
 }
 
-const SHORTHAND_KEYS = ['host', 'port', 'user', 'password', 'ssl', 'ssl.ca', 'ssl.cert', 'ssl.key'] as const;
+/** Keys of the single-broker shorthand; `ssl.ca|cert|key` apply to it and to `url` alike. */
+const SHORTHAND_KEYS = ['host', 'port', 'user', 'password', 'ssl'] as const;
+
+/** The TLS file keys of the shorthand and `url` forms (the pool form has `pool.N.ssl.*`). */
+const TLS_FILE_KEYS = [['sslCa', 'ssl.ca'], ['sslCert', 'ssl.cert'], ['sslKey', 'ssl.key']] as const;
 
 /** The `plugin.amqp.*` keys, for registerConfigSchema. */
 export const amqpConfigSchema: ConfigSchema = {
@@ -93,10 +97,29 @@ export function readAmqpOptions(config: ConfigView): { options: AmqpOptions; pro
   if (usesPool || (!usesUrl && !usesShorthand)) {
     // The pool form, or nothing at all (the pool reader reports the missing pool.1.host).
     problems.push(...pool.problems);
+    for (const [, name] of TLS_FILE_KEYS) {
+      if (config.has(key(name))) problems.push(`${key(name)} applies to url or host; with a pool use ${key(`pool.N.${name}`)}`);
+    }
   } else {
     problems.push(...pool.problems.filter((p) => !p.startsWith(key('pool.'))));
-    const host = usesUrl ? hostFromUrl(string('url') ?? '', config.origin(key('url')), problems) : undefined;
-    hosts = [host ?? shorthandHost()];
+    const host = usesUrl ? hostFromUrl(string('url') ?? '', config.origin(key('url')), problems) : shorthandHost();
+    if (host) {
+      addTlsFiles(host);
+      hosts = [host];
+    } else {
+      hosts = [];
+    }
+  }
+
+  function addTlsFiles(entry: PoolHost): void {
+    for (const [field, name] of TLS_FILE_KEYS) {
+      const path = string(name);
+      if (path === undefined) continue;
+      entry[field] = path;
+      if (!entry.ssl) problems.push(`${key(name)} is set but TLS is off (set ${key('ssl')} = 1 or use an amqps:// url)`);
+      if (!existsSync(path)) problems.push(`${key(name)} (${config.origin(key(name))}): file ${path} does not exist`);
+    }
+    if ((entry.sslCert === undefined) !== (entry.sslKey === undefined)) problems.push(`${key('ssl.cert')} and ${key('ssl.key')} must be set together`);
   }
 
   function shorthandHost(): PoolHost {
@@ -111,14 +134,6 @@ export function readAmqpOptions(config: ConfigView): { options: AmqpOptions; pro
     const user = string('user'), password = string('password');
     if (user !== undefined) entry.user = user;
     if (password !== undefined) entry.password = password;
-    for (const [field, name] of [['sslCa', 'ssl.ca'], ['sslCert', 'ssl.cert'], ['sslKey', 'ssl.key']] as const) {
-      const path = string(name);
-      if (path === undefined) continue;
-      entry[field] = path;
-      if (!ssl) problems.push(`${key(name)} is set but ${key('ssl')} is not enabled`);
-      if (!existsSync(path)) problems.push(`${key(name)} (${config.origin(key(name))}): file ${path} does not exist`);
-    }
-    if ((entry.sslCert === undefined) !== (entry.sslKey === undefined)) problems.push(`${key('ssl.cert')} and ${key('ssl.key')} must be set together`);
     return entry;
   }
 

@@ -1,0 +1,112 @@
+/**
+ * The AMQP connector over mutual TLS to RabbitMQ (127.0.0.1:5671, verify_peer + fail_if_no_peer_cert),
+ * set up by harness/rabbitmq-tls.ts (idempotent, no broker restart).
+ */
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { AmqpConnector, createAmqpConnector } from '../../plugins/connector/amqp/index.js';
+import { configFromObject } from '../../src/config/index.js';
+import { ConnectionError } from '../../src/errors.js';
+import type { Connector } from '../../src/inter/connector.js';
+import { MemoryCounters } from '../../src/util/counters.js';
+import { CapturingLogger } from '../../src/util/log.js';
+import { AMQPS_PORT, type TlsMaterial, amqpReachable, setupRabbitTls } from './harness/rabbitmq-tls.js';
+
+let material: TlsMaterial | undefined;
+let unavailable: string | undefined;
+
+before(async () => {
+  if (!(await amqpReachable())) {
+    unavailable = 'RabbitMQ is not reachable on 127.0.0.1:5672';
+    return;
+  }
+  try {
+    material = (await setupRabbitTls()).material;
+  } catch (error) {
+    unavailable = `the AMQPS listener could not be set up: ${(error as Error).message}`;
+  }
+});
+
+/** Whether the TLS listener is usable; prints a loud line otherwise and fails under CI=true. */
+function usable(): boolean {
+  if (material && !unavailable) return true;
+  const line = `!!! AMQP TLS (rabbitmq 127.0.0.1:${AMQPS_PORT}) NOT AVAILABLE: ${unavailable ?? 'setup did not run'}; TLS test NOT RUN !!!`;
+  console.error(line);
+  if (process.env.CI === 'true') assert.fail(`${line} (CI=true requires every broker)`);
+  return false;
+}
+
+function tlsConnector(identity: string, settings: Record<string, string | number | boolean>) {
+  const logger = new CapturingLogger();
+  const connector = createAmqpConnector({
+    config: configFromObject({
+      'plugin.amqp.host': '127.0.0.1',
+      'plugin.amqp.ssl': true,
+      'plugin.amqp.ssl.ca': material!.caCert,
+      'plugin.amqp.max_reconnect_attempts': 1,
+      'plugin.amqp.connect_timeout': 5,
+      'plugin.amqp.ttl_grace': 0,
+      ...settings,
+    }),
+    identity,
+    logger,
+    counters: new MemoryCounters(),
+  });
+  return { connector, logger };
+}
+
+async function refused(connector: Connector, pattern: RegExp): Promise<ConnectionError> {
+  let caught: unknown;
+  await connector.connect().catch((error: unknown) => (caught = error));
+  assert.ok(caught instanceof ConnectionError, `expected a ConnectionError, got ${String(caught)}`);
+  assert.match(caught.message, pattern);
+  assert.equal(connector.state, 'disconnected');
+  await connector.disconnect();
+  return caught;
+}
+
+describe('amqp connector over mutual TLS', () => {
+  test('connects with the CA and a client certificate, and messages flow', async () => {
+    if (!usable()) return;
+    const settings = { 'plugin.amqp.ssl.cert': material!.clientCert, 'plugin.amqp.ssl.key': material!.clientKey };
+    const node = tlsConnector('tls-node.example.net', settings);
+    const client = tlsConnector('tls-client.example.net', settings);
+    try {
+      assert.deepEqual(node.connector.validate(), []);
+      await node.connector.connect();
+      await client.connector.connect();
+      assert.equal((node.connector as AmqpConnector).connectedHost, `127.0.0.1:${AMQPS_PORT} (tls)`);
+      let deliver!: (text: string) => void;
+      const received = new Promise<string>((resolve) => (deliver = resolve));
+      await node.connector.subscribeDirected('tlstest', 'tls-node.example.net', (m) => deliver(`${m.sender}:${Buffer.from(m.body).toString()}`));
+      await client.connector.publishRequest({ collective: 'tlstest', agent: 'rpcutil', body: Buffer.from('over tls'), ttl: 30, node: 'tls-node.example.net' });
+      assert.equal(await received, 'tls-client.example.net:over tls');
+    } finally {
+      await node.connector.disconnect();
+      await client.connector.disconnect();
+    }
+  });
+
+  test('without a client certificate the broker refuses: ConnectionError naming the missing certificate', async () => {
+    if (!usable()) return;
+    const { connector, logger } = tlsConnector('tls-nocert.example.net', {});
+    await refused(connector, new RegExp(`127\\.0\\.0\\.1:${AMQPS_PORT} \\(tls\\): TLS handshake failed: the broker requires a client certificate`));
+    assert.equal(logger.find('error', 'could not connect to any broker').length, 1);
+  });
+
+  test('a client certificate from a CA the broker does not trust is refused', async () => {
+    if (!usable()) return;
+    const { connector } = tlsConnector('tls-rogue.example.net', { 'plugin.amqp.ssl.cert': material!.rogueClientCert, 'plugin.amqp.ssl.key': material!.rogueClientKey });
+    await refused(connector, /broker does not accept the client certificate/);
+  });
+
+  test('a broker certificate that does not chain to ssl.ca is refused by the client', async () => {
+    if (!usable()) return;
+    const { connector } = tlsConnector('tls-wrongca.example.net', {
+      'plugin.amqp.ssl.ca': material!.rogueClientCert.replace('rogue-client.pem', 'rogue-ca.pem'),
+      'plugin.amqp.ssl.cert': material!.clientCert,
+      'plugin.amqp.ssl.key': material!.clientKey,
+    });
+    await refused(connector, /broker's certificate is not trusted/);
+  });
+});
