@@ -10,15 +10,22 @@ export const MAX_DEPTH = 100;
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
-/** Renders `parent` + `key` the way a reader of the data would write it: `data.items[2]`, `a["b c"]`. */
-export function childPath(parent: string, key: string | number): string {
-  if (typeof key === 'number') return `${parent}[${key}]`;
-  if (IDENTIFIER.test(key)) return parent === '' ? key : `${parent}.${key}`;
-  return `${parent}[${JSON.stringify(key)}]`;
-}
+/**
+ * The keys from the root to a value. Kept as a stack and rendered only when something is wrong,
+ * so walking a valid message builds no strings.
+ */
+type Path = Array<string | number>;
 
-function where(path: string): string {
-  return path === '' ? '(root)' : path;
+/** Renders a path the way a reader of the data would write it: `data.items[2]`, `a["b c"]`, `(root)`. */
+export function renderPath(path: readonly (string | number)[]): string {
+  if (path.length === 0) return '(root)';
+  let text = '';
+  for (const key of path) {
+    if (typeof key === 'number') text += `[${key}]`;
+    else if (IDENTIFIER.test(key)) text += text === '' ? key : `.${key}`;
+    else text += `[${JSON.stringify(key)}]`;
+  }
+  return text;
 }
 
 function describe(value: unknown): string {
@@ -41,14 +48,14 @@ export function isPlainObject(value: object): value is Record<string, unknown> {
  * which keeps the common case free of copies.
  */
 export function checkSerializable(format: string, value: unknown): boolean {
-  return check(format, value, '', [], false);
+  return check(format, value, [], [], false);
 }
 
-function fail(format: string, path: string, problem: string): never {
-  throw new SerializationError(`${format}: cannot serialize ${where(path)}: ${problem}`);
+function fail(format: string, path: Path, problem: string): never {
+  throw new SerializationError(`${format}: cannot serialize ${renderPath(path)}: ${problem}`);
 }
 
-function check(format: string, value: unknown, path: string, ancestors: object[], inObject: boolean): boolean {
+function check(format: string, value: unknown, path: Path, ancestors: object[], inObject: boolean): boolean {
   switch (typeof value) {
     case 'string':
     case 'number':
@@ -76,12 +83,16 @@ function check(format: string, value: unknown, path: string, ancestors: object[]
   ancestors.push(object);
   if (Array.isArray(object)) {
     for (let i = 0; i < object.length; i++) {
-      if (check(format, object[i], childPath(path, i), ancestors, false)) hasUndefined = true;
+      path.push(i);
+      if (check(format, object[i], path, ancestors, false)) hasUndefined = true;
+      path.pop();
     }
   } else if (isPlainObject(object)) {
     for (const key of Object.keys(object)) {
-      if (key === '__proto__') fail(format, childPath(path, key), 'a "__proto__" key is refused (prototype pollution)');
-      if (check(format, object[key], childPath(path, key), ancestors, true)) hasUndefined = true;
+      path.push(key);
+      if (key === '__proto__') fail(format, path, 'a "__proto__" key is refused (prototype pollution)');
+      if (check(format, object[key], path, ancestors, true)) hasUndefined = true;
+      path.pop();
     }
   } else {
     fail(format, path, `${describe(object)} is not supported (use a plain object, array, string, number, boolean, null, Uint8Array or Date)`);
@@ -115,14 +126,14 @@ export interface DecodeLimits {
  */
 export function normalizeDecoded(format: string, value: unknown, limits: DecodeLimits): unknown {
   const state = { nodes: 0 };
-  return normalize(format, value, '', 0, limits, state);
+  return normalize(format, value, [], limits, state);
 }
 
-function refuse(format: string, path: string, problem: string): never {
-  throw new SerializationError(`${format}: cannot deserialize ${where(path)}: ${problem}`);
+function refuse(format: string, path: Path, problem: string): never {
+  throw new SerializationError(`${format}: cannot deserialize ${renderPath(path)}: ${problem}`);
 }
 
-function normalize(format: string, value: unknown, path: string, depth: number, limits: DecodeLimits, state: { nodes: number }): unknown {
+function normalize(format: string, value: unknown, path: Path, limits: DecodeLimits, state: { nodes: number }): unknown {
   if (++state.nodes > limits.maxNodes) {
     refuse(format, path, `document expands to more than ${limits.maxNodes} values (alias bomb?)`);
   }
@@ -138,7 +149,7 @@ function normalize(format: string, value: unknown, path: string, depth: number, 
   }
   if (value === null) return null;
   if (typeof value !== 'object') return refuse(format, path, `a ${typeof value} is not data`);
-  if (depth >= MAX_DEPTH) refuse(format, path, `nested deeper than ${MAX_DEPTH} levels`);
+  if (path.length >= MAX_DEPTH) refuse(format, path, `nested deeper than ${MAX_DEPTH} levels`);
   if (value instanceof Uint8Array) {
     return Object.getPrototypeOf(value) === Uint8Array.prototype ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   }
@@ -147,24 +158,30 @@ function normalize(format: string, value: unknown, path: string, depth: number, 
     return value;
   }
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = normalize(format, value[i], childPath(path, i), depth + 1, limits, state);
+    for (let i = 0; i < value.length; i++) {
+      path.push(i);
+      value[i] = normalize(format, value[i], path, limits, state);
+      path.pop();
+    }
     return value;
   }
   if (value instanceof Map) {
     const object: Record<string, unknown> = {};
     for (const [key, item] of value) {
       if (typeof key !== 'string') refuse(format, path, `map key ${String(key)} is a ${typeof key}; only string keys are supported`);
-      const keyPath = childPath(path, key);
-      if (key === '__proto__') refuse(format, keyPath, 'a "__proto__" key is refused (prototype pollution)');
-      object[key] = normalize(format, item, keyPath, depth + 1, limits, state);
+      path.push(key);
+      if (key === '__proto__') refuse(format, path, 'a "__proto__" key is refused (prototype pollution)');
+      object[key] = normalize(format, item, path, limits, state);
+      path.pop();
     }
     return object;
   }
   if (isPlainObject(value)) {
     for (const key of Object.keys(value)) {
-      const keyPath = childPath(path, key);
-      if (key === '__proto__') refuse(format, keyPath, 'a "__proto__" key is refused (prototype pollution)');
-      value[key] = normalize(format, value[key], keyPath, depth + 1, limits, state);
+      path.push(key);
+      if (key === '__proto__') refuse(format, path, 'a "__proto__" key is refused (prototype pollution)');
+      value[key] = normalize(format, value[key], path, limits, state);
+      path.pop();
     }
     return value;
   }
