@@ -61,7 +61,14 @@ export function loadConfig(path: string, options: LoadOptions = {}): Config {
 
 /** Parses and validates configuration text; throws ConfigError listing every problem. */
 export function parseConfig(text: string, options: ParseOptions): Config {
-  const source = options.source;
+  const source = options?.source;
+  const argumentProblems: string[] = [];
+  if (typeof source !== 'string' || source === '') argumentProblems.push(`parseConfig: options.source must be a non-empty string, got ${JSON.stringify(source)}`);
+  if (typeof text !== 'string') argumentProblems.push(`parseConfig: text must be a string, got ${describe(text)}`);
+  if (options?.format !== undefined && options.format !== 'cfg' && options.format !== 'yaml') {
+    argumentProblems.push(`parseConfig: options.format must be "cfg" or "yaml", got ${JSON.stringify(options.format)}`);
+  }
+  if (argumentProblems.length > 0) return fail(argumentProblems, options ?? {});
   const format = options.format ?? formatOf(source);
   const parsed = format === 'yaml' ? parseYamlSettings(text, source) : parseCfg(text, source);
   return build(source, parsed, options);
@@ -70,8 +77,11 @@ export function parseConfig(text: string, options: ParseOptions): Config {
 /** Builds a Config from in-memory settings (tests, demos); validated like a file. */
 export function configFromObject(settings: Record<string, string | number | boolean | string[]>, options: ObjectOptions = {}): Config {
   const source = options.source ?? '(memory)';
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) {
+    return fail([`configFromObject: settings must be an object of key -> value, got ${describe(settings)}`], options);
+  }
   const parsed: ParsedSource = { entries: [], problems: [] };
-  for (const [key, value] of Object.entries(settings ?? {})) {
+  for (const [key, value] of Object.entries(settings)) {
     if (!KEY_PATTERN.test(key)) {
       parsed.problems.push(`${source}: ${JSON.stringify(key)} is not a valid key (dotted words of letters, digits, "_" and "-")`);
     } else if (Array.isArray(value) && value.every((item) => typeof item === 'string')) {
@@ -87,7 +97,7 @@ export function configFromObject(settings: Record<string, string | number | bool
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list with a non-string item';
+  if (Array.isArray(value)) return 'a list with non-string items';
   return typeof value === 'number' ? String(value) : typeof value;
 }
 

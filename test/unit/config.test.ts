@@ -85,6 +85,14 @@ describe('cfg files', () => {
     assert.deepEqual(problemsOf(() => cfg('bad key = 1\n')), ['client.cfg:1: "bad key" is not a valid key (dotted words of letters, digits, "_" and "-")']);
   });
 
+  test('bad arguments to parseConfig are all reported', () => {
+    assert.deepEqual(problemsOf(() => parseConfig(42 as unknown as string, { source: '', format: 'toml' as 'cfg' })), [
+      'parseConfig: options.source must be a non-empty string, got ""',
+      'parseConfig: text must be a string, got 42',
+      'parseConfig: options.format must be "cfg" or "yaml", got "toml"',
+    ]);
+  });
+
   test('a missing file is a ConfigError naming the path', () => {
     const problems = problemsOf(() => loadConfig('/nonexistent/server.cfg', noEnv));
     assert.match(problems[0]!, /^\/nonexistent\/server\.cfg: cannot read configuration: ENOENT/);
@@ -304,6 +312,10 @@ describe('configFromObject', () => {
     assert.equal(config.origin('ttl'), 'demo');
     assert.equal(config.source, 'demo');
     assert.equal(configFromObject({}, noEnv).source, '(memory)');
+  });
+
+  test('refuses settings that are not an object', () => {
+    assert.deepEqual(problemsOf(() => configFromObject(null as unknown as Record<string, string>, noEnv)), ['configFromObject: settings must be an object of key -> value, got null']);
   });
 
   test('reports every bad value', () => {
