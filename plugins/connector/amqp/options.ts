@@ -91,7 +91,7 @@ export function readAmqpOptions(config: ConfigView): { options: AmqpOptions; pro
   };
 
   const forms = [usesUrl && 'url', usesShorthand && 'host/port/ssl', usesPool && 'pool.N.*'].filter(Boolean);
-  if (forms.length > 1) problems.push(`${prefix}: set the broker with only one of url, host/port/ssl or pool.N.* (found ${forms.join(' and ')})`);
+  if (forms.length > 1) problems.push(`plugin.amqp: set the broker with only one of url, host/port/ssl or pool.N.* (found ${forms.join(' and ')})`);
 
   let hosts = pool.options.hosts;
   if (usesPool || (!usesUrl && !usesShorthand)) {
@@ -103,12 +103,9 @@ export function readAmqpOptions(config: ConfigView): { options: AmqpOptions; pro
   } else {
     problems.push(...pool.problems.filter((p) => !p.startsWith(key('pool.'))));
     const host = usesUrl ? hostFromUrl(string('url') ?? '', config.origin(key('url')), problems) : shorthandHost();
-    if (host) {
-      addTlsFiles(host);
-      hosts = [host];
-    } else {
-      hosts = [];
-    }
+    // Checked even when the URL is unusable, so every problem shows at once.
+    addTlsFiles(host ?? { index: 1, host: '', port: 0, ssl: true });
+    hosts = host ? [host] : [];
   }
 
   function addTlsFiles(entry: PoolHost): void {
