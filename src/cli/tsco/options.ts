@@ -5,7 +5,7 @@
 import { Option, type Command } from 'commander';
 import { InvalidArgumentError } from '../../errors.js';
 import type { RequestFilter } from '../../inter/message.js';
-import { FlatFileDiscoverer, parseNodeLimit, type NodeLimit, type RpcCallOptions } from '../../client/index.js';
+import { parseNodeLimit, type NodeLimit, type RpcCallOptions } from '../../client/index.js';
 import { parseFactFilter } from '../../filter/fact.js';
 import { parseCompound } from '../../filter/compound.js';
 import { compilePattern, isRegexLiteral } from '../../filter/regex.js';
@@ -23,6 +23,7 @@ export interface CommonOptions {
   dt?: number;
   ttl?: number;
   nodes?: string;
+  dm?: string;
   batch?: number;
   batchSleep?: number;
   limitNodes?: string;
@@ -69,6 +70,7 @@ export function addCallOptions(command: Command, { batching = true }: { batching
     .option('--dt <seconds>', 'seconds a broadcast discovery listens', positiveNumber('--dt', false))
     .option('--ttl <seconds>', 'seconds the request stays valid', positiveNumber('--ttl', true))
     .option('--nodes <file>', 'discover from a file of node identities (one per line) instead of the network')
+    .addOption(new Option('--dm <method>', 'discovery method (default: default_discovery_method, else mc)').choices(['mc', 'flatfile', 'registration']))
     .option('-j, --json', 'print one JSON document instead of text')
     .option('-v, --verbose', 'print statistics and ignored-reply counts');
   if (batching) {
@@ -109,7 +111,6 @@ export function callOptionsFromOptions(options: CommonOptions): RpcCallOptions {
   if (options.timeout !== undefined) call.timeoutMs = options.timeout * 1000;
   if (options.dt !== undefined) call.discoveryTimeoutMs = options.dt * 1000;
   if (options.ttl !== undefined) call.ttl = options.ttl;
-  if (options.nodes !== undefined) call.discoverer = new FlatFileDiscoverer(options.nodes);
   if (options.batch !== undefined) call.batchSize = options.batch;
   if (options.batchSleep !== undefined) call.batchSleepMs = options.batchSleep * 1000;
   if (options.batchSleep !== undefined && options.batch === undefined) throw new InvalidArgumentError('--batch-sleep: only meaningful with --batch N');

@@ -4,20 +4,51 @@
  * 4 no discovery and no responses).
  */
 import type { Command } from 'commander';
-import { ExitCode, connectClient, exitCodeFor, type ClientSession, type RpcCallOptions, type RpcReply, type RpcStats } from '../../client/index.js';
+import {
+  ExitCode, FlatFileDiscoverer, RegistrationDiscoverer, connectClient, exitCodeFor,
+  type ClientSession, type Discoverer, type RpcCallOptions, type RpcReply, type RpcStats,
+} from '../../client/index.js';
+import { InvalidArgumentError } from '../../errors.js';
+import type { ConfigView } from '../../inter/config.js';
+import { RegistrationStore } from '../../registration/store.js';
 import { loadClientConfig, type GlobalOptions } from './context.js';
 import { convertInputs, findLocalAgent } from './inputs.js';
 import { addCallOptions, addFilterOptions, callOptionsFromOptions, type CommonOptions } from './options.js';
 import { formatReply, formatSummary, formatValue, jsonDocument, progress, type Streams } from './output.js';
 
 /** Runs `body` with a connected client built from the configuration, closing it afterwards. */
-async function withClient(globals: GlobalOptions, streams: Streams, body: (session: ClientSession) => Promise<number>): Promise<number> {
+async function withClient(globals: GlobalOptions, streams: Streams, body: (session: ClientSession, config: ConfigView) => Promise<number>): Promise<number> {
   const config = await loadClientConfig(globals, streams);
   const session = await connectClient(config);
   try {
-    return await body(session);
+    return await body(session, config);
   } finally {
     await session.close();
+  }
+}
+
+/**
+ * The discoverer the options and configuration ask for: `--nodes FILE` (flatfile), `--dm registration`
+ * (the store in plugin.registration.store_dir, nodes active within 3 registerinterval), or broadcast (`mc`).
+ */
+export function discovererFor(options: CommonOptions, config: ConfigView): Discoverer | undefined {
+  const method = options.dm ?? (options.nodes ? 'flatfile' : config.raw('default_discovery_method') ?? 'mc');
+  switch (method) {
+    case 'mc':
+      if (options.nodes) throw new InvalidArgumentError('--nodes: conflicts with --dm mc');
+      return undefined;
+    case 'flatfile':
+      if (!options.nodes) throw new InvalidArgumentError('--dm flatfile: give the node list with --nodes FILE');
+      return new FlatFileDiscoverer(options.nodes);
+    case 'registration': {
+      const dir = config.raw('plugin.registration.store_dir');
+      if (!dir) throw new InvalidArgumentError(`--dm registration: plugin.registration.store_dir is not set in ${config.source}`);
+      const interval = Number(config.raw('registerinterval') ?? 0);
+      if (!(interval > 0)) throw new InvalidArgumentError(`--dm registration: registerinterval must be > 0 in ${config.source} to tell active nodes from stale ones`);
+      return new RegistrationDiscoverer(RegistrationStore.open(dir), { interval });
+    }
+    default:
+      throw new InvalidArgumentError(`discovery method ${JSON.stringify(method)}: expected mc, flatfile or registration`);
   }
 }
 
@@ -49,9 +80,10 @@ export async function pingCommand(options: CommonOptions, globals: GlobalOptions
 /** `tsco discover`: the identities matching the filters, one per line. */
 export async function discoverCommand(options: CommonOptions, globals: GlobalOptions, streams: Streams): Promise<number> {
   const call = callOptionsFromOptions(options);
-  return withClient(globals, streams, async ({ client }) => {
+  return withClient(globals, streams, async ({ client }, config) => {
+    const discoverer = discovererFor(options, config);
     const started = Date.now();
-    const nodes = await client.discover(call);
+    const nodes = await client.discover({ ...call, ...(discoverer ? { discoverer } : {}) });
     const discoveryMs = Date.now() - started;
     if (options.json) {
       streams.out(`${JSON.stringify({ nodes, stats: { discovered: nodes.length, discoveryMs } }, null, 2)}\n`);
@@ -66,10 +98,11 @@ export async function discoverCommand(options: CommonOptions, globals: GlobalOpt
 /** `tsco rpc AGENT ACTION [key=value ...]`: per-node results and the summary. */
 export async function rpcCommand(agent: string, action: string, inputs: string[], options: CommonOptions, globals: GlobalOptions, streams: Streams): Promise<number> {
   const call = callOptionsFromOptions(options);
-  return withClient(globals, streams, async ({ client, settings, logger }) => {
+  return withClient(globals, streams, async ({ client, settings, logger }, config) => {
+    const discoverer = discovererFor(options, config);
     const local = await findLocalAgent(agent, settings.libdirs, logger);
     const { data } = convertInputs(inputs, local, action);
-    return runCall(client, agent, action, data, call, options, streams);
+    return runCall(client, agent, action, data, { ...call, ...(discoverer ? { discoverer } : {}) }, options, streams);
   });
 }
 
