@@ -74,6 +74,7 @@ async function main(): Promise<void> {
     daemon.reload().then(
       (result) => {
         for (const problem of result.problems) process.stderr.write(`tscollectived: warning: ${problem}\n`);
+        process.stderr.write(`tscollectived: reloaded (SIGHUP): agents ${result.agents.join(', ')}\n`);
       },
       (error: unknown) => process.stderr.write(`tscollectived: reload failed: ${(error as Error).message}\n`),
     );
