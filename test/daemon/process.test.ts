@@ -70,7 +70,8 @@ test('tscollectived refuses a bad configuration, listing every problem, exit 1',
   assert.match(stderr, /refusing to start/);
   assert.match(stderr, /identity: "bad name!"/);
   assert.match(stderr, /rpcauditprovider: only logfile/);
-  assert.match(stderr, /aes_security: .*missing\.pem/);
+  assert.match(stderr, /aes_security: plugin\.aes\./);
+  assert.match(stderr, /amqp: identity/);
   assert.ok(!existsSync(join(dir, 'd.pid')), 'no pid file for a daemon that did not start');
 });
 
