@@ -85,9 +85,9 @@ export class WatchedFile<T> {
     }
   }
 
-  /** Forgets the cached value so the next get() re-reads the file. */
+  /** Makes the next get() re-read the file (the last good value stays as the fallback). */
   invalidate(): void {
-    this.cached = undefined;
+    if (this.cached) this.cached = { ...this.cached, mtimeMs: Number.NaN };
     this.lastProblem = undefined;
   }
 }
