@@ -116,7 +116,8 @@ export function readDaemonSettings(config: ConfigView): { settings: DaemonSettin
     mainCollective,
     connector: (config.raw('connector') ?? 'memory').trim(),
     securityProvider: (config.raw('securityprovider') ?? 'aes_security').trim(),
-    logfile: config.raw('logfile')?.trim() || undefined,
+    // logger_type = console logs to standard error even when a logfile is configured.
+    logfile: (config.raw('logger_type') ?? 'file').trim() === 'console' ? undefined : config.raw('logfile')?.trim() || undefined,
     loglevel,
     libdirs: list(config, 'libdir'),
     ttl: seconds(config, 'ttl', 60, 1, problems, true),
