@@ -12,8 +12,7 @@
  *   settles, `prefetch` unacknowledged at most); a message past its `mc_expires` is dropped and counted.
  */
 import { EventEmitter } from 'node:events';
-import type { ConnectionOptions } from 'node:tls';
-import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { ConfigError, ConnectionError, InvalidArgumentError, PublishError } from '../../../src/errors.js';
 import type {
   Connector, ConnectorEvents, ConnectorState, MessageHandler, PublishRequest, ReplySubscription, Subscription,
@@ -23,11 +22,10 @@ import { checkBody, checkHandler, checkName, checkPublishRequest, checkReplyTo, 
 import { HostRotation, abortableSleep, connectWithFailover, describeHost } from '../pool/failover.js';
 import { ReadyGate } from '../pool/gate.js';
 import type { PoolHost } from '../pool/options.js';
-import { tlsOptionsFor } from '../pool/tls.js';
+import { openConnection } from './connection.js';
 import type { AmqpOptions } from './options.js';
-import {
-  EXCHANGE_OPTIONS, PRIVATE_QUEUE_OPTIONS, broadcastExchange, directedExchange, parseDelivery, publishProperties, replyQueueName,
-} from './topology.js';
+import { AmqpSubscription, type SubscriptionKind } from './subscription.js';
+import { EXCHANGE_OPTIONS, broadcastExchange, directedExchange, publishProperties, replyQueueName } from './topology.js';
 
 /** What an AmqpConnector is built from. */
 export interface AmqpConnectorInit {
@@ -40,22 +38,6 @@ export interface AmqpConnectorInit {
   configProblems?: readonly string[];
   /** Accepted-but-adjusted settings, logged once at connect. */
   configWarnings?: readonly string[];
-}
-
-type SubscriptionKind = 'broadcast' | 'directed' | 'reply';
-
-interface SubscriptionRecord {
-  readonly kind: SubscriptionKind;
-  readonly collective: string;
-  /** Agent (broadcast), identity (directed) or queue name (reply). */
-  readonly key: string;
-  readonly handler: MessageHandler;
-  active: boolean;
-  /** The channel and consumer of the current connection. */
-  channel?: Channel;
-  consumerTag?: string;
-  backlog: Array<{ delivery: ConsumeMessage; channel: Channel }>;
-  draining: boolean;
 }
 
 /** The per-connection state. */
@@ -77,7 +59,7 @@ export class AmqpConnector implements Connector {
   private currentState: ConnectorState = 'disconnected';
   private link: Link | undefined;
   private readonly events = new EventEmitter();
-  private readonly subscriptions = new Set<SubscriptionRecord>();
+  private readonly subscriptions = new Set<AmqpSubscription>();
   private readonly gate = new ReadyGate();
   private readonly shutdown = new AbortController();
   private readonly rotation: HostRotation | undefined;
@@ -148,8 +130,9 @@ export class AmqpConnector implements Connector {
     this.setState('closed');
     this.shutdown.abort();
     this.gate.fail(new PublishError('amqp connector closed'));
-    for (const record of this.subscriptions) record.active = false;
+    const subscriptions = [...this.subscriptions];
     this.subscriptions.clear();
+    await Promise.all(subscriptions.map((subscription) => subscription.cancel()));
     const link = this.link;
     this.link = undefined;
     if (!link) return;
@@ -234,33 +217,47 @@ export class AmqpConnector implements Connector {
 
   // ---- connection lifecycle ----------------------------------------------------------------
 
+  /** Connects (with failover and back-off) until a connection with every subscription bound is up. */
   private async establish(): Promise<void> {
-    const result = await connectWithFailover<Link>({
-      rotation: this.rotation!,
-      policy: this.options.reconnect,
-      signal: this.shutdown.signal,
-      connect: (host, signal) => this.openLink(host, signal),
-      onAttemptFailed: (host, error, attempt, nextDelayMs) => {
-        this.counters.increment('connector.amqp.attempt_failed');
-        this.logger.warn(
-          { host: describeHost(host), attempt, retryInMs: nextDelayMs ?? null, error: error.message },
-          nextDelayMs === undefined ? 'connection attempt failed; giving up' : 'connection attempt failed; retrying',
-        );
-      },
-    });
-    if (this.isClosed()) {
-      await result.connection.model.close().catch(() => undefined);
-      throw new ConnectionError('amqp connector closed while connecting');
+    for (;;) {
+      const result = await connectWithFailover<Link>({
+        rotation: this.rotation!,
+        policy: this.options.reconnect,
+        signal: this.shutdown.signal,
+        connect: (host, signal) => this.openLink(host, signal),
+        onAttemptFailed: (host, error, attempt, nextDelayMs) => {
+          this.counters.increment('connector.amqp.attempt_failed');
+          this.logger.warn(
+            { host: describeHost(host), attempt, retryInMs: nextDelayMs ?? null, error: error.message },
+            nextDelayMs === undefined ? 'connection attempt failed; giving up' : 'connection attempt failed; retrying',
+          );
+        },
+      });
+      const link = result.connection;
+      if (this.isClosed()) {
+        await link.model.close().catch(() => undefined);
+        throw new ConnectionError('amqp connector closed while connecting');
+      }
+      this.link = link;
+      try {
+        // Subscriptions made while openLink was finishing are bound here; later ones bind themselves.
+        for (const subscription of [...this.subscriptions].filter((s) => s.channel !== link.consumeChannel)) await this.attach(link, subscription);
+      } catch (error) {
+        this.link = undefined;
+        this.logger.warn({ host: describeHost(result.host), error: (error as Error).message }, 'resubscribing failed; connecting again');
+        await link.model.close().catch(() => undefined);
+        continue;
+      }
+      this.logger.info({ host: describeHost(result.host), attempts: result.attempts, subscriptions: this.subscriptions.size }, 'connected to broker');
+      this.setState('connected', undefined, result.host);
+      this.gate.openGate();
+      return;
     }
-    this.link = result.connection;
-    this.logger.info({ host: describeHost(result.host), attempts: result.attempts, subscriptions: this.subscriptions.size }, 'connected to broker');
-    this.setState('connected', undefined, result.host);
-    this.gate.openGate();
   }
 
   /** One connection attempt: connect, open channels, re-bind every subscription. */
   private async openLink(host: PoolHost, signal: AbortSignal): Promise<Link> {
-    const model = await this.openConnection(host, signal);
+    const model = await openConnection(host, { options: this.options, identity: this.identity, signal });
     try {
       const publishChannel = await model.createConfirmChannel();
       const consumeChannel = await model.createChannel();
@@ -282,7 +279,7 @@ export class AmqpConnector implements Connector {
         this.logger.warn({ exchange: returned.fields.exchange, routingKey: returned.fields.routingKey }, 'message returned: no queue receives it (node or reply queue gone)');
       });
       await consumeChannel.prefetch(this.options.prefetch);
-      for (const record of this.subscriptions) await this.attach(link, record);
+      for (const subscription of this.subscriptions) await this.attach(link, subscription);
       return link;
     } catch (error) {
       await model.close().catch(() => undefined);
@@ -290,83 +287,12 @@ export class AmqpConnector implements Connector {
     }
   }
 
-  /** Opens the AMQP connection, with TLS when the host asks for it; bounded by connect_timeout. */
-  private async openConnection(host: PoolHost, signal: AbortSignal): Promise<ChannelModel> {
-    const address: Options.Connect = {
-      protocol: host.ssl ? 'amqps' : 'amqp',
-      hostname: host.host,
-      port: host.port,
-      username: host.user ?? 'guest',
-      password: host.password ?? 'guest',
-      vhost: this.options.vhost,
-      heartbeat: Math.round(this.options.heartbeatMs / 1000),
-    };
-    const socket: Record<string, unknown> = {
-      timeout: this.options.connectTimeoutMs,
-      clientProperties: { connection_name: `tscollective ${this.identity}` },
-    };
-    if (host.ssl) {
-      const tls: ConnectionOptions = tlsOptionsFor(host);
-      if (!this.options.sslVerify) tls.rejectUnauthorized = false;
-      Object.assign(socket, tls);
-    }
-    let timer: NodeJS.Timeout | undefined;
-    let abandoned = false;
-    const attempt = amqp.connect(address, socket);
-    // A connection that completes after we gave up must not leak.
-    attempt.then((model) => (abandoned ? model.close().catch(() => undefined) : undefined), () => undefined);
-    try {
-      return await Promise.race([
-        attempt,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new ConnectionError(`no AMQP handshake within ${this.options.connectTimeoutMs / 1000} s (connect_timeout)`)), this.options.connectTimeoutMs);
-          signal.addEventListener('abort', () => reject(new ConnectionError('connector closed')), { once: true });
-        }),
-      ]);
-    } catch (error) {
-      abandoned = true;
-      throw this.explainConnectFailure(host, error);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** A ConnectionError saying what most likely went wrong (TLS, credentials, vhost, refused); failover prefixes the host. */
-  private explainConnectFailure(host: PoolHost, error: unknown): ConnectionError {
-    if (error instanceof ConnectionError) return error;
-    const failure = (error ?? {}) as { message?: string; code?: string; reason?: string };
-    const code = failure.code ?? '';
-    // OpenSSL messages carry file names and line numbers; its `reason` is the readable part.
-    const text = code.startsWith('ERR_SSL') && failure.reason ? failure.reason : (failure.message ?? String(error));
-    let hint = '';
-    if (code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' || (host.ssl && !host.sslCert && /ECONNRESET|socket hang up|handshake/i.test(`${code} ${text}`))) {
-      hint = 'TLS handshake failed: the broker requires a client certificate: set plugin.amqp.ssl.cert and ssl.key';
-    } else if (/ALERT_UNKNOWN_CA|ALERT_BAD_CERTIFICATE|ALERT_CERTIFICATE_UNKNOWN|ALERT_DECRYPT_ERROR/.test(code)) {
-      hint = 'TLS handshake failed: the broker does not accept the client certificate (ssl.cert): is it issued by the CA the broker trusts?';
-    } else if (/CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/.test(code)) {
-      hint = `TLS handshake failed: the broker's certificate is not trusted: does ssl.ca hold the CA that signed it, and does it name ${host.host}?`;
-    } else if (host.ssl && /ERR_SSL|alert|handshake/i.test(`${code} ${text}`)) {
-      hint = 'TLS handshake failed: check ssl.ca, ssl.cert and ssl.key against the broker\'s TLS settings';
-    } else if (/ACCESS_REFUSED|403/.test(text)) {
-      hint = 'user or password refused';
-    } else if (/NOT_ALLOWED|vhost/i.test(text)) {
-      hint = `vhost ${JSON.stringify(this.options.vhost)} missing or not permitted`;
-    }
-    const detail = `${code && !text.includes(code) ? `${code}: ` : ''}${text.trim()}`;
-    return new ConnectionError(hint ? `${hint} (${detail})` : detail, { cause: error });
-  }
-
   /** The connection closed: unless we closed it, reconnect and resubscribe. */
   private linkLost(link: Link, error: Error | undefined): void {
     if (this.link !== link || this.isClosed()) return;
     this.link = undefined;
     this.gate.shut();
-    for (const record of this.subscriptions) {
-      delete record.channel;
-      delete record.consumerTag;
-      // Unacknowledged deliveries of a dead channel come again (or died with their private queue).
-      record.backlog.length = 0;
-    }
+    for (const subscription of this.subscriptions) subscription.detach();
     const reason = error ?? new ConnectionError('connection closed by the broker');
     this.counters.increment('connector.amqp.connection_lost');
     this.logger.warn({ host: describeHost(link.host), error: reason.message }, 'connection lost; reconnecting');
@@ -388,87 +314,28 @@ export class AmqpConnector implements Connector {
 
   private async subscribe(kind: SubscriptionKind, collective: string, key: string, handler: MessageHandler): Promise<Subscription> {
     if (this.isClosed()) throw new ConnectionError('amqp connector is closed');
-    const record: SubscriptionRecord = { kind, collective, key, handler, active: true, backlog: [], draining: false };
-    this.subscriptions.add(record);
+    const subscription = new AmqpSubscription(kind, collective, key, handler, this.counters, this.logger);
+    this.subscriptions.add(subscription);
     const link = this.link;
     if (link) {
       try {
-        await this.attach(link, record);
+        await this.attach(link, subscription);
       } catch (error) {
-        this.subscriptions.delete(record);
-        record.active = false;
-        throw new ConnectionError(`cannot subscribe to ${describeSubscription(record)}: ${(error as Error).message}`, { cause: error });
+        this.subscriptions.delete(subscription);
+        await subscription.cancel();
+        throw new ConnectionError(`cannot subscribe to ${subscription.describe()}: ${(error as Error).message}`, { cause: error });
       }
     }
-    this.logger.debug({ subscription: describeSubscription(record) }, 'subscribed');
-    return { unsubscribe: () => this.unsubscribe(record) };
+    this.logger.debug({ subscription: subscription.describe() }, 'subscribed');
+    return {
+      unsubscribe: async () => {
+        if (this.subscriptions.delete(subscription)) await subscription.cancel();
+      },
+    };
   }
 
-  private async unsubscribe(record: SubscriptionRecord): Promise<void> {
-    if (!this.subscriptions.delete(record)) return;
-    record.active = false;
-    record.backlog.length = 0;
-    const { channel, consumerTag } = record;
-    // The queue is auto-delete: cancelling its only consumer removes it.
-    if (channel && consumerTag) await channel.cancel(consumerTag).catch((error: Error) => this.logger.debug({ error: error.message }, 'cancel failed'));
-  }
-
-  /** Declares the subscription's queue (and exchange) on `link` and starts consuming. */
-  private async attach(link: Link, record: SubscriptionRecord): Promise<void> {
-    const channel = link.consumeChannel;
-    let queue: string;
-    if (record.kind === 'reply') {
-      queue = (await channel.assertQueue(record.key, PRIVATE_QUEUE_OPTIONS)).queue;
-    } else {
-      await this.declareExchanges(link, record.collective);
-      queue = (await channel.assertQueue('', PRIVATE_QUEUE_OPTIONS)).queue;
-      const exchange = record.kind === 'broadcast' ? broadcastExchange(record.collective) : directedExchange(record.collective);
-      await channel.bindQueue(queue, exchange, record.key);
-    }
-    const { consumerTag } = await channel.consume(queue, (delivery) => this.receive(record, channel, delivery), { noAck: false, exclusive: true });
-    record.channel = channel;
-    record.consumerTag = consumerTag;
-  }
-
-  private receive(record: SubscriptionRecord, channel: Channel, delivery: ConsumeMessage | null): void {
-    if (delivery === null) {
-      this.counters.increment('connector.amqp.consumer_cancelled');
-      this.logger.warn({ subscription: describeSubscription(record) }, 'the broker cancelled the subscription (queue deleted)');
-      return;
-    }
-    if (!record.active) return;
-    record.backlog.push({ delivery, channel });
-    if (!record.draining) void this.drain(record);
-  }
-
-  /** Hands the backlog to the handler one message at a time; acknowledges each after its handler settles. */
-  private async drain(record: SubscriptionRecord): Promise<void> {
-    record.draining = true;
-    try {
-      while (record.active && record.backlog.length > 0) {
-        const { delivery, channel } = record.backlog.shift()!;
-        const { message, expiresAt } = parseDelivery(delivery);
-        if (expiresAt !== undefined && Date.now() > expiresAt) {
-          this.counters.increment('connector.amqp.expired');
-          this.logger.info({ subscription: describeSubscription(record), expiredMsAgo: Date.now() - expiresAt }, 'message expired before delivery: dropped');
-        } else {
-          this.counters.increment('connector.amqp.received');
-          try {
-            await record.handler(message);
-          } catch (error) {
-            this.counters.increment('connector.amqp.handler_errors');
-            this.logger.error({ subscription: describeSubscription(record), error: error instanceof Error ? error.message : String(error) }, 'message handler failed');
-          }
-        }
-        try {
-          channel.ack(delivery);
-        } catch {
-          // The channel died meanwhile; its deliveries are gone with it.
-        }
-      }
-    } finally {
-      record.draining = false;
-    }
+  private attach(link: Link, subscription: AmqpSubscription): Promise<void> {
+    return subscription.bind(link.consumeChannel, (collective) => this.declareExchanges(link, collective));
   }
 
   /** Declares `<collective>_broadcast` (topic) and `<collective>_directed` (direct) once per connection. */
@@ -572,13 +439,5 @@ export class AmqpConnector implements Connector {
       this.logger.warn({ error: (error as Error).message }, 'invalid argument');
       throw error instanceof InvalidArgumentError ? error : new InvalidArgumentError((error as Error).message, { cause: error });
     }
-  }
-}
-
-function describeSubscription(record: SubscriptionRecord): string {
-  switch (record.kind) {
-    case 'broadcast': return `${broadcastExchange(record.collective)}/${record.key}`;
-    case 'directed': return `${directedExchange(record.collective)}/${record.key}`;
-    case 'reply': return `reply queue ${record.key}`;
   }
 }
