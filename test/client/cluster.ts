@@ -9,9 +9,11 @@ import { join } from 'node:path';
 import '../../plugins/security/aes_security/index.js';
 import { configFromObject } from '../../src/config/index.js';
 import { startDaemon, type DaemonHandle } from '../../src/daemon/index.js';
-import { defineAgent } from '../../src/agent/define.js';
 import { generateKeyPairFiles, type KeyPairFiles } from '../../src/keys/index.js';
 import { CapturingLogger } from '../../src/util/log.js';
+import { exampleAgent } from './example-agent.js';
+
+export { exampleAgent };
 
 /** One simulated node. */
 export interface NodeSpec {
@@ -26,28 +28,6 @@ export const NODES: NodeSpec[] = [
   { identity: 'web2', facts: { country: 'de', role: 'web', cores: '8' }, classes: ['web', 'base'] },
   { identity: 'db1', facts: { country: 'uk', role: 'db', cores: '16' }, classes: ['db', 'base'] },
 ];
-
-/** An agent every node hosts: `echo` returns its input, `fail` always fails; `secret` is denied by policy. */
-export const exampleAgent = defineAgent({
-  name: 'example',
-  version: '1.0.0',
-  description: 'Example agent for client tests and the demo',
-  actions: {
-    echo: {
-      description: 'Returns the message, typed by the declaration',
-      input: { message: { type: 'string', required: true }, times: { type: 'integer', default: 1, min: 1, max: 10 } },
-      handler: ({ message, times }, { node }) => ({ message: String(message).repeat(Number(times)), node: node.identity }),
-    },
-    fail: {
-      description: 'Always fails with status 5',
-      handler: (_input, context) => context.fail(5, 'failed on purpose'),
-    },
-    secret: {
-      description: 'Denied by the action policy',
-      handler: () => ({ secret: 42 }),
-    },
-  },
-});
 
 /** The files and settings of a test cluster. */
 export interface Cluster {
@@ -80,6 +60,11 @@ export async function startCluster(connectorSettings: Record<string, string | nu
   copyFileSync(client!.publicPath, join(certDir, 'tester.pem'));
   nodes.forEach((node, i) => copyFileSync(serverKeys[i]!.publicPath, join(certDir, `${node.identity}.pem`)));
   writeFileSync(join(policyDir, 'example.policy'), 'policy default deny\nallow\tcert=tester\techo fail\t*\t*\n');
+  // The client finds the agent's input declarations in <libdir>/agent, as an administrator would install it.
+  const libdir = join(dir, 'lib');
+  mkdirSync(join(libdir, 'agent'), { recursive: true });
+  const agentModule = new URL('./example-agent.js', import.meta.url).href;
+  writeFileSync(join(libdir, 'agent', 'example.js'), `export { exampleAgent as default } from ${JSON.stringify(agentModule)};\n`);
   writeFileSync(join(policyDir, 'default.policy'), 'policy default deny\nallow\tcert=tester\t*\t*\t*\n');
 
   const daemons: DaemonHandle[] = [];
@@ -89,7 +74,7 @@ export async function startCluster(connectorSettings: Record<string, string | nu
     clientSettings: {
       identity: 'tester', securityprovider: 'aes_security', ...connectorSettings,
       'plugin.aes.client_private': client!.privatePath, 'plugin.aes.client_public': client!.publicPath,
-      'plugin.aes.client_cert_dir': certDir,
+      'plugin.aes.client_cert_dir': certDir, libdir,
     },
     writeClientConfig(name, extra = {}) {
       const path = join(dir, name);
