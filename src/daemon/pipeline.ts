@@ -161,6 +161,8 @@ export async function handleRequest(host: PipelineHost, message: InboundMessage)
     { requestid: request.requestid, callerid: request.callerid, senderid: request.senderid, collective: request.collective, body: request.body },
     { node: host.node, logger: host.logger, config: hosted.config, shutdown: host.shutdown },
   );
+  // Per-status counts make bad input (3, 4) and failing actions (5) visible in daemon_stats.
+  host.counters.increment(`status.${reply.statuscode}`);
   log.info({ action, statuscode: reply.statuscode }, `${request.agent}#${action} from ${request.callerid}: ${reply.statusmsg}`);
   await sendReply(host, request, message.replyTo, reply);
 }

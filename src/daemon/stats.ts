@@ -50,6 +50,8 @@ export interface DaemonStats {
   bad_filter: number;
   /** Security failures by error code, e.g. `{TSC_SEC_BAD_SIGNATURE: 2}`. */
   security: Record<string, number>;
+  /** Replies by RPC status code, e.g. `{"0": 10, "4": 1}`. */
+  statuses: Record<string, number>;
   /** Seconds since the epoch when the daemon started. */
   starttime: number;
   agents: string[];
@@ -65,8 +67,10 @@ export function buildStats(
   details: { starttime: number; agents: string[]; version: string; configfile: string; identity: string },
 ): DaemonStats {
   const security: Record<string, number> = {};
+  const statuses: Record<string, number> = {};
   for (const [name, value] of Object.entries(counters.snapshot())) {
     if (name.startsWith('security.')) security[name.slice('security.'.length)] = value;
+    if (name.startsWith('status.')) statuses[name.slice('status.'.length)] = value;
   }
   return {
     total: counters.get(COUNTER.total),
@@ -82,6 +86,7 @@ export function buildStats(
     misrouted: counters.get(COUNTER.misrouted),
     bad_filter: counters.get(COUNTER.badFilter),
     security,
+    statuses,
     starttime: details.starttime,
     agents: details.agents,
     pid: process.pid,

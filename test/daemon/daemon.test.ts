@@ -124,6 +124,8 @@ describe('daemon over the memory bus', () => {
     assert.ok(node2.logger.find('error', 'the disk is on fire').length > 0);
     const slow = await one('slow');
     assert.deepEqual([slow.statuscode, slow.statusmsg], [1, 'aborted: timed out after 1s']);
+    const statuses = node2.daemon.stats().statuses;
+    for (const code of ['0', '1', '2', '3', '4', '5']) assert.ok((statuses[code] ?? 0) >= 1, `status ${code} counted`);
   });
 
   test('plugin.<agent>.* settings reach the agent as ctx.config', async () => {
