@@ -1,0 +1,95 @@
+/** `tsco keys` as a subprocess: generate, ca init/sign, preauthorize (with its refusals) and list. */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const TSCO = fileURLToPath(new URL('../../src/cli/tsco.js', import.meta.url));
+
+function tsco(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [TSCO, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number((error as { code?: number }).code ?? -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('tsco keys', () => {
+  let dir: string;
+  before(async () => { dir = await mkdtemp(join(tmpdir(), 'tsc-keys-cli-')); });
+  after(async () => { await rm(dir, { recursive: true, force: true }); });
+
+  test('generate, certify with the CA, preauthorize and list a client identity', async () => {
+    const keys = join(dir, 'keys');
+    const ca = join(dir, 'ca');
+    const certs = join(dir, 'certs');
+    const generated = await tsco('keys', 'generate', 'alice', '--dir', keys);
+    assert.equal(generated.code, 0, generated.stderr);
+    assert.match(generated.stdout, /callerid cert=alice/);
+    assert.equal((await stat(join(keys, 'alice-private.pem'))).mode & 0o777, 0o600);
+
+    assert.equal((await tsco('keys', 'ca', 'init', '--dir', ca, '--cn', 'Test CA')).code, 0);
+    const again = await tsco('keys', 'ca', 'init', '--dir', ca);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /TSC_KEY_FILE: .*ca-private\.pem: already exists/);
+
+    const signed = await tsco('keys', 'ca', 'sign', 'alice', '--dir', ca, '--pubkey', join(keys, 'alice.pem'));
+    assert.equal(signed.code, 0, signed.stderr);
+    const cert = new X509Certificate(await readFile(join(keys, 'alice.pem')));
+    assert.equal(cert.subject, 'CN=alice');
+    assert.ok(cert.checkIssued(new X509Certificate(await readFile(join(ca, 'ca.pem')))));
+
+    const installed = await tsco('keys', 'preauthorize', 'alice', join(keys, 'alice.pem'), '--dir', certs);
+    assert.equal(installed.code, 0, installed.stderr);
+    assert.match(installed.stdout, /alice: installed at .*alice\.pem/);
+
+    const listed = await tsco('keys', 'list', '--dir', certs, '--ca', join(ca, 'ca.pem'), '--json');
+    assert.equal(listed.code, 0, listed.stderr);
+    const [entry] = JSON.parse(listed.stdout) as Array<{ name: string; origin: string; caVerdict: { ok: boolean }; info: { kind: string } }>;
+    assert.equal(entry!.name, 'alice');
+    assert.equal(entry!.origin, 'installed');
+    assert.equal(entry!.info.kind, 'certificate');
+    assert.deepEqual(entry!.caVerdict, { ok: true });
+    const text = await tsco('keys', 'list', '--dir', certs, '--ca', join(ca, 'ca.pem'));
+    assert.match(text.stdout, /alice {2}\(installed\)\n {3}fingerprint: sha256:[0-9a-f]{64}\n.*\n {3}subject: {5}CN=alice\n {3}issuer: {6}CN=Test CA\n.*\n {3}CA check: {4}valid/);
+  });
+
+  test('preauthorize refuses to replace a different key without --force, and bad names', async () => {
+    const keys = join(dir, 'other');
+    const certs = join(dir, 'certs2');
+    await tsco('keys', 'generate', 'bob', '--dir', keys);
+    await tsco('keys', 'generate', 'bob2', '--dir', keys);
+    assert.equal((await tsco('keys', 'preauthorize', 'bob', join(keys, 'bob.pem'), '--dir', certs)).code, 0);
+    const clash = await tsco('keys', 'preauthorize', 'bob', join(keys, 'bob2.pem'), '--dir', certs);
+    assert.equal(clash.code, 1);
+    assert.match(clash.stderr, /different key is installed for bob .*--force/);
+    assert.equal(await readFile(join(certs, 'bob.pem'), 'utf8'), await readFile(join(keys, 'bob.pem'), 'utf8'));
+    const forced = await tsco('keys', 'preauthorize', 'bob', join(keys, 'bob2.pem'), '--dir', certs, '--force');
+    assert.equal(forced.code, 0);
+    assert.match(forced.stdout, /replaced/);
+    const badName = await tsco('keys', 'preauthorize', '../etc', join(keys, 'bob.pem'), '--dir', certs);
+    assert.equal(badName.code, 1);
+    assert.match(badName.stderr, /TSC_INVALID_ARGUMENT: name: "\.\.\/etc"/);
+  });
+
+  test('generate refuses weak sizes and readable passphrase files; encrypts with a private one', async () => {
+    const keys = join(dir, 'pass');
+    const weak = await tsco('keys', 'generate', 'weak', '--dir', keys, '--bits', '1024');
+    assert.equal(weak.code, 1);
+    assert.match(weak.stderr, /--bits: 1024 is not an allowed RSA size/);
+    const passfile = join(dir, 'passphrase');
+    await writeFile(passfile, 'sesame\n', { mode: 0o644 });
+    const open = await tsco('keys', 'generate', 'carol', '--dir', keys, '--passphrase-file', passfile);
+    assert.equal(open.code, 1);
+    assert.match(open.stderr, /readable by others/);
+    await rm(passfile);
+    await writeFile(passfile, 'sesame\n', { mode: 0o600 });
+    const sealed = await tsco('keys', 'generate', 'carol', '--dir', keys, '--passphrase-file', passfile);
+    assert.equal(sealed.code, 0, sealed.stderr);
+    assert.match(await readFile(join(keys, 'carol-private.pem'), 'utf8'), /ENCRYPTED PRIVATE KEY/);
+  });
+});
