@@ -122,6 +122,11 @@ rabbit_configure() {
 
 rabbit_start() {
   ensure_packages rabbitmq-server
+  if ! grep -q '^listeners.tcp' "$RABBIT_CONF" 2>/dev/null; then
+    # Read at the next boot of the node; a fresh install has not booted one yet.
+    log "rabbitmq: AMQP listener 127.0.0.1:$RABBIT_AMQP_PORT added to $RABBIT_CONF"
+    printf '# tscollective (scripts/brokers.sh): AMQP on loopback only\nlisteners.tcp.local = 127.0.0.1:%s\n' "$RABBIT_AMQP_PORT" >>"$RABBIT_CONF"
+  fi
   if ! rabbit_node_up; then
     log "rabbitmq: starting node (rabbitmq-server -detached)"
     rabbitmq-server -detached </dev/null >/dev/null 2>&1 || true
@@ -203,7 +208,12 @@ XML
     install -m 0640 -g activemq "$tmp" "$xml"
   fi
   rm -f "$tmp"
-  [[ -f "$AMQ_CONF_DIR/log4j2.properties" ]] || cp /etc/activemq/instances-available/main/log4j2.properties "$AMQ_CONF_DIR/"
+  # Debian's ActiveMQ logs through log4j 1.2 (slf4j-log4j12): send it to stdout, that is $AMQ_LOG.
+  printf '%s\n' 'log4j.rootLogger=INFO, console' 'log4j.logger.org.apache.activemq.spring=WARN' \
+    'log4j.logger.org.springframework=WARN' 'log4j.logger.org.apache.xbean=WARN' \
+    'log4j.appender.console=org.apache.log4j.ConsoleAppender' \
+    'log4j.appender.console.layout=org.apache.log4j.PatternLayout' \
+    'log4j.appender.console.layout.ConversionPattern=%d{ISO8601} %-5p %c{1} - %m%n' >"$AMQ_CONF_DIR/log4j.properties"
   [[ -e "/etc/activemq/instances-enabled/$AMQ_INSTANCE" ]] || ln -s "$AMQ_CONF_DIR" "/etc/activemq/instances-enabled/$AMQ_INSTANCE"
   chown -R activemq:activemq "$AMQ_BASE" "$AMQ_LOG_DIR"
 }
@@ -229,7 +239,7 @@ amq_start() {
       "$java" -Xms128M -Xmx384M -Djava.awt.headless=true \
       -Dorg.apache.activemq.UseDedicatedTaskRunner=false \
       -Djava.io.tmpdir="$AMQ_BASE/tmp" \
-      -Dlog4j2.configurationFile="$AMQ_CONF_DIR/log4j2.properties" \
+      -Dlog4j.configuration="file:$AMQ_CONF_DIR/log4j.properties" \
       -Dactivemq.classpath="$AMQ_CONF_DIR:$AMQ_HOME/lib/" \
       -Dactivemq.home="$AMQ_HOME" -Dactivemq.base="$AMQ_BASE" \
       -Dactivemq.conf="$AMQ_CONF_DIR" -Dactivemq.data="$AMQ_BASE/data" \
