@@ -37,6 +37,9 @@ async function main(): Promise<void> {
   try {
     const config = loadConfig(configPath);
     for (const warning of config.warnings) process.stderr.write(`tscollectived: warning: ${warning}\n`);
+    if (/^(1|true|yes|y|on)$/i.test(config.raw('daemonize') ?? '')) {
+      process.stderr.write('tscollectived: warning: daemonize = 1 is ignored: tscollectived always runs in the foreground (let systemd or a supervisor background it)\n');
+    }
     daemon = await startDaemon(config);
   } catch (error) {
     if (error instanceof ConfigError) fail(`refusing to start: ${error.message}`);

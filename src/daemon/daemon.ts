@@ -263,26 +263,37 @@ export async function startDaemon(config: ConfigView, options: DaemonOptions = {
     logger.info({}, 'tscollectived stopped');
   };
 
+  // Reloads and the stop run one at a time, so subscriptions are never changed concurrently.
+  let lastChange: Promise<unknown> = Promise.resolve();
+  const serially = <T>(change: () => Promise<T>): Promise<T> => {
+    const next = lastChange.then(change, change);
+    lastChange = next.catch(() => undefined);
+    return next;
+  };
+
+  const reload = async (): Promise<ReloadResult> => {
+    if (stopping) return { agents: [...hosted.keys()].sort(), problems: ['the daemon is stopping'] };
+    provider.reload();
+    facts.invalidate();
+    authorizer?.reload();
+    const reloaded = await loadHosted();
+    hosted = reloaded.agents;
+    await syncSubscriptions();
+    const agents = [...hosted.keys()].sort();
+    logger.info({ agents, problems: reloaded.problems.length }, 'reloaded keys, facts, policies and agents');
+    return { agents, problems: reloaded.problems };
+  };
+
   return {
     identity: settings.identity,
     settings,
     counters,
     stop() {
-      stopping ??= stop();
+      // Marked at once so new requests are refused while a reload finishes.
+      stopping ??= serially(stop);
       return stopping;
     },
-    async reload() {
-      if (stopping) return { agents: [...hosted.keys()].sort(), problems: ['the daemon is stopping'] };
-      provider.reload();
-      facts.invalidate();
-      authorizer?.reload();
-      const reloaded = await loadHosted();
-      hosted = reloaded.agents;
-      await syncSubscriptions();
-      const agents = [...hosted.keys()].sort();
-      logger.info({ agents, problems: reloaded.problems.length }, 'reloaded keys, facts, policies and agents');
-      return { agents, problems: reloaded.problems };
-    },
+    reload: () => serially(reload),
     stats,
     agents: () => [...hosted.keys()].sort(),
     inFlight: () => inflight.size,
