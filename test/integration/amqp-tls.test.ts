@@ -1,6 +1,7 @@
 /**
  * The AMQP connector over mutual TLS to RabbitMQ (127.0.0.1:5671, verify_peer + fail_if_no_peer_cert),
- * set up by harness/rabbitmq-tls.ts (idempotent, no broker restart).
+ * and the STOMP `rabbitmq` connector over RabbitMQ's STOMP TLS listener (127.0.0.1:61615), both set
+ * up by harness/rabbitmq-tls.ts (idempotent, no broker restart).
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
@@ -10,7 +11,9 @@ import { ConnectionError } from '../../src/errors.js';
 import type { Connector } from '../../src/inter/connector.js';
 import { MemoryCounters } from '../../src/util/counters.js';
 import { CapturingLogger } from '../../src/util/log.js';
-import { AMQPS_PORT, type TlsMaterial, amqpReachable, setupRabbitTls } from './harness/rabbitmq-tls.js';
+import { createStompConnector } from '../../plugins/connector/stomp/index.js';
+import { STOMP_CREDENTIALS } from './harness/brokers.js';
+import { AMQPS_PORT, STOMPS_PORT, type TlsMaterial, amqpReachable, setupRabbitTls } from './harness/rabbitmq-tls.js';
 
 let material: TlsMaterial | undefined;
 let unavailable: string | undefined;
@@ -108,5 +111,53 @@ describe('amqp connector over mutual TLS', () => {
       'plugin.amqp.ssl.key': material!.clientKey,
     });
     await refused(connector, /broker's certificate is not trusted/);
+  });
+});
+
+function stompTlsConnector(identity: string, settings: Record<string, string | number | boolean>) {
+  return createStompConnector('rabbitmq', {
+    config: configFromObject({
+      'plugin.rabbitmq.pool.1.host': '127.0.0.1',
+      'plugin.rabbitmq.pool.1.port': STOMPS_PORT,
+      'plugin.rabbitmq.pool.1.ssl': true,
+      'plugin.rabbitmq.pool.1.ssl.ca': material!.caCert,
+      'plugin.rabbitmq.pool.1.user': STOMP_CREDENTIALS.user,
+      'plugin.rabbitmq.pool.1.password': STOMP_CREDENTIALS.password,
+      // Exchanges are declared through AMQP on the same host: over TLS too.
+      'plugin.rabbitmq.amqp_port': AMQPS_PORT,
+      'plugin.rabbitmq.max_reconnect_attempts': 1,
+      'plugin.rabbitmq.connect_timeout': 5,
+      ...settings,
+    }),
+    identity,
+    logger: new CapturingLogger(),
+    counters: new MemoryCounters(),
+  });
+}
+
+describe('rabbitmq STOMP connector over mutual TLS', () => {
+  test('connects with the CA and a client certificate, and messages flow', async () => {
+    if (!usable()) return;
+    const settings = { 'plugin.rabbitmq.pool.1.ssl.cert': material!.clientCert, 'plugin.rabbitmq.pool.1.ssl.key': material!.clientKey };
+    const node = stompTlsConnector('stomps-node.example.net', settings);
+    const client = stompTlsConnector('stomps-client.example.net', settings);
+    try {
+      assert.deepEqual(node.validate(), []);
+      await node.connect();
+      await client.connect();
+      let deliver!: (text: string) => void;
+      const received = new Promise<string>((resolve) => (deliver = resolve));
+      await node.subscribeDirected('stompstls', 'stomps-node.example.net', (m) => deliver(`${m.sender}:${Buffer.from(m.body).toString()}`));
+      await client.publishRequest({ collective: 'stompstls', agent: 'rpcutil', body: Buffer.from('stomp over tls'), ttl: 30, node: 'stomps-node.example.net' });
+      assert.equal(await received, 'stomps-client.example.net:stomp over tls');
+    } finally {
+      await node.disconnect();
+      await client.disconnect();
+    }
+  });
+
+  test('without a client certificate the STOMP TLS listener refuses with ConnectionError', async () => {
+    if (!usable()) return;
+    await refused(stompTlsConnector('stomps-nocert.example.net', {}), /certificate/i);
   });
 });

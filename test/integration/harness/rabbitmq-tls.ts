@@ -2,11 +2,13 @@
  * Mutual TLS for RabbitMQ's AMQP listener, for the TLS integration tests. `setupRabbitTls()`:
  * 1. generates (once) a test CA, a server certificate (CN=localhost, SAN DNS:localhost, IP:127.0.0.1),
  *    a client certificate, and a second "rogue" CA with its own client certificate, under TLS_DIR;
- * 2. writes a marked block to /etc/rabbitmq/rabbitmq.conf (AMQPS on 127.0.0.1:5671, verify_peer,
- *    fail_if_no_peer_cert) so the listener is there after every node restart;
- * 3. starts the listener in the running node through `rabbitmqctl eval` (no restart: the plain 5672
- *    listener and everyone's connections stay up), and sets the application environment so
- *    `rabbitmqctl stop_app` / `start_app` (scripts/brokers.sh restart) bring it back too.
+ * 2. writes a marked block to /etc/rabbitmq/rabbitmq.conf (AMQPS on 127.0.0.1:5671 and STOMP over TLS
+ *    on 127.0.0.1:61615, verify_peer, fail_if_no_peer_cert) so the listeners are there after every
+ *    node restart;
+ * 3. starts the AMQPS listener in the running node through `rabbitmqctl eval` (no restart: the plain
+ *    5672 listener and everyone's connections stay up), restarts only the rabbitmq_stomp application
+ *    for the STOMP one (once), and sets the application environment so `rabbitmqctl stop_app` /
+ *    `start_app` (scripts/brokers.sh restart) bring both back too.
  * Every step is idempotent: a second run changes nothing. CI runs it once:
  *   node dist/test/integration/harness/rabbitmq-tls.js setup     (or: status)
  */
@@ -20,6 +22,8 @@ import { tcpReachable } from './brokers.js';
 export const AMQPS_HOST = '127.0.0.1';
 /** The AMQPS port (RABBITMQ_AMQPS_PORT overrides it). */
 export const AMQPS_PORT = Number(process.env.RABBITMQ_AMQPS_PORT ?? 5671);
+/** RabbitMQ's STOMP-over-TLS port (RABBITMQ_STOMPS_PORT overrides it; 61614 is ActiveMQ's STOMP). */
+export const STOMPS_PORT = Number(process.env.RABBITMQ_STOMPS_PORT ?? 61615);
 /** Where the certificates live: readable by the rabbitmq user (TSC_RABBITMQ_TLS_DIR overrides it). */
 export const TLS_DIR = process.env.TSC_RABBITMQ_TLS_DIR ?? '/etc/rabbitmq/tscollective-tls';
 /** RabbitMQ's configuration file. */
@@ -140,6 +144,7 @@ export function rabbitConfBlock(material: TlsMaterial, port = AMQPS_PORT): strin
     `ssl_options.keyfile = ${material.serverKey}`,
     'ssl_options.verify = verify_peer',
     'ssl_options.fail_if_no_peer_cert = true',
+    `stomp.listeners.ssl.1 = ${AMQPS_HOST}:${STOMPS_PORT}`,
     BLOCK_END,
   ].join('\n');
 }
@@ -180,9 +185,28 @@ async function startListener(material: TlsMaterial, reload: boolean): Promise<vo
   await run('rabbitmqctl', ['-q', 'eval', `${expression}.`]);
 }
 
+/**
+ * Starts RabbitMQ's STOMP-over-TLS listener (same certificates) by restarting the rabbitmq_stomp
+ * application with `ssl_listeners` set: plain STOMP clients are disconnected once and reconnect; AMQP
+ * is untouched. Only called when the listener is missing.
+ */
+async function startStompListener(): Promise<void> {
+  const listener = `{${erlangString(AMQPS_HOST)}, ${STOMPS_PORT}}`;
+  await run('rabbitmqctl', ['-q', 'eval', [
+    `application:set_env(rabbitmq_stomp, ssl_listeners, [${listener}])`,
+    'ok = application:stop(rabbitmq_stomp)',
+    'ok = application:start(rabbitmq_stomp)',
+  ].join(', ') + '.']);
+}
+
 /** Whether RabbitMQ accepts TCP connections on the AMQPS port. */
 export function amqpsReachable(): Promise<boolean> {
   return tcpReachable(AMQPS_HOST, AMQPS_PORT);
+}
+
+/** Whether RabbitMQ accepts TCP connections on the STOMP-over-TLS port. */
+export function stompsReachable(): Promise<boolean> {
+  return tcpReachable(AMQPS_HOST, STOMPS_PORT);
 }
 
 /** Whether the plain AMQP port answers (the broker is up at all). */
@@ -202,24 +226,36 @@ export async function setupRabbitTls(): Promise<{ material: TlsMaterial; changes
     await startListener(material, listening && generated);
     changes.push(`started the AMQPS listener on ${AMQPS_HOST}:${AMQPS_PORT}`);
   }
-  for (let waited = 0; !(await amqpsReachable()); waited += 200) {
-    if (waited > 15_000) throw new Error(`the AMQPS listener on ${AMQPS_HOST}:${AMQPS_PORT} did not come up`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+  await waitFor(amqpsReachable, `the AMQPS listener on ${AMQPS_HOST}:${AMQPS_PORT}`);
+  if (!(await stompsReachable())) {
+    await startStompListener();
+    changes.push(`started the STOMP-over-TLS listener on ${AMQPS_HOST}:${STOMPS_PORT}`);
+    await waitFor(stompsReachable, `the STOMP-over-TLS listener on ${AMQPS_HOST}:${STOMPS_PORT}`);
   }
   return { material, changes };
+}
+
+async function waitFor(probe: () => Promise<boolean>, what: string): Promise<void> {
+  for (let waited = 0; !(await probe()); waited += 200) {
+    if (waited > 15_000) throw new Error(`${what} did not come up`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
   const [command] = argv;
   if (command === 'setup') {
     const { material, changes } = await setupRabbitTls();
-    console.log(changes.length === 0 ? `rabbitmq-tls: already set up (AMQPS ${AMQPS_HOST}:${AMQPS_PORT}, material in ${material.dir})` : `rabbitmq-tls: ${changes.join('; ')}`);
+    console.log(changes.length === 0
+      ? `rabbitmq-tls: already set up (AMQPS ${AMQPS_HOST}:${AMQPS_PORT}, STOMP+TLS ${AMQPS_HOST}:${STOMPS_PORT}, material in ${material.dir})`
+      : `rabbitmq-tls: ${changes.join('; ')}`);
     return 0;
   }
   if (command === 'status') {
-    const up = await amqpsReachable();
-    console.log(`rabbitmq-tls: AMQPS ${AMQPS_HOST}:${AMQPS_PORT} ${up ? 'up' : 'DOWN'}; material ${(await materialUsable(tlsMaterialPaths())) ? 'present' : 'missing'} in ${TLS_DIR}`);
-    return up ? 0 : 1;
+    const amqps = await amqpsReachable();
+    const stomps = await stompsReachable();
+    console.log(`rabbitmq-tls: AMQPS ${AMQPS_HOST}:${AMQPS_PORT} ${amqps ? 'up' : 'DOWN'}; STOMP+TLS ${AMQPS_HOST}:${STOMPS_PORT} ${stomps ? 'up' : 'DOWN'}; material ${(await materialUsable(tlsMaterialPaths())) ? 'present' : 'missing'} in ${TLS_DIR}`);
+    return amqps && stomps ? 0 : 1;
   }
   console.error('usage: node dist/test/integration/harness/rabbitmq-tls.js setup|status');
   return 2;
