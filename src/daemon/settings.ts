@@ -118,7 +118,8 @@ export function readDaemonSettings(config: ConfigView): { settings: DaemonSettin
     securityProvider: (config.raw('securityprovider') ?? 'aes_security').trim(),
     // logger_type = console logs to standard error even when a logfile is configured.
     logfile: (config.raw('logger_type') ?? 'file').trim() === 'console' ? undefined : config.raw('logfile')?.trim() || undefined,
-    loglevel,
+    // An invalid level is reported above; logging still needs a valid one until the daemon exits.
+    loglevel: LOG_LEVELS.includes(loglevel) ? loglevel : 'info',
     libdirs: list(config, 'libdir'),
     ttl: seconds(config, 'ttl', 60, 1, problems, true),
     registerInterval: seconds(config, 'registerinterval', 0, 0, problems, true),
