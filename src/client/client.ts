@@ -42,7 +42,7 @@ export interface RpcClientOptions {
   timeoutMs?: number;
   /** Milliseconds a broadcast discovery listens for pongs; 2 000 by default. */
   discoveryTimeoutMs?: number;
-  /** Injected clock (ms), for tests. */
+  /** Injected clock in milliseconds, used for durations only; performance.now by default. */
   now?: () => number;
 }
 
@@ -140,7 +140,7 @@ export class RpcClient {
     this.defaultTtl = options.ttl ?? 60;
     this.defaultTimeoutMs = options.timeoutMs ?? 10_000;
     this.defaultDiscoveryMs = options.discoveryTimeoutMs ?? 2_000;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => performance.now());
     this.log = options.logger.child({ component: 'client', identity: options.identity });
   }
 
