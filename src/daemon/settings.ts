@@ -91,6 +91,9 @@ export function readDaemonSettings(config: ConfigView): { settings: DaemonSettin
   const loglevel = (config.raw('loglevel') ?? 'info').trim().toLowerCase();
   if (!LOG_LEVELS.includes(loglevel)) problems.push(`loglevel: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(loglevel)}`);
 
+  const factsource = (config.raw('factsource') ?? 'yaml').trim();
+  if (factsource !== 'yaml') problems.push(`factsource: only yaml is available, got ${JSON.stringify(factsource)}`);
+
   const registration = (config.raw('registration') ?? 'agentlist').trim().toLowerCase();
   const kind: RegistrationKind = registration === 'facts' || registration === 'meta' ? 'facts' : 'agentlist';
   if (!['agentlist', 'facts', 'meta'].includes(registration)) problems.push(`registration: expected agentlist or facts, got ${JSON.stringify(registration)}`);

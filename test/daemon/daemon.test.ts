@@ -246,13 +246,13 @@ describe('daemon over the memory bus', () => {
   });
 
   test('a bad configuration lists every problem and starts nothing', async () => {
-    const config = configFromObject({ identity: 'bad name!', collectives: 'mcollective', rpcauthorization: 1, rpcauthprovider: 'ldap', rpcaudit: 1, rpcauditprovider: 'syslog', registration: 'bogus' });
+    const config = configFromObject({ identity: 'bad name!', collectives: 'mcollective', rpcauthorization: 1, rpcauthprovider: 'ldap', rpcaudit: 1, rpcauditprovider: 'syslog', registration: 'bogus', factsource: 'facter' });
     await assert.rejects(
       startDaemon(config, { provider: new FakeSecurity('nobody', secrets), connector: new MemoryConnector({ identity: 'x', logger: new CapturingLogger(), counters: new MemoryCounters(), broker }), logger: new CapturingLogger() }),
       (error: unknown) => {
         assert.ok(error instanceof ConfigError);
         const text = error.problems.join('\n');
-        for (const key of ['identity', 'rpcauthprovider', 'rpcauditprovider', 'registration']) assert.match(text, new RegExp(`^${key}:`, 'm'));
+        for (const key of ['identity', 'rpcauthprovider', 'rpcauditprovider', 'registration', 'factsource']) assert.match(text, new RegExp(`^${key}:`, 'm'));
         assert.match(text, /no secret for own identity/);
         return true;
       },

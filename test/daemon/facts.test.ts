@@ -40,7 +40,27 @@ test('a fact source re-reads changed files, merges several, and keeps the last g
   source.invalidate();
   assert.equal(source.facts()['country'], 'fr', 'last good value kept');
   assert.deepEqual(source.classes(), []);
+  const reported = counters.get('facts.errors');
+  assert.ok(logger.find('warn', 'a.yaml').length >= 1, 'the bad file is logged');
+  assert.ok(logger.find('warn', 'missing.txt').length >= 1, 'the missing classes file is logged');
+  source.facts();
   source.classes();
-  assert.equal(counters.get('facts.errors'), 2, 'the bad file and the missing classes file, each reported once');
-  assert.equal(logger.records.filter((r) => r.level === 'warn').length, 2);
+  assert.equal(counters.get('facts.errors'), reported, 'an unchanged problem is not reported again on every use');
+});
+
+test('fact_cache_time: facts are re-read only after the cache time (or an invalidate)', () => {
+  const dir = tempDir('factcache');
+  const path = join(dir, 'f.yaml');
+  writeFileSync(path, 'role: web\n');
+  let now = 1_000_000;
+  const source = new NodeFactSource([path], undefined, new CapturingLogger(), new MemoryCounters(), 300_000, () => now);
+  assert.equal(source.facts()['role'], 'web');
+  writeFileSync(path, 'role: db\n');
+  now += 299_000;
+  assert.equal(source.facts()['role'], 'web', 'still cached');
+  now += 2_000;
+  assert.equal(source.facts()['role'], 'db', 're-read after fact_cache_time');
+  writeFileSync(path, 'role: cache\n');
+  source.invalidate();
+  assert.equal(source.facts()['role'], 'cache', 'SIGHUP re-reads at once');
 });
