@@ -13,10 +13,11 @@ import { MemoryCounters } from '../../src/util/counters.js';
 import { CapturingLogger } from '../../src/util/log.js';
 import { createStompConnector } from '../../plugins/connector/stomp/index.js';
 import { STOMP_CREDENTIALS } from './harness/brokers.js';
-import { AMQPS_PORT, STOMPS_PORT, type TlsMaterial, amqpReachable, setupRabbitTls } from './harness/rabbitmq-tls.js';
+import { AMQPS_PORT, STOMPS_PORT, type TlsMaterial, amqpReachable, setupRabbitTls, stompsReachable } from './harness/rabbitmq-tls.js';
 
 let material: TlsMaterial | undefined;
 let unavailable: string | undefined;
+let stompTlsUp = false;
 
 before(async () => {
   if (!(await amqpReachable())) {
@@ -25,15 +26,18 @@ before(async () => {
   }
   try {
     material = (await setupRabbitTls()).material;
+    stompTlsUp = await stompsReachable();
   } catch (error) {
     unavailable = `the AMQPS listener could not be set up: ${(error as Error).message}`;
   }
 });
 
 /** Whether the TLS listener is usable; prints a loud line otherwise and fails under CI=true. */
-function usable(): boolean {
-  if (material && !unavailable) return true;
-  const line = `!!! AMQP TLS (rabbitmq 127.0.0.1:${AMQPS_PORT}) NOT AVAILABLE: ${unavailable ?? 'setup did not run'}; TLS test NOT RUN !!!`;
+function usable(listener: 'amqps' | 'stomps' = 'amqps'): boolean {
+  if (material && !unavailable && (listener === 'amqps' || stompTlsUp)) return true;
+  const port = listener === 'amqps' ? AMQPS_PORT : STOMPS_PORT;
+  const reason = unavailable ?? (material ? 'the listener is not up (is rabbitmq_stomp enabled?)' : 'setup did not run');
+  const line = `!!! ${listener.toUpperCase()} (rabbitmq 127.0.0.1:${port}) NOT AVAILABLE: ${reason}; TLS test NOT RUN !!!`;
   console.error(line);
   if (process.env.CI === 'true') assert.fail(`${line} (CI=true requires every broker)`);
   return false;
@@ -137,7 +141,7 @@ function stompTlsConnector(identity: string, settings: Record<string, string | n
 
 describe('rabbitmq STOMP connector over mutual TLS', () => {
   test('connects with the CA and a client certificate, and messages flow', async () => {
-    if (!usable()) return;
+    if (!usable('stomps')) return;
     const settings = { 'plugin.rabbitmq.pool.1.ssl.cert': material!.clientCert, 'plugin.rabbitmq.pool.1.ssl.key': material!.clientKey };
     const node = stompTlsConnector('stomps-node.example.net', settings);
     const client = stompTlsConnector('stomps-client.example.net', settings);
@@ -157,7 +161,7 @@ describe('rabbitmq STOMP connector over mutual TLS', () => {
   });
 
   test('without a client certificate the STOMP TLS listener refuses with ConnectionError', async () => {
-    if (!usable()) return;
+    if (!usable('stomps')) return;
     await refused(stompTlsConnector('stomps-nocert.example.net', {}), /certificate/i);
   });
 });

@@ -135,7 +135,7 @@ export async function ensureTlsMaterial(dir = TLS_DIR): Promise<{ material: TlsM
 }
 
 /** The rabbitmq.conf block for the AMQPS listener. */
-export function rabbitConfBlock(material: TlsMaterial, port = AMQPS_PORT): string {
+export function rabbitConfBlock(material: TlsMaterial, withStomp: boolean, port = AMQPS_PORT): string {
   return [
     BLOCK_BEGIN,
     `listeners.ssl.1 = ${AMQPS_HOST}:${port}`,
@@ -144,15 +144,16 @@ export function rabbitConfBlock(material: TlsMaterial, port = AMQPS_PORT): strin
     `ssl_options.keyfile = ${material.serverKey}`,
     'ssl_options.verify = verify_peer',
     'ssl_options.fail_if_no_peer_cert = true',
-    `stomp.listeners.ssl.1 = ${AMQPS_HOST}:${STOMPS_PORT}`,
+    // A stomp.* key is unknown (and the node would not boot) unless rabbitmq_stomp is enabled.
+    ...(withStomp ? [`stomp.listeners.ssl.1 = ${AMQPS_HOST}:${STOMPS_PORT}`] : []),
     BLOCK_END,
   ].join('\n');
 }
 
 /** Writes (or replaces) the marked block in rabbitmq.conf; returns whether the file changed. */
-export function writeRabbitConf(material: TlsMaterial, path = RABBITMQ_CONF): boolean {
+export function writeRabbitConf(material: TlsMaterial, withStomp: boolean, path = RABBITMQ_CONF): boolean {
   const current = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  const block = rabbitConfBlock(material);
+  const block = rabbitConfBlock(material, withStomp);
   const pattern = new RegExp(`${escape(BLOCK_BEGIN)}[\\s\\S]*?${escape(BLOCK_END)}`);
   const next = pattern.test(current) ? current.replace(pattern, block) : `${current}${current === '' || current.endsWith('\n') ? '' : '\n'}${block}\n`;
   if (next === current) return false;
@@ -199,6 +200,12 @@ async function startStompListener(): Promise<void> {
   ].join(', ') + '.']);
 }
 
+/** Whether the rabbitmq_stomp plugin is enabled (in the enabled_plugins file next to rabbitmq.conf). */
+export function stompPluginEnabled(conf = RABBITMQ_CONF): boolean {
+  const file = join(conf, '..', 'enabled_plugins');
+  return existsSync(file) && /\brabbitmq_stomp\b/.test(readFileSync(file, 'utf8'));
+}
+
 /** Whether RabbitMQ accepts TCP connections on the AMQPS port. */
 export function amqpsReachable(): Promise<boolean> {
   return tcpReachable(AMQPS_HOST, AMQPS_PORT);
@@ -219,7 +226,8 @@ export async function setupRabbitTls(): Promise<{ material: TlsMaterial; changes
   const changes: string[] = [];
   const { material, generated } = await ensureTlsMaterial();
   if (generated) changes.push(`generated CA, server and client certificates in ${material.dir}`);
-  if (writeRabbitConf(material)) changes.push(`wrote the AMQPS block to ${RABBITMQ_CONF}`);
+  const withStomp = stompPluginEnabled();
+  if (writeRabbitConf(material, withStomp)) changes.push(`wrote the AMQPS block to ${RABBITMQ_CONF}`);
   if (!(await amqpReachable())) throw new Error(`RabbitMQ is not running on ${AMQPS_HOST}:5672; start it first (scripts/brokers.sh start rabbitmq)`);
   const listening = await amqpsReachable();
   if (!listening || generated) {
@@ -227,7 +235,9 @@ export async function setupRabbitTls(): Promise<{ material: TlsMaterial; changes
     changes.push(`started the AMQPS listener on ${AMQPS_HOST}:${AMQPS_PORT}`);
   }
   await waitFor(amqpsReachable, `the AMQPS listener on ${AMQPS_HOST}:${AMQPS_PORT}`);
-  if (!(await stompsReachable())) {
+  if (!withStomp) {
+    changes.push('rabbitmq_stomp is not enabled: no STOMP-over-TLS listener (scripts/brokers.sh start rabbitmq enables it)');
+  } else if (!(await stompsReachable())) {
     await startStompListener();
     changes.push(`started the STOMP-over-TLS listener on ${AMQPS_HOST}:${STOMPS_PORT}`);
     await waitFor(stompsReachable, `the STOMP-over-TLS listener on ${AMQPS_HOST}:${STOMPS_PORT}`);
