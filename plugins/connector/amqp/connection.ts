@@ -32,6 +32,7 @@ export async function openConnection(host: PoolHost, how: { options: AmqpOptions
     Object.assign(socket, tls);
   }
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
   let abandoned = false;
   const attempt = amqp.connect(address, socket);
   // A connection that completes after we gave up must not leak.
@@ -41,7 +42,8 @@ export async function openConnection(host: PoolHost, how: { options: AmqpOptions
       attempt,
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new ConnectionError(`no AMQP handshake within ${options.connectTimeoutMs / 1000} s (connect_timeout)`)), options.connectTimeoutMs);
-        signal.addEventListener('abort', () => reject(new ConnectionError('connector closed')), { once: true });
+        onAbort = () => reject(new ConnectionError('connector closed'));
+        signal.addEventListener('abort', onAbort, { once: true });
       }),
     ]);
   } catch (error) {
@@ -49,6 +51,8 @@ export async function openConnection(host: PoolHost, how: { options: AmqpOptions
     throw explainConnectFailure(host, error, options.vhost);
   } finally {
     clearTimeout(timer);
+    // One listener per attempt would pile up on the connector's signal over a long outage.
+    if (onAbort) signal.removeEventListener('abort', onAbort);
   }
 }
 
