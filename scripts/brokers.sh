@@ -244,7 +244,7 @@ amq_start() {
       -Dactivemq.home="$AMQ_HOME" -Dactivemq.base="$AMQ_BASE" \
       -Dactivemq.conf="$AMQ_CONF_DIR" -Dactivemq.data="$AMQ_BASE/data" \
       -jar "$AMQ_HOME/bin/activemq.jar" start "xbean:file:$AMQ_CONF_DIR/activemq.xml" \
-      </dev/null >>"$AMQ_LOG" 2>&1) &
+      </dev/null >>"$AMQ_LOG" 2>&1 9>&-) &
     echo $! >"$AMQ_PIDFILE"
     disown || true
   fi
@@ -291,6 +291,12 @@ case ${2:-all} in
   rabbitmq|activemq) brokers=("$2") ;;
   *) usage ;;
 esac
+
+# Serializes concurrent runs (test files restarting brokers in parallel would interleave otherwise).
+if [[ $action != status ]]; then
+  exec 9>/run/tscollective-brokers.lock
+  flock -w "$((WAIT_SECONDS * 3))" 9 || die "another scripts/brokers.sh still holds /run/tscollective-brokers.lock"
+fi
 
 status=0
 for broker in "${brokers[@]}"; do
