@@ -10,7 +10,7 @@
  */
 import { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
-import { startDaemon, type DaemonHandle } from '../daemon/daemon.js';
+import { DAEMON_VERSION, startDaemon, type DaemonHandle } from '../daemon/daemon.js';
 import { removePidFile, writePidFile } from '../daemon/pidfile.js';
 import { loadBuiltinPlugins } from '../daemon/plugins.js';
 import { ConfigError } from '../errors.js';
@@ -24,6 +24,7 @@ async function main(): Promise<void> {
   const program = new Command()
     .name('tscollectived')
     .description('The tscollective server daemon (runs in the foreground)')
+    .version(DAEMON_VERSION)
     .requiredOption('-c, --config <file>', 'server configuration file (key = value, or YAML)')
     .option('-p, --pidfile <file>', 'write the process id here; removed on exit')
     .showHelpAfterError()
