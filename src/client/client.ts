@@ -11,7 +11,7 @@ import type { DecodedReply, RequestFilter, RpcReplyBody } from '../inter/message
 import { StatusCode } from '../inter/message.js';
 import type { SecurityProvider } from '../inter/security.js';
 import { buildFilter, plainIdentityTargets } from './filter.js';
-import { applyNodeLimit, type NodeLimit } from './limit.js';
+import { applyNodeLimit, limitCount, type NodeLimit } from './limit.js';
 import { PendingReplies, type ReplySink } from './pending.js';
 import { newRequestId } from './requestid.js';
 import type { RpcReply, RpcResult, RpcStats } from './stats.js';
@@ -36,6 +36,10 @@ export interface RpcClientOptions {
   collectives?: readonly string[];
   /** Up to this many known targets, requests are sent to each node directly instead of broadcast; 10 by default. */
   directAddressingThreshold?: number;
+  /** false: always broadcast (batches and node limits excepted, which need directed requests); true by default. */
+  directAddressing?: boolean;
+  /** Which nodes a node limit keeps: the first to answer discovery, or a random choice (the default). */
+  limitMethod?: 'first' | 'random';
   /** Request TTL in seconds when a call gives none; 60 by default. */
   ttl?: number;
   /** Milliseconds to wait for replies when a call gives no timeout; 10 000 by default. */
@@ -121,6 +125,8 @@ export class RpcClient {
   readonly mainCollective: string;
   private readonly collectives: ReadonlySet<string>;
   private readonly threshold: number;
+  private readonly directAddressing: boolean;
+  private readonly limitMethod: 'first' | 'random';
   private readonly defaultTtl: number;
   private readonly defaultTimeoutMs: number;
   private readonly defaultDiscoveryMs: number;
@@ -137,6 +143,8 @@ export class RpcClient {
     this.mainCollective = options.mainCollective;
     this.collectives = new Set(options.collectives?.length ? options.collectives : [options.mainCollective]);
     this.threshold = options.directAddressingThreshold ?? 10;
+    this.directAddressing = options.directAddressing ?? true;
+    this.limitMethod = options.limitMethod ?? 'random';
     this.defaultTtl = options.ttl ?? 60;
     this.defaultTimeoutMs = options.timeoutMs ?? 10_000;
     this.defaultDiscoveryMs = options.discoveryTimeoutMs ?? 2_000;
@@ -154,6 +162,9 @@ export class RpcClient {
     if (!options.security) problems.push('security: required');
     if (!options.logger) problems.push('logger: required');
     if (!options.counters) problems.push('counters: required');
+    if (options.limitMethod !== undefined && options.limitMethod !== 'first' && options.limitMethod !== 'random') {
+      problems.push(`limitMethod: ${JSON.stringify(options.limitMethod)} is not first or random`);
+    }
     for (const [key, value, min] of [
       ['directAddressingThreshold', options.directAddressingThreshold, 0],
       ['ttl', options.ttl, 1],
@@ -191,10 +202,15 @@ export class RpcClient {
 
   /** The nodes matching the call's filter, found with `discoverer` (broadcast discovery by default), sorted. */
   async discover(options: CallOptions & { discoverer?: Discoverer } = {}): Promise<string[]> {
+    return (await this.discoverInOrder(options)).sort();
+  }
+
+  /** Discovered nodes without duplicates, in the order they were found (what `limitMethod: first` keeps). */
+  private async discoverInOrder(options: CallOptions & { discoverer?: Discoverer }): Promise<string[]> {
     const call = this.prepare(options);
     const discoverer = options.discoverer ?? this.broadcastDiscoverer();
     const nodes = await discoverer.discover({ filter: call.filter, collective: call.collective, timeoutMs: call.discoveryTimeoutMs });
-    const unique = [...new Set(nodes)].sort();
+    const unique = [...new Set(nodes)];
     this.log.debug({ discoverer: discoverer.name, nodes: unique.length }, 'discovery finished');
     return unique;
   }
@@ -235,9 +251,11 @@ export class RpcClient {
     const call = this.prepare(options);
 
     const known = options.nodes ? [...new Set(options.nodes)] : options.discoverer ? null : plainIdentityTargets(call.filter);
-    const discovered = known ?? (await this.discover({ ...options, filter: call.filter, collective: call.collective }));
+    const discovered = known ?? (await this.discoverInOrder({ ...options, filter: call.filter, collective: call.collective }));
     const discoveryMs = this.now() - started;
-    const targets = applyNodeLimit(discovered, options.limit);
+    const targets = options.limit && this.limitMethod === 'first'
+      ? discovered.slice(0, limitCount(options.limit, discovered.length))
+      : applyNodeLimit(discovered, options.limit);
     if (options.limit) this.log.debug({ discovered: discovered.length, kept: targets.length }, 'node limit applied');
 
     const agentStarted = this.now();
@@ -248,7 +266,8 @@ export class RpcClient {
       items.push(item);
       options.onReply?.(item, { received: items.length, expected: targets.length });
     };
-    const directed = batchSize !== undefined || options.limit !== undefined || targets.length <= this.threshold;
+    // Batches and limits only work if exactly the chosen nodes receive the request, so they are always directed.
+    const directed = batchSize !== undefined || options.limit !== undefined || (this.directAddressing && targets.length <= this.threshold);
     if (targets.length > 0) {
       const batches = batchSize ? chunk(targets, batchSize) : [targets];
       for (const [index, batch] of batches.entries()) {

@@ -70,7 +70,8 @@ export async function connectClient(config: ConfigView, options: ClientBuildOpti
   const client = new RpcClient({
     identity: settings.identity, connector, security: provider, logger, counters,
     mainCollective: settings.mainCollective, collectives: settings.collectives,
-    directAddressingThreshold: settings.directAddressingThreshold, ttl: settings.ttl,
+    directAddressingThreshold: settings.directAddressingThreshold, directAddressing: settings.directAddressing,
+    limitMethod: settings.limitMethod, ttl: settings.ttl,
     timeoutMs: settings.timeoutMs, discoveryTimeoutMs: settings.discoveryTimeoutMs,
   });
   return {

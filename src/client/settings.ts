@@ -27,6 +27,10 @@ export interface ClientSettings {
   /** Milliseconds to wait for replies unless a call says otherwise (`-t`). */
   timeoutMs: number;
   directAddressingThreshold: number;
+  /** `direct_addressing`: whether requests to few known nodes are sent directly. */
+  directAddressing: boolean;
+  /** `rpclimitmethod`: which nodes --limit-nodes keeps. */
+  limitMethod: 'first' | 'random';
   /** Agent module directories besides the built-in plugins/agent (`libdir`). */
   libdirs: string[];
   logfile: string | undefined;
@@ -59,6 +63,8 @@ export function readClientSettings(config: ConfigView): { settings: ClientSettin
     discoveryTimeoutMs: numberSetting(config, 'discovery_timeout', 2, 0.01, problems) * 1000,
     timeoutMs: DEFAULT_TIMEOUT_MS,
     directAddressingThreshold: numberSetting(config, 'direct_addressing_threshold', 10, 0, problems, true),
+    directAddressing: flag(config, 'direct_addressing', true, problems),
+    limitMethod: limitMethod(config, problems),
     libdirs: list(config, 'libdir'),
     logfile: config.raw('logfile')?.trim() || undefined,
     loglevel,
@@ -81,6 +87,25 @@ function numberSetting(config: ConfigView, key: string, fallback: number, min: n
     return fallback;
   }
   return value;
+}
+
+const TRUE = new Set(['1', 'true', 'yes', 'y', 'on']);
+const FALSE = new Set(['0', 'false', 'no', 'n', 'off']);
+
+function flag(config: ConfigView, key: string, fallback: boolean, problems: string[]): boolean {
+  const raw = config.raw(key)?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (TRUE.has(raw)) return true;
+  if (FALSE.has(raw)) return false;
+  problems.push(`${key}: expected 0/1/true/false/yes/no, got ${JSON.stringify(config.raw(key))} (${config.origin(key)})`);
+  return fallback;
+}
+
+function limitMethod(config: ConfigView, problems: string[]): 'first' | 'random' {
+  const raw = (config.raw('rpclimitmethod') ?? 'first').trim().toLowerCase();
+  if (raw === 'first' || raw === 'random') return raw;
+  problems.push(`rpclimitmethod: expected first or random, got ${JSON.stringify(raw)} (${config.origin('rpclimitmethod')})`);
+  return 'first';
 }
 
 function list(config: ConfigView, key: string): string[] {

@@ -88,6 +88,21 @@ describe('RpcClient over the memory bus', () => {
     }
   });
 
+  test('direct addressing can be turned off; a "first" node limit keeps the first nodes discovered', async () => {
+    const r = await rig(['n1', 'n2', 'n3'], {}, { directAddressing: false, limitMethod: 'first' });
+    try {
+      const result = await r.client.call('echo', 'run');
+      assert.equal(result.stats.responded, 3);
+      for (const node of r.nodes) assert.deepEqual(node.received.map((m) => m.via), ['broadcast', 'broadcast']);
+      const limited = await r.client.call('echo', 'run', {}, { nodes: ['n3', 'n1', 'n2'], limit: { count: 2 } });
+      assert.deepEqual(limited.items.map((i) => i.sender).sort(), ['n1', 'n3']);
+      // A limit needs exactly the chosen nodes to receive the request: directed despite directAddressing false.
+      assert.equal(r.nodes[0]!.received.at(-1)!.via, 'directed');
+    } finally {
+      await teardown(r);
+    }
+  });
+
   test('a plain -I identity filter needs no discovery; a /regex/ one does', async () => {
     const r = await rig(['n1', 'n2']);
     try {

@@ -54,9 +54,11 @@ export function discovererFor(options: CommonOptions, config: ConfigView): Disco
 
 /** `tsco ping`: every node's round trip as it answers, then count and min/max/avg. */
 export async function pingCommand(options: CommonOptions, globals: GlobalOptions, streams: Streams): Promise<number> {
+  refuseDiscoveryOptions(options, 'ping always broadcasts to the discovery agent');
   const call = callOptionsFromOptions(options);
   return withClient(globals, streams, async ({ client }) => {
-    const result = await client.ping({ ...call, ...(options.timeout === undefined ? {} : { timeoutMs: options.timeout * 1000 }) });
+    // Without -t, a ping listens for the discovery timeout (--dt), as long as a discovery would.
+    const result = await client.ping(call);
     if (options.json) {
       const items: RpcReply[] = result.replies.map((r) => ({
         agent: 'discovery', action: 'ping', sender: r.sender, statuscode: 0, statusmsg: 'OK', data: { rtt_ms: round(r.rttMs) }, signer: '', rttMs: r.rttMs,
@@ -108,6 +110,7 @@ export async function rpcCommand(agent: string, action: string, inputs: string[]
 
 /** `tsco inventory NODE`: rpcutil's inventory and daemon_stats of one node. */
 export async function inventoryCommand(node: string, options: CommonOptions, globals: GlobalOptions, streams: Streams): Promise<number> {
+  refuseDiscoveryOptions(options, 'inventory addresses the one node it is given');
   const call: RpcCallOptions = { ...callOptionsFromOptions(options), nodes: [node] };
   call.filter = { ...call.filter, identity: [node] };
   return withClient(globals, streams, async ({ client }) => {
@@ -144,6 +147,12 @@ export async function inventoryCommand(node: string, options: CommonOptions, glo
     for (const key of Object.keys(facts).sort()) streams.out(`      ${key} => ${formatValue(facts[key], 10)}\n`);
     return exitCodeFor(inventory.stats);
   });
+}
+
+/** Refuses discovery options a command would otherwise silently ignore. */
+function refuseDiscoveryOptions(options: CommonOptions, why: string): void {
+  if (options.nodes !== undefined) throw new InvalidArgumentError(`--nodes: not used here (${why})`);
+  if (options.dm !== undefined) throw new InvalidArgumentError(`--dm: not used here (${why})`);
 }
 
 async function runCall(
