@@ -62,7 +62,7 @@ describe('tsco CLI over RabbitMQ', () => {
   });
 
   const json = async (args: string[]): Promise<{ run: Run; doc: { items: Array<Record<string, unknown>>; stats: Record<string, unknown> } }> => {
-    const run = await tsco([...args, '--json', '--dt', '1', '-t', '5'], { config });
+    const run = await tsco([...args, '--json', '--dt', '2', '-t', '5'], { config });
     try {
       return { run, doc: JSON.parse(run.stdout) };
     } catch {
@@ -73,7 +73,7 @@ describe('tsco CLI over RabbitMQ', () => {
 
   test('ping lists every node with a round trip, then the statistics', async (t) => {
     if (!available) return t.diagnostic('RabbitMQ unreachable: see the loud line above');
-    const run = await tsco(['ping', '--dt', '1'], { config });
+    const run = await tsco(['ping', '--dt', '2'], { config });
     assert.equal(run.code, 0, run.stderr);
     for (const node of ['web1', 'web2', 'db1']) assert.match(run.stdout, new RegExp(`^${node}\\s+time=\\d+\\.\\d\\d ms$`, 'm'));
     assert.match(run.stdout, /---- ping statistics ----\n3 replies max: [\d.]+ min: [\d.]+ avg: [\d.]+/);
