@@ -50,7 +50,8 @@ export function validateRequestFilter(filter: unknown): string[] {
 }
 
 /**
- * Compiles a request filter into a predicate over NodeFacts. Throws FilterSyntaxError listing
+ * Compiles a request filter into a predicate over NodeFacts: any identity entry, and every class, agent,
+ * fact and compound entry, must match. Throws FilterSyntaxError listing
  * every problem when the filter is malformed; a missing list counts as empty.
  */
 export function compileFilter(filter: RequestFilter): (node: NodeFacts) => boolean {
@@ -62,7 +63,8 @@ export function compileFilter(filter: RequestFilter): (node: NodeFacts) => boole
   const facts = (filter.fact ?? []).map((entry) => compileFactFilter(entry));
   const compound = (filter.compound ?? []).map((entry) => compileCompound(entry));
   return (node) =>
-    identity.every((test) => test(node.identity)) &&
+    // A node has one identity, so identity entries are alternatives (MCollective ORs them); every other list ANDs.
+    (identity.length === 0 || identity.some((test) => test(node.identity))) &&
     classes.every((test) => node.classes.some(test)) &&
     agents.every((test) => node.agents.some(test)) &&
     facts.every((test) => test(node.facts)) &&

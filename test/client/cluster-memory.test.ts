@@ -54,6 +54,12 @@ describe('client against aes_security daemons on the memory bus', () => {
     assert.equal(exitCodeFor(result.stats), ExitCode.OK);
   });
 
+  test('several identity filters are alternatives: -I web1 -I db1 reaches both nodes', async () => {
+    const result = await session.client.call('example', 'echo', { message: 'x', times: 1 }, { filter: { identity: ['web1', 'db1'] } });
+    assert.deepEqual(result.items.map((i) => i.sender).sort(), ['db1', 'web1']);
+    assert.equal(exitCodeFor(result.stats), ExitCode.OK);
+  });
+
   test('failures and policy denials are reported per node with exit code 2', async () => {
     const failed = await session.client.call('example', 'fail', {}, { filter: { identity: ['web1'] } });
     assert.equal(failed.items[0]!.statuscode, 5);

@@ -74,6 +74,10 @@ describe('matchFilter', () => {
     assert.equal(matchFilter(filter({ identity: ['web1.example.net'] }), web), true);
     assert.equal(matchFilter(filter({ identity: ['web1'] }), web), false);
     assert.equal(matchFilter(filter({ identity: ['/^web\\d/'] }), web), true);
+    // Several -I entries are alternatives: a node has one identity.
+    assert.equal(matchFilter(filter({ identity: ['web1.example.net', 'web2.example.net'] }), web), true);
+    assert.equal(matchFilter(filter({ identity: ['db1', '/^web\\d/'] }), web), true);
+    assert.equal(matchFilter(filter({ identity: ['db1', 'db2'] }), web), false);
     assert.equal(matchFilter(filter({ cf_class: ['/server$/'] }), web), true);
     assert.equal(matchFilter(filter({ cf_class: ['webserver', 'database'] }), web), false, 'every entry must match');
     assert.equal(matchFilter(filter({ agent: ['service'] }), web), true);
