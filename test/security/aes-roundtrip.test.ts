@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Packr } from 'msgpackr';
 import { NotAddressedToUsError, UnknownSenderError } from '../../src/errors.js';
+import { decodeEnvelope } from '../../plugins/security/aes_security/wire.js';
 import { World, request, type ProviderUnderTest } from './world.js';
 
 const world = new World();
@@ -88,7 +89,7 @@ describe('aes_security round trips', () => {
   test('an eavesdropper holding only the wire bytes cannot read a request', () => {
     // Everything an eavesdropper sees: the envelope and clear header. Without alice's public key no key derives.
     const wire = client.provider.encodeRequest(request());
-    const [, , headerBytes, ciphertext] = new Packr({ useRecords: false }).unpack(wire) as [number, string, Uint8Array, Uint8Array];
+    const { headerBytes, ciphertext } = decodeEnvelope(wire, 'request');
     const header = new Packr({ useRecords: false }).unpack(headerBytes) as Record<string, unknown>;
     assert.equal(header.pubkey, undefined, 'send_pubkey = 0 keeps the key off the wire');
     assert.equal(Buffer.from(ciphertext).includes('launch codes'), false);

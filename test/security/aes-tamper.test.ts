@@ -5,7 +5,7 @@ import { createPublicKey } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import { BadSignatureError, SecurityError } from '../../src/errors.js';
 import { aeadDecrypt, aeadEncrypt, hmacSha256, x25519Generate } from '../../plugins/security/aes_security/primitives.js';
-import { LABELS, encodeEnvelope } from '../../plugins/security/aes_security/wire.js';
+import { LABELS, decodeEnvelope, encodeEnvelope, type Envelope, type MessageKind } from '../../plugins/security/aes_security/wire.js';
 import { World, request, type ProviderUnderTest } from './world.js';
 
 const world = new World();
@@ -30,17 +30,16 @@ before(async () => {
   server = world.provider('server', { server_private: srv.privatePath, server_public: srv.publicPath, client_cert_dir: certDir });
 });
 
-type Parts = [number, string, Uint8Array, Uint8Array, Uint8Array];
-
-function split(wire: Uint8Array): { parts: Parts; header: Record<string, unknown> } {
-  const parts = packr.unpack(wire) as Parts;
-  return { parts, header: packr.unpack(parts[2]) as Record<string, unknown> };
+function split(wire: Uint8Array, kind: MessageKind = 'request'): { envelope: Envelope; header: Record<string, unknown> } {
+  const envelope = decodeEnvelope(wire, kind);
+  return { envelope, header: packr.unpack(envelope.headerBytes) as Record<string, unknown> };
 }
 
 function withHeader(wire: Uint8Array, change: (header: Record<string, unknown>) => void): Uint8Array {
-  const { parts, header } = split(wire);
+  const kind: MessageKind = wire[4] === 1 ? 'request' : 'reply';
+  const { envelope, header } = split(wire, kind);
   change(header);
-  return encodeEnvelope(parts[1] === 'req' ? 'request' : 'reply', packr.pack(header), parts[3], parts[4]);
+  return encodeEnvelope(kind, packr.pack(header), envelope.ciphertext, envelope.signature);
 }
 
 function flipEveryByte(wire: Uint8Array, decode: (bytes: Uint8Array) => unknown): void {
@@ -81,13 +80,13 @@ describe('tampering with requests', () => {
   test('re-encrypting a changed filter with the sender-public-key-derived key still fails the signature', () => {
     // An attacker holding alice's public key can decrypt and re-seal the payload, but cannot sign it.
     const wire = client.provider.encodeRequest(request());
-    const { parts, header } = split(wire);
+    const { envelope, header } = split(wire);
     const key = hmacSha256(LABELS.requestKey, createPublicKey(alicePublicPem).export({ format: 'der', type: 'spki' }));
-    const plaintext = aeadDecrypt(key, header.iv as Uint8Array, parts[3], parts[2]);
+    const plaintext = aeadDecrypt(key, header.iv as Uint8Array, envelope.ciphertext, envelope.headerBytes);
     assert.ok(plaintext, 'the public key holder can read the request');
     const payload = packr.unpack(plaintext) as { filter: { identity: string[] } };
     payload.filter.identity = ['/./'];
-    const forged = encodeEnvelope('request', parts[2], aeadEncrypt(key, header.iv as Uint8Array, packr.pack(payload), parts[2]), parts[4]);
+    const forged = encodeEnvelope('request', envelope.headerBytes, aeadEncrypt(key, header.iv as Uint8Array, packr.pack(payload), envelope.headerBytes), envelope.signature);
     assert.throws(() => server.provider.decodeRequest(forged), BadSignatureError);
   });
 });
@@ -128,10 +127,13 @@ describe('malformed input', () => {
     const samples: Uint8Array[] = [new Uint8Array(0), Buffer.from('--- :senderid: x\n'), Buffer.from([0x04, 0x08, 0x7b]), Buffer.from([0x95])];
     const wire = client.provider.encodeRequest(request());
     for (let cut = 1; cut < wire.length; cut += 7) samples.push(wire.subarray(0, cut));
-    samples.push(packr.pack([2, 'req', 'not-bytes', new Uint8Array(1), new Uint8Array(1)]));
-    samples.push(packr.pack([3, 'req', new Uint8Array(1), new Uint8Array(1), new Uint8Array(1)]));
-    samples.push(packr.pack([2, 'req', packr.pack({ requestid: 1 }), new Uint8Array(1), new Uint8Array(1)]));
-    samples.push(packr.pack([2, 'req', packr.pack([1, 2]), new Uint8Array(1), new Uint8Array(1)]));
+    const one = new Uint8Array(1);
+    samples.push(Buffer.concat([encodeEnvelope('request', one, one, one), Buffer.from([0])]));
+    samples.push(encodeEnvelope('request', packr.pack({ requestid: 1 }), one, one));
+    samples.push(encodeEnvelope('request', packr.pack([1, 2]), one, one));
+    samples.push(encodeEnvelope('request', Buffer.from([0xc1]), one, one));
+    samples.push(Buffer.from([0x54, 0x53, 0x43, 2, 1, 0xff, 0xff, 0xff, 0xff]));
+    samples.push(packr.pack([2, 'req', one, one, one]));
     for (let i = 0; i < 200; i++) samples.push(Buffer.from(Array.from({ length: 1 + (i * 37) % 300 }, (_, j) => (i * 131 + j * 17) & 0xff)));
     for (const sample of samples) {
       assert.throws(() => server.provider.decodeRequest(sample), SecurityError);
@@ -140,8 +142,14 @@ describe('malformed input', () => {
   });
 
   test('an unsupported protocol version is named in the error', () => {
-    const bytes = packr.pack([1, 'req', new Uint8Array(1), new Uint8Array(1), new Uint8Array(1)]);
+    const bytes = Buffer.from(encodeEnvelope('request', new Uint8Array(1), new Uint8Array(1), new Uint8Array(1)));
+    bytes[3] = 1;
     assert.throws(() => server.provider.decodeRequest(bytes), /unsupported protocol version 1; supported: 2/);
+  });
+
+  test('a reply envelope is refused where a request is expected, and the other way round', () => {
+    const wire = client.provider.encodeRequest(request());
+    assert.throws(() => client.provider.decodeReply(wire), /expected a reply envelope/);
   });
 
   test('a Ruby MCollective message is recognised and refused with a hint', () => {

@@ -10,7 +10,7 @@ import { createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
 import { aeadDecrypt, hmacSha256 } from '../../plugins/security/aes_security/primitives.js';
-import { LABELS } from '../../plugins/security/aes_security/wire.js';
+import { LABELS, decodeEnvelope } from '../../plugins/security/aes_security/wire.js';
 import type { DecodedReply, DecodedRequest } from '../../src/inter/message.js';
 import { World, request, type ProviderUnderTest } from './world.js';
 
@@ -127,7 +127,7 @@ async function deploy(index: number, scenario: Scenario): Promise<Deployment> {
 
 /** What an eavesdropper reads from wire bytes alone: the request payload when the sender's key rides along, else null. */
 function eavesdrop(wire: Uint8Array): unknown {
-  const [, , headerBytes, ciphertext] = packr.unpack(wire) as [number, string, Uint8Array, Uint8Array];
+  const { headerBytes, ciphertext } = decodeEnvelope(wire, 'request');
   const header = packr.unpack(headerBytes) as { pubkey?: string; iv: Uint8Array };
   if (header.pubkey === undefined) return null;
   const key = hmacSha256(LABELS.requestKey, createPublicKey(header.pubkey).export({ format: 'der', type: 'spki' }));

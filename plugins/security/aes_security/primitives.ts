@@ -16,6 +16,9 @@ import {
   randomFillSync,
   createSign,
   createVerify,
+  hash,
+  sign,
+  verify,
   constants,
   type KeyObject,
 } from 'node:crypto';
@@ -110,9 +113,7 @@ const COUNTER_ONE = Buffer.from([0, 0, 0, 1]);
  * domain label and binds both public keys.
  */
 export function oneStepKdf(sharedSecret: Uint8Array, ...fixedInfo: Uint8Array[]): Buffer {
-  const hash = createHash('sha256').update(COUNTER_ONE).update(sharedSecret);
-  for (const part of fixedInfo) hash.update(part);
-  return hash.digest();
+  return hash('sha256', Buffer.concat([COUNTER_ONE, sharedSecret, ...fixedInfo]), 'buffer') as unknown as Buffer;
 }
 
 /** SHA-256 digest. */
@@ -122,8 +123,18 @@ export function sha256(data: Uint8Array): Buffer {
 
 const PSS = { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } as const;
 
-/** RSA-PSS-SHA256 signature (32-byte salt) over the concatenation of `parts` (streamed: large bodies are not copied). */
+/** Inputs up to this size are concatenated and signed in one call; larger ones are streamed to avoid the copy. */
+const ONE_SHOT_LIMIT = 16 * 1024;
+
+function totalLength(parts: readonly Uint8Array[]): number {
+  let total = 0;
+  for (const part of parts) total += part.length;
+  return total;
+}
+
+/** RSA-PSS-SHA256 signature (32-byte salt) over the concatenation of `parts`. */
 export function rsaPssSign(privateKey: KeyObject, parts: readonly Uint8Array[]): Buffer {
+  if (totalLength(parts) <= ONE_SHOT_LIMIT) return sign('sha256', Buffer.concat(parts), { key: privateKey, ...PSS });
   const signer = createSign('sha256');
   for (const part of parts) signer.update(part);
   return signer.sign({ key: privateKey, ...PSS });
@@ -132,6 +143,7 @@ export function rsaPssSign(privateKey: KeyObject, parts: readonly Uint8Array[]):
 /** Verifies an RSA-PSS-SHA256 signature; false for a wrong key, wrong data or a malformed signature. */
 export function rsaPssVerify(publicKey: KeyObject, parts: readonly Uint8Array[], signature: Uint8Array): boolean {
   try {
+    if (totalLength(parts) <= ONE_SHOT_LIMIT) return verify('sha256', Buffer.concat(parts), { key: publicKey, ...PSS }, signature);
     const verifier = createVerify('sha256');
     for (const part of parts) verifier.update(part);
     return verifier.verify({ key: publicKey, ...PSS }, signature);

@@ -128,7 +128,7 @@ export class AesSecurityProvider implements SecurityProvider {
   }
 
   decodeRequest(wire: Uint8Array): DecodedRequest {
-    return this.guard(() => {
+    try {
       const envelope = decodeEnvelope(wire, 'request');
       const header = parseRequestHeader(envelope.headerBytes);
       const name = nameFromCallerid(header.callerid) as string;
@@ -153,7 +153,9 @@ export class AesSecurityProvider implements SecurityProvider {
         collective: header.collective, filter, ttl: header.ttl, msgtime: header.msgtime, body: payload.body,
         warnings, replyContext,
       };
-    });
+    } catch (error) {
+      throw asSecurityError(error);
+    }
   }
 
   encodeReply(reply: OutgoingReply, request: DecodedRequest): Uint8Array {
@@ -191,7 +193,7 @@ export class AesSecurityProvider implements SecurityProvider {
   }
 
   decodeReply(wire: Uint8Array): DecodedReply {
-    return this.guard(() => {
+    try {
       const envelope = decodeEnvelope(wire, 'reply');
       const header = parseReplyHeader(envelope.headerBytes);
       const pending = this.pending.get(header.requestid);
@@ -224,7 +226,9 @@ export class AesSecurityProvider implements SecurityProvider {
         requestid: header.requestid, senderid: header.senderid, senderagent: header.senderagent, msgtime: header.msgtime,
         body: this.serializer(header.serializer).deserialize(plaintext), signer: header.signer,
       };
-    });
+    } catch (error) {
+      throw asSecurityError(error);
+    }
   }
 
   forgetRequest(requestid: string): void {
@@ -241,18 +245,12 @@ export class AesSecurityProvider implements SecurityProvider {
   private checkFreshness(header: RequestHeader): string[] {
     const nowSeconds = this.now() / 1000;
     const warnings: string[] = [];
-    const problem = (error: SecurityError) => {
-      if (this.settings.enforceTtl) throw error;
-      warnings.push(error.message);
-      this.context.counters.increment(`security.warning.${error.code}`);
-      this.context.logger.warn({ requestid: header.requestid, callerid: header.callerid, code: error.code }, `${error.message} (accepted: enforce_ttl = 0)`);
-    };
     const age = nowSeconds - header.msgtime;
     if (age > header.ttl) {
-      problem(new ExpiredError(`request ${header.requestid} from ${header.callerid} expired: sent ${Math.round(age)}s ago with ttl ${header.ttl}s`));
+      this.freshnessProblem(header, warnings, new ExpiredError(`request ${header.requestid} from ${header.callerid} expired: sent ${Math.round(age)}s ago with ttl ${header.ttl}s`));
     }
     if (-age > this.settings.clockSkewSeconds) {
-      problem(new FutureDatedError(`request ${header.requestid} from ${header.callerid} is dated ${Math.round(-age)}s in the future (clock_skew ${this.settings.clockSkewSeconds}s)`));
+      this.freshnessProblem(header, warnings, new FutureDatedError(`request ${header.requestid} from ${header.callerid} is dated ${Math.round(-age)}s in the future (clock_skew ${this.settings.clockSkewSeconds}s)`));
     }
     // With enforce_ttl = 0 an old message would leave the cache at once; remember it for a full ttl from now instead.
     const expiresAt = Math.max(header.msgtime + header.ttl, this.settings.enforceTtl ? 0 : nowSeconds + header.ttl) + this.settings.clockSkewSeconds;
@@ -262,6 +260,14 @@ export class AesSecurityProvider implements SecurityProvider {
       throw new ReplayedError(`request ${header.requestid} from ${header.callerid} is older than the replay cache can vouch for (cache saturated)`);
     }
     return warnings;
+  }
+
+  /** Throws `error`, or with enforce_ttl = 0 records it as a logged, counted warning. */
+  private freshnessProblem(header: RequestHeader, warnings: string[], error: SecurityError): void {
+    if (this.settings.enforceTtl) throw error;
+    warnings.push(error.message);
+    this.context.counters.increment(`security.warning.${error.code}`);
+    this.context.logger.warn({ requestid: header.requestid, callerid: header.callerid, code: error.code }, `${error.message} (accepted: enforce_ttl = 0)`);
   }
 
   /** The request sealing key of a sender: derived once per public key and cached with it. */
@@ -282,16 +288,12 @@ export class AesSecurityProvider implements SecurityProvider {
     }
     return serializer;
   }
+}
 
-  /** Runs a decode step so that it throws nothing but SecurityError subclasses. */
-  private guard<T>(decode: () => T): T {
-    try {
-      return decode();
-    } catch (error) {
-      if (error instanceof SecurityError) throw error;
-      throw new MalformedMessageError(`message rejected: ${(error as Error).message}`, { cause: error });
-    }
-  }
+/** Decode methods throw nothing but SecurityError subclasses: anything else becomes TSC_SEC_MALFORMED. */
+function asSecurityError(error: unknown): SecurityError {
+  if (error instanceof SecurityError) return error;
+  return new MalformedMessageError(`message rejected: ${(error as Error).message}`, { cause: error });
 }
 
 function directoryProblem(dir: string, writable: boolean): string | null {

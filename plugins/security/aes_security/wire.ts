@@ -1,7 +1,7 @@
 /**
- * The aes_security wire format, version 2 (docs/protocol.md is the contract). A message is the msgpack
- * array `[version, kind, header, ciphertext, signature]`: the header is itself msgpack, carried as opaque
- * bytes so that exactly those bytes are signed and authenticated, with no canonicalisation step.
+ * The aes_security wire format, version 2 (docs/protocol.md is the contract). A message is a binary frame of
+ * version, kind, header, ciphertext and signature: the header is msgpack, carried as opaque bytes so that
+ * exactly those bytes are signed and authenticated, with no canonicalisation step.
  * Parsing is strict: every field is type-checked and any deviation is a MalformedMessageError naming it.
  */
 import { Packr } from 'msgpackr';
@@ -72,9 +72,34 @@ export function pack(value: unknown): Buffer {
   return packr.pack(value);
 }
 
-/** Serialises an envelope. */
+/** First bytes of every envelope: "TSC". */
+const MAGIC = Buffer.from('TSC', 'latin1');
+const KIND_BYTE: Record<MessageKind, number> = { request: 1, reply: 2 };
+/** Fixed prefix: magic (3), version (1), kind (1). */
+const PREFIX_BYTES = 5;
+const MAX_SECTION_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Serialises an envelope: `"TSC" | version u8 | kind u8 | u32 header length | header | u32 ciphertext length |
+ * ciphertext | u16 signature length | signature`, all lengths big-endian. A fixed binary frame rather than a
+ * msgpack array: it is parsed with a few reads instead of a second msgpack pass per message.
+ */
 export function encodeEnvelope(kind: MessageKind, headerBytes: Uint8Array, ciphertext: Uint8Array, signature: Uint8Array): Buffer {
-  return packr.pack([PROTOCOL_VERSION, kind === 'request' ? 'req' : 'rep', headerBytes, ciphertext, signature]);
+  const total = PREFIX_BYTES + 4 + headerBytes.length + 4 + ciphertext.length + 2 + signature.length;
+  const out = Buffer.allocUnsafe(total);
+  MAGIC.copy(out, 0);
+  out[3] = PROTOCOL_VERSION;
+  out[4] = KIND_BYTE[kind];
+  let offset = PREFIX_BYTES;
+  offset = out.writeUInt32BE(headerBytes.length, offset);
+  out.set(headerBytes, offset);
+  offset += headerBytes.length;
+  offset = out.writeUInt32BE(ciphertext.length, offset);
+  out.set(ciphertext, offset);
+  offset += ciphertext.length;
+  offset = out.writeUInt16BE(signature.length, offset);
+  out.set(signature, offset);
+  return out;
 }
 
 function unpack(bytes: Uint8Array, what: string): unknown {
@@ -85,24 +110,36 @@ function unpack(bytes: Uint8Array, what: string): unknown {
   }
 }
 
-/** Parses an envelope and checks it is of `expected` kind. */
+/** Parses an envelope and checks it is of `expected` kind. Sections are views into `wire`, not copies. */
 export function decodeEnvelope(wire: Uint8Array, expected: MessageKind): Envelope {
   if (!(wire instanceof Uint8Array)) throw new MalformedMessageError(`message expected bytes, got ${typeof wire}`);
   if (wire.length === 0) throw new MalformedMessageError('message is empty');
-  if (wire[0] !== 0x95) {
-    const hint = wire[0] === 0x04 || wire[0] === 0x2d ? ' (it looks like an MCollective Marshal/YAML message: legacy protocol version 1 is not enabled)' : '';
-    throw new MalformedMessageError(`message is not a tscollective envelope (first byte 0x${wire[0]!.toString(16).padStart(2, '0')})${hint}`);
+  const bytes = Buffer.from(wire.buffer, wire.byteOffset, wire.length);
+  if (bytes.length < PREFIX_BYTES || bytes[0] !== MAGIC[0] || bytes[1] !== MAGIC[1] || bytes[2] !== MAGIC[2]) {
+    const hint = bytes[0] === 0x04 || bytes[0] === 0x2d ? ' (it looks like an MCollective Marshal/YAML message: legacy protocol version 1 is not enabled)' : '';
+    throw new MalformedMessageError(`message is not a tscollective envelope (first byte 0x${bytes[0]!.toString(16).padStart(2, '0')})${hint}`);
   }
-  const parts = unpack(wire, 'envelope');
-  if (!Array.isArray(parts) || parts.length !== 5) throw new MalformedMessageError('envelope must be a 5-element array');
-  const [version, kind, headerBytes, ciphertext, signature] = parts as unknown[];
-  if (version !== PROTOCOL_VERSION) throw new MalformedMessageError(`unsupported protocol version ${JSON.stringify(version)}; supported: ${PROTOCOL_VERSION}`);
-  const expectedTag = expected === 'request' ? 'req' : 'rep';
-  if (kind !== expectedTag) throw new MalformedMessageError(`expected a ${expected} envelope, got kind ${JSON.stringify(kind)}`);
-  for (const [name, value] of [['header', headerBytes], ['ciphertext', ciphertext], ['signature', signature]] as const) {
-    if (!(value instanceof Uint8Array)) throw new MalformedMessageError(`envelope ${name} must be binary`);
+  if (bytes[3] !== PROTOCOL_VERSION) throw new MalformedMessageError(`unsupported protocol version ${bytes[3]}; supported: ${PROTOCOL_VERSION}`);
+  if (bytes[4] !== KIND_BYTE[expected]) {
+    throw new MalformedMessageError(`expected a ${expected} envelope, got kind ${bytes[4]}`);
   }
-  return { kind: expected, headerBytes: headerBytes as Uint8Array, ciphertext: ciphertext as Uint8Array, signature: signature as Uint8Array };
+  let offset = PREFIX_BYTES;
+  const section = (name: string, lengthBytes: 2 | 4): Uint8Array => {
+    if (offset + lengthBytes > bytes.length) throw new MalformedMessageError(`envelope truncated before the ${name} length`);
+    const length = lengthBytes === 4 ? bytes.readUInt32BE(offset) : bytes.readUInt16BE(offset);
+    offset += lengthBytes;
+    if (length > MAX_SECTION_BYTES || offset + length > bytes.length) {
+      throw new MalformedMessageError(`envelope ${name} claims ${length} bytes, but ${bytes.length - offset} remain`);
+    }
+    const view = bytes.subarray(offset, offset + length);
+    offset += length;
+    return view;
+  };
+  const headerBytes = section('header', 4);
+  const ciphertext = section('ciphertext', 4);
+  const signature = section('signature', 2);
+  if (offset !== bytes.length) throw new MalformedMessageError(`envelope has ${bytes.length - offset} trailing bytes`);
+  return { kind: expected, headerBytes, ciphertext, signature };
 }
 
 type Fields = Record<string, unknown>;
@@ -151,11 +188,6 @@ function headerFields(bytes: Uint8Array, what: string): Fields {
   return fields;
 }
 
-function optionalPem(fields: Fields, where: string): string | undefined {
-  if (fields.pubkey === undefined) return undefined;
-  return field(fields, 'pubkey', V.pem, 'a PEM public key or certificate', where);
-}
-
 /** Parses and type-checks a request header. */
 export function parseRequestHeader(bytes: Uint8Array): RequestHeader {
   const f = headerFields(bytes, 'request');
@@ -165,8 +197,7 @@ export function parseRequestHeader(bytes: Uint8Array): RequestHeader {
   if (reply.mode === 'rsa') material = { mode: 'rsa' };
   else if (reply.mode === 'ephemeral') material = { mode: 'ephemeral', pk: field(reply, 'pk', V.x25519, `${X25519_KEY_BYTES} bytes`, `${w} reply`) };
   else throw new MalformedMessageError(`${w} field reply.mode: expected "rsa" or "ephemeral", got ${describe(reply.mode)}`);
-  const pubkey = optionalPem(f, w);
-  return {
+  const header: RequestHeader = {
     requestid: field(f, 'requestid', V.requestid, '32 lower-case hex characters', w),
     senderid: field(f, 'senderid', V.identity, 'an identity ([\\w.-]+)', w),
     callerid: field(f, 'callerid', V.callerid, 'cert=<name>', w),
@@ -178,36 +209,35 @@ export function parseRequestHeader(bytes: Uint8Array): RequestHeader {
     serializer: field(f, 'serializer', V.serializer, 'a serializer name', w),
     iv: field(f, 'iv', V.iv, `${GCM_IV_BYTES} bytes`, w),
     reply: material,
-    ...(pubkey === undefined ? {} : { pubkey }),
   };
+  if (f.pubkey !== undefined) header.pubkey = field(f, 'pubkey', V.pem, 'a PEM public key or certificate', w);
+  return header;
 }
 
 /** Parses and type-checks a reply header. */
 export function parseReplyHeader(bytes: Uint8Array): ReplyHeader {
   const f = headerFields(bytes, 'reply');
   const w = 'reply header';
-  const pubkey = optionalPem(f, w);
-  const common = {
-    requestid: field(f, 'requestid', V.requestid, '32 lower-case hex characters', w),
-    senderid: field(f, 'senderid', V.identity, 'an identity ([\\w.-]+)', w),
-    senderagent: field(f, 'senderagent', V.agent, 'an agent name', w),
-    msgtime: field(f, 'msgtime', V.msgtime, 'epoch seconds', w),
-    signer: field(f, 'signer', V.callerid, 'cert=<name>', w),
-    kid: field(f, 'kid', V.kid, 'a 32-hex-character key id', w),
-    serializer: field(f, 'serializer', V.serializer, 'a serializer name', w),
-    iv: field(f, 'iv', V.iv, `${GCM_IV_BYTES} bytes`, w),
-    ...(pubkey === undefined ? {} : { pubkey }),
-  };
+  let header: ReplyHeader;
   if (f.mode === 'rsa') {
-    return {
-      ...common,
+    header = {
       mode: 'rsa',
       to: field(f, 'to', V.kid, 'a 32-hex-character key id', w),
       wrappedkey: field(f, 'wrappedkey', V.bytes, 'bytes', w),
-    };
+    } as ReplyHeader;
+  } else if (f.mode === 'ephemeral') {
+    header = { mode: 'ephemeral', epk: field(f, 'epk', V.x25519, `${X25519_KEY_BYTES} bytes`, w) } as ReplyHeader;
+  } else {
+    throw new MalformedMessageError(`${w} field mode: expected "rsa" or "ephemeral", got ${describe(f.mode)}`);
   }
-  if (f.mode === 'ephemeral') {
-    return { ...common, mode: 'ephemeral', epk: field(f, 'epk', V.x25519, `${X25519_KEY_BYTES} bytes`, w) };
-  }
-  throw new MalformedMessageError(`${w} field mode: expected "rsa" or "ephemeral", got ${describe(f.mode)}`);
+  header.requestid = field(f, 'requestid', V.requestid, '32 lower-case hex characters', w);
+  header.senderid = field(f, 'senderid', V.identity, 'an identity ([\\w.-]+)', w);
+  header.senderagent = field(f, 'senderagent', V.agent, 'an agent name', w);
+  header.msgtime = field(f, 'msgtime', V.msgtime, 'epoch seconds', w);
+  header.signer = field(f, 'signer', V.callerid, 'cert=<name>', w);
+  header.kid = field(f, 'kid', V.kid, 'a 32-hex-character key id', w);
+  header.serializer = field(f, 'serializer', V.serializer, 'a serializer name', w);
+  header.iv = field(f, 'iv', V.iv, `${GCM_IV_BYTES} bytes`, w);
+  if (f.pubkey !== undefined) header.pubkey = field(f, 'pubkey', V.pem, 'a PEM public key or certificate', w);
+  return header;
 }
