@@ -19,9 +19,18 @@ export class TscError extends Error {
 /** The configuration has one or more problems; `problems` lists every one. */
 export class ConfigError extends TscError {
   readonly problems: readonly string[];
-  constructor(problems: readonly string[], options?: { cause?: unknown }) {
+  /** Warnings found along the way (unknown keys with their "did you mean"). */
+  readonly warnings: readonly string[];
+  /**
+   * The configuration without its invalid settings (their defaults apply), when the loader could build one,
+   * so later stages (provider, connector, daemon checks) can report their problems in the same list.
+   */
+  readonly partial?: unknown;
+  constructor(problems: readonly string[], options?: { cause?: unknown; warnings?: readonly string[]; partial?: unknown }) {
     super('TSC_CONFIG_INVALID', `configuration has ${problems.length} problem(s):\n  - ${problems.join('\n  - ')}`, options);
     this.problems = problems;
+    this.warnings = options?.warnings ?? [];
+    if (options?.partial !== undefined) this.partial = options.partial;
   }
 }
 

@@ -9,8 +9,8 @@
  * and agents.
  */
 import { Command } from 'commander';
-import { loadConfig } from '../config/index.js';
-import { DAEMON_VERSION, startDaemon, type DaemonHandle } from '../daemon/daemon.js';
+import { Config, loadConfig } from '../config/index.js';
+import { DAEMON_VERSION, startDaemon, validateDaemonConfig, type DaemonHandle } from '../daemon/daemon.js';
 import { removePidFile, writePidFile } from '../daemon/pidfile.js';
 import { loadBuiltinPlugins } from '../daemon/plugins.js';
 import { ConfigError } from '../errors.js';
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     }
     daemon = await startDaemon(config);
   } catch (error) {
-    if (error instanceof ConfigError) fail(`refusing to start: ${error.message}`);
+    if (error instanceof ConfigError) fail(`refusing to start: ${everyProblem(error).message}`);
     fail(`cannot start: ${(error as Error).message}`);
   }
 
@@ -84,6 +84,17 @@ async function main(): Promise<void> {
     );
   });
   process.stderr.write(`tscollectived: running as ${daemon.identity} (pid ${process.pid}) with agents ${daemon.agents().join(', ')}\n`);
+}
+
+/**
+ * When the file itself had invalid values, the later stages (provider, connector, daemon settings) are checked on
+ * the rest of it too, so one run lists every problem; the file's warnings are printed as well.
+ */
+function everyProblem(error: ConfigError): ConfigError {
+  for (const warning of error.warnings) process.stderr.write(`tscollectived: warning: ${warning}\n`);
+  if (!(error.partial instanceof Config)) return error;
+  const later = validateDaemonConfig(error.partial).filter((problem) => !error.problems.includes(problem));
+  return later.length === 0 ? error : new ConfigError([...error.problems, ...later], { cause: error });
 }
 
 main().catch((error: unknown) => fail(`unexpected error: ${(error as Error).stack ?? String(error)}`));

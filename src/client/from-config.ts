@@ -10,7 +10,7 @@ import type { Counters, Logger } from '../inter/logger.js';
 import type { SecurityProvider } from '../inter/security.js';
 import { createSecurityProvider } from '../security/registry.js';
 import { MemoryCounters } from '../util/counters.js';
-import { createLogger } from '../util/log.js';
+import { CapturingLogger, createLogger } from '../util/log.js';
 import { RpcClient } from './client.js';
 import { loadBuiltinPlugins } from '../daemon/plugins.js';
 import { readClientSettings, type ClientSettings } from './settings.js';
@@ -36,20 +36,12 @@ export interface ClientSession {
   close(): Promise<void>;
 }
 
-/**
- * Builds the provider (role `client`) and connector from `config`, validates both, connects, and returns the
- * client. Call the daemon's loadBuiltinPlugins() before loading `config`, so plugin settings validate. Throws ConfigError listing every problem; ConnectionError when the broker is unreachable.
- */
-export async function connectClient(config: ConfigView, options: ClientBuildOptions = {}): Promise<ClientSession> {
+/** What connecting builds before it touches the network, and every problem found doing so (plugins must be loaded). */
+function prepare(config: ConfigView, options: ClientBuildOptions) {
   const { settings, problems } = readClientSettings(config);
   if (options.identity !== undefined) settings.identity = options.identity;
   const logger = options.logger ?? createLogger({ level: settings.loglevel, file: settings.logfile, name: 'tsco' });
   const counters = options.counters ?? new MemoryCounters();
-  if (!options.provider || !options.connector) {
-    // Normally already loaded (before the configuration, so plugin keys validate); imports are cached.
-    const plugins = await loadBuiltinPlugins();
-    for (const failure of plugins.failed) logger.warn({ failure }, 'plugin not available');
-  }
   const attempt = <T>(what: string, build: () => T): T | undefined => {
     try {
       return build();
@@ -64,6 +56,26 @@ export async function connectClient(config: ConfigView, options: ClientBuildOpti
     createConnector(settings.connector, { config, identity: settings.identity, logger: logger.child({ component: 'connector' }), counters }));
   if (provider) problems.push(...provider.validate().map((p) => `${settings.securityProvider}: ${p}`));
   if (connector) problems.push(...connector.validate().map((p) => `${settings.connector}: ${p}`));
+  return { settings, problems, logger, counters, provider, connector };
+}
+
+/**
+ * Every problem that would stop a client from connecting with `config` (client settings, provider and
+ * connector validation), without connecting. Load the builtin plugins first.
+ */
+export function validateClientConfig(config: ConfigView): string[] {
+  return prepare(config, { logger: new CapturingLogger() }).problems;
+}
+
+/**
+ * Builds the provider (role `client`) and connector from `config`, validates both, connects, and returns the
+ * client. Call the daemon's loadBuiltinPlugins() before loading `config`, so plugin settings validate. Throws ConfigError listing every problem; ConnectionError when the broker is unreachable.
+ */
+export async function connectClient(config: ConfigView, options: ClientBuildOptions = {}): Promise<ClientSession> {
+  // Normally already loaded (before the configuration, so plugin keys validate); imports are cached.
+  const failedPlugins = !options.provider || !options.connector ? (await loadBuiltinPlugins()).failed : [];
+  const { settings, problems, logger, counters, provider, connector } = prepare(config, options);
+  for (const failure of failedPlugins) logger.warn({ failure }, 'plugin not available');
   if (problems.length > 0 || !provider || !connector) throw new ConfigError(problems);
 
   await connector.connect();

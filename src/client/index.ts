@@ -9,4 +9,4 @@ export { parseNodeLimit, applyNodeLimit, limitCount, type NodeLimit } from './li
 export { newRequestId, isRequestId } from './requestid.js';
 export { ExitCode, exitCodeFor, type RpcReply, type RpcResult, type RpcStats } from './stats.js';
 export { readClientSettings, type ClientSettings } from './settings.js';
-export { connectClient, type ClientBuildOptions, type ClientSession } from './from-config.js';
+export { connectClient, validateClientConfig, type ClientBuildOptions, type ClientSession } from './from-config.js';

@@ -122,7 +122,11 @@ function build(source: string, parsed: ParsedSource, options: LoadOptions): Conf
   warnings.push(...validation.warnings);
   const config = new Config(source, settings, warnings);
   problems.push(...crossChecks(config));
-  if (problems.length > 0) return fail(problems, options);
+  if (problems.length > 0) {
+    // Without the invalid settings (their defaults apply), later stages can still check everything else.
+    const valid = new Map([...settings].filter(([key]) => !validation.invalidKeys.includes(key)));
+    return fail(problems, options, undefined, { warnings, partial: new Config(source, valid, warnings) });
+  }
   for (const warning of warnings) options.logger?.warn({ source }, `configuration warning: ${warning}`);
   options.counters?.increment('config.warnings', warnings.length);
   return config;
@@ -152,8 +156,8 @@ function applyEnvironment(settings: Map<string, Setting>, env: Environment): voi
   }
 }
 
-function fail(problems: string[], options: LoadOptions, cause?: unknown): never {
+function fail(problems: string[], options: LoadOptions, cause?: unknown, extra: { warnings?: string[]; partial?: Config } = {}): never {
   for (const problem of problems) options.logger?.error({ problem }, `configuration problem: ${problem}`);
   options.counters?.increment('config.problems', problems.length);
-  throw new ConfigError(problems, cause === undefined ? undefined : { cause });
+  throw new ConfigError(problems, { ...(cause === undefined ? {} : { cause }), ...extra });
 }

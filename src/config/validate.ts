@@ -12,6 +12,8 @@ import { checkSettingValue } from './values.js';
 export interface ValidationResult {
   problems: string[];
   warnings: string[];
+  /** Keys whose value did not pass its spec (left out of a partial configuration). */
+  invalidKeys: string[];
 }
 
 /** `plugin.rabbitmq.pool.1.hots` compares as `plugin.rabbitmq.pool.N.hots`; the numbers are put back in the suggestion. */
@@ -42,11 +44,15 @@ function misspeltNamespace(key: string, namespace: string): string | undefined {
 export function validateSettings(settings: ReadonlyMap<string, Setting>): ValidationResult {
   const problems: string[] = [];
   const warnings: string[] = [];
+  const invalidKeys: string[] = [];
   for (const [key, setting] of settings) {
     const resolution = resolveKey(key);
     if (resolution.kind === 'declared') {
       const problem = checkSettingValue(resolution.spec, setting.value);
-      if (problem) problems.push(`${setting.origin}: ${key}: ${problem}`);
+      if (problem) {
+        problems.push(`${setting.origin}: ${key}: ${problem}`);
+        invalidKeys.push(key);
+      }
     } else if (resolution.kind === 'unknown') {
       warnings.push(unknownKeyWarning(key, setting.origin, resolution.namespace, resolution.candidates));
     } else {
@@ -56,5 +62,5 @@ export function validateSettings(settings: ReadonlyMap<string, Setting>): Valida
       }
     }
   }
-  return { problems, warnings };
+  return { problems, warnings, invalidKeys };
 }

@@ -21,7 +21,7 @@ import type { SecurityProvider } from '../inter/security.js';
 import { RegistrationPublisher } from '../registration/publisher.js';
 import { createSecurityProvider } from '../security/registry.js';
 import { MemoryCounters } from '../util/counters.js';
-import { createLogger } from '../util/log.js';
+import { CapturingLogger, createLogger } from '../util/log.js';
 import { handleRequest, type HostedAgent, type PipelineHost } from './pipeline.js';
 import { pluginSettings, readDaemonSettings, type DaemonSettings } from './settings.js';
 import { buildStats, type DaemonStats } from './stats.js';
@@ -87,12 +87,8 @@ function build<T>(what: string, problems: string[], factory: () => T): T | undef
   }
 }
 
-/**
- * Starts a daemon. Throws ConfigError listing every problem (settings, provider.validate(),
- * connector.validate()) before touching the network; throws ConnectionError when the broker
- * cannot be reached.
- */
-export async function startDaemon(config: ConfigView, options: DaemonOptions = {}): Promise<DaemonHandle> {
+/** What start-up builds before it touches the network, and every problem found doing so. */
+function prepare(config: ConfigView, options: DaemonOptions) {
   const { settings, problems } = readDaemonSettings(config);
   const logger = (options.logger ?? createLogger({ level: settings.loglevel, file: settings.logfile, name: 'tscollectived' })).child({ identity: settings.identity });
   const counters = options.counters ?? new MemoryCounters();
@@ -103,6 +99,25 @@ export async function startDaemon(config: ConfigView, options: DaemonOptions = {
   if (provider) problems.push(...provider.validate().map((p) => `${settings.securityProvider}: ${p}`));
   if (connector) problems.push(...connector.validate().map((p) => `${settings.connector}: ${p}`));
   const audit = settings.audit && settings.auditLogfile ? build('plugin.rpcaudit.logfile', problems, () => new AuditLog(settings.auditLogfile!, logger, counters)) : undefined;
+  return { settings, problems, logger, counters, provider, connector, audit };
+}
+
+/**
+ * Every problem that would stop a daemon from starting with `config` (settings, provider.validate(),
+ * connector.validate(), audit log), without connecting to anything. Used to report a configuration's
+ * problems all at once, including when the file itself already had invalid values.
+ */
+export function validateDaemonConfig(config: ConfigView): string[] {
+  return prepare(config, { logger: new CapturingLogger() }).problems;
+}
+
+/**
+ * Starts a daemon. Throws ConfigError listing every problem (settings, provider.validate(),
+ * connector.validate()) before touching the network; throws ConnectionError when the broker
+ * cannot be reached.
+ */
+export async function startDaemon(config: ConfigView, options: DaemonOptions = {}): Promise<DaemonHandle> {
+  const { settings, problems, logger, counters, provider, connector, audit } = prepare(config, options);
   if (problems.length > 0 || !provider || !connector) throw new ConfigError(problems);
 
   const facts = NodeFactSource.fromConfig(config, logger, counters);

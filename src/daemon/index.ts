@@ -1,5 +1,5 @@
 /** The server daemon, programmatically: start, reload, stop, stats. */
-export { startDaemon, DAEMON_VERSION } from './daemon.js';
+export { startDaemon, validateDaemonConfig, DAEMON_VERSION } from './daemon.js';
 export type { DaemonHandle, DaemonOptions, ReloadResult } from './daemon.js';
 export { readDaemonSettings, pluginSettings, NODE_NAME } from './settings.js';
 export type { DaemonSettings, RegistrationKind } from './settings.js';

@@ -79,39 +79,39 @@ function list(config: ConfigView, key: string): string[] {
 export function readDaemonSettings(config: ConfigView): { settings: DaemonSettings; problems: string[] } {
   const problems: string[] = [];
   const identity = (config.raw('identity') ?? '').trim() || hostname();
-  if (!NODE_NAME.test(identity)) problems.push(`identity: ${JSON.stringify(identity)} must match ${NODE_NAME}`);
+  if (!NODE_NAME.test(identity)) problems.push(`${config.origin('identity')}: identity: ${JSON.stringify(identity)} must match ${NODE_NAME}`);
   const collectives = list(config, 'collectives');
   if (collectives.length === 0) collectives.push('mcollective');
   for (const collective of collectives) {
-    if (!NODE_NAME.test(collective)) problems.push(`collectives: ${JSON.stringify(collective)} must match ${NODE_NAME}`);
+    if (!NODE_NAME.test(collective)) problems.push(`${config.origin('collectives')}: collectives: ${JSON.stringify(collective)} must match ${NODE_NAME}`);
   }
   const mainCollective = (config.raw('main_collective') ?? '').trim() || collectives[0]!;
-  if (!collectives.includes(mainCollective)) problems.push(`main_collective: ${mainCollective} is not one of collectives (${collectives.join(', ')})`);
+  if (!collectives.includes(mainCollective)) problems.push(`${config.origin('main_collective')}: main_collective: ${mainCollective} is not one of collectives (${collectives.join(', ')})`);
 
   const loglevel = (config.raw('loglevel') ?? 'info').trim().toLowerCase();
-  if (!LOG_LEVELS.includes(loglevel)) problems.push(`loglevel: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(loglevel)}`);
+  if (!LOG_LEVELS.includes(loglevel)) problems.push(`${config.origin('loglevel')}: loglevel: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(loglevel)}`);
 
   const factsource = (config.raw('factsource') ?? 'yaml').trim();
-  if (factsource !== 'yaml') problems.push(`factsource: only yaml is available, got ${JSON.stringify(factsource)}`);
+  if (factsource !== 'yaml') problems.push(`${config.origin('factsource')}: factsource: only yaml is available, got ${JSON.stringify(factsource)}`);
 
   const registration = (config.raw('registration') ?? 'agentlist').trim().toLowerCase();
   const kind: RegistrationKind = registration === 'facts' || registration === 'meta' ? 'facts' : 'agentlist';
-  if (!['agentlist', 'facts', 'meta'].includes(registration)) problems.push(`registration: expected agentlist or facts, got ${JSON.stringify(registration)}`);
+  if (!['agentlist', 'facts', 'meta'].includes(registration)) problems.push(`${config.origin('registration')}: registration: expected agentlist or facts, got ${JSON.stringify(registration)}`);
   const registrationCollective = (config.raw('registration_collective') ?? '').trim() || mainCollective;
   if (!collectives.includes(registrationCollective)) {
-    problems.push(`registration_collective: ${registrationCollective} is not one of collectives (${collectives.join(', ')})`);
+    problems.push(`${config.origin('registration_collective')}: registration_collective: ${registrationCollective} is not one of collectives (${collectives.join(', ')})`);
   }
 
   const authorization = flag(config, 'rpcauthorization', false, problems);
   const authProvider = (config.raw('rpcauthprovider') ?? 'action_policy').trim().toLowerCase();
   if (authorization && authProvider !== 'action_policy' && authProvider !== 'actionpolicy') {
-    problems.push(`rpcauthprovider: only action_policy is available, got ${JSON.stringify(authProvider)}`);
+    problems.push(`${config.origin('rpcauthprovider')}: rpcauthprovider: only action_policy is available, got ${JSON.stringify(authProvider)}`);
   }
   const audit = flag(config, 'rpcaudit', false, problems);
   const auditProvider = (config.raw('rpcauditprovider') ?? 'logfile').trim().toLowerCase();
-  if (audit && auditProvider !== 'logfile') problems.push(`rpcauditprovider: only logfile is available, got ${JSON.stringify(auditProvider)}`);
+  if (audit && auditProvider !== 'logfile') problems.push(`${config.origin('rpcauditprovider')}: rpcauditprovider: only logfile is available, got ${JSON.stringify(auditProvider)}`);
   const auditLogfile = config.raw('plugin.rpcaudit.logfile')?.trim() || undefined;
-  if (audit && !auditLogfile) problems.push('plugin.rpcaudit.logfile: required when rpcaudit = 1');
+  if (audit && !auditLogfile) problems.push(`${config.origin('rpcaudit')}: plugin.rpcaudit.logfile: required when rpcaudit = 1`);
 
   const settings: DaemonSettings = {
     identity,

@@ -252,7 +252,7 @@ describe('daemon over the memory bus', () => {
       (error: unknown) => {
         assert.ok(error instanceof ConfigError);
         const text = error.problems.join('\n');
-        for (const key of ['identity', 'rpcauthprovider', 'rpcauditprovider', 'registration', 'factsource']) assert.match(text, new RegExp(`^${key}:`, 'm'));
+        for (const key of ['identity', 'rpcauthprovider', 'rpcauditprovider', 'registration', 'factsource']) assert.match(text, new RegExp(`^\\(memory\\): ${key}:`, 'm'));
         assert.match(text, /no secret for own identity/);
         return true;
       },

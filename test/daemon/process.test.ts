@@ -73,6 +73,17 @@ test('tscollectived refuses a bad configuration, listing every problem, exit 1',
   assert.match(stderr, /aes_security: plugin\.aes\./);
   assert.match(stderr, /amqp: identity/);
   assert.ok(!existsSync(join(dir, 'd.pid')), 'no pid file for a daemon that did not start');
+
+  // Both at once: invalid values in the file do not hide what the later stages find in the rest of it.
+  writeConfig(cfg, { identity: 'bad name!', connector: 'zeromq', ttl: 'soon', 'plugin.aes.send_pubky': 1 });
+  const both = run(['--config', cfg]);
+  assert.equal(await both.exited, 1);
+  const all = both.stderr();
+  assert.match(all, /server\.cfg:\d+: ttl/);
+  assert.match(all, /server\.cfg:\d+: identity: "bad name!"/);
+  assert.match(all, /unknown connector "zeromq"/);
+  assert.match(all, /aes_security: plugin\.aes\.server_private is not set/);
+  assert.match(all, /warning: .*plugin\.aes\.send_pubky.*did you mean plugin\.aes\.send_pubkey\?/);
 });
 
 test('tscollectived against RabbitMQ: pid file, request/reply, SIGHUP, SIGTERM', async () => {

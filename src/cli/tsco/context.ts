@@ -4,7 +4,9 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../config/index.js';
+import { Config, loadConfig } from '../../config/index.js';
+import { validateClientConfig } from '../../client/from-config.js';
+import { ConfigError } from '../../errors.js';
 import { loadBuiltinPlugins } from '../../daemon/plugins.js';
 import type { ConfigView } from '../../inter/config.js';
 import type { Streams } from './output.js';
@@ -23,7 +25,17 @@ export function configPath(option: string | undefined, env: NodeJS.ProcessEnv = 
 export async function loadClientConfig(globals: GlobalOptions, streams: Streams): Promise<ConfigView> {
   const plugins = await loadBuiltinPlugins();
   for (const failure of plugins.failed) streams.err(`tsco: warning: plugin not available: ${failure}\n`);
-  const config = loadConfig(configPath(globals.config));
+  let config: Config;
+  try {
+    config = loadConfig(configPath(globals.config));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const warning of error.warnings) streams.err(`tsco: warning: ${warning}\n`);
+    // Invalid values in the file do not hide what the provider and connector find in the rest of it.
+    if (!(error.partial instanceof Config)) throw error;
+    const later = validateClientConfig(error.partial).filter((problem) => !error.problems.includes(problem));
+    throw later.length === 0 ? error : new ConfigError([...error.problems, ...later], { cause: error });
+  }
   for (const warning of config.warnings) streams.err(`tsco: warning: ${warning}\n`);
   return config;
 }
