@@ -2,17 +2,16 @@
  * Building a ready RpcClient from a configuration: the client-role security provider and the connector
  * named by the configuration, every problem reported at once before touching the network.
  */
-import { createConnector } from '../connector/registry.js';
 import { ConfigError } from '../errors.js';
 import type { ConfigView } from '../inter/config.js';
 import type { Connector } from '../inter/connector.js';
 import type { Counters, Logger } from '../inter/logger.js';
 import type { SecurityProvider } from '../inter/security.js';
-import { createSecurityProvider } from '../security/registry.js';
 import { MemoryCounters } from '../util/counters.js';
 import { CapturingLogger, createLogger } from '../util/log.js';
 import { RpcClient } from './client.js';
 import { loadBuiltinPlugins } from '../daemon/plugins.js';
+import { buildRuntimePlugins } from '../runtime/plugins.js';
 import { readClientSettings, type ClientSettings } from './settings.js';
 
 /** Collaborators a caller may inject instead of having them built from the configuration. */
@@ -42,20 +41,10 @@ function prepare(config: ConfigView, options: ClientBuildOptions) {
   if (options.identity !== undefined) settings.identity = options.identity;
   const logger = options.logger ?? createLogger({ level: settings.loglevel, file: settings.logfile, name: 'tsco' });
   const counters = options.counters ?? new MemoryCounters();
-  const attempt = <T>(what: string, build: () => T): T | undefined => {
-    try {
-      return build();
-    } catch (error) {
-      problems.push(`${what}: ${(error as Error).message}`);
-      return undefined;
-    }
-  };
-  const provider = options.provider ?? attempt('securityprovider', () =>
-    createSecurityProvider(settings.securityProvider, { config, role: 'client', logger: logger.child({ component: 'security' }), counters }));
-  const connector = options.connector ?? attempt('connector', () =>
-    createConnector(settings.connector, { config, identity: settings.identity, logger: logger.child({ component: 'connector' }), counters }));
-  if (provider) problems.push(...provider.validate().map((p) => `${settings.securityProvider}: ${p}`));
-  if (connector) problems.push(...connector.validate().map((p) => `${settings.connector}: ${p}`));
+  const { provider, connector } = buildRuntimePlugins({
+    config, role: 'client', identity: settings.identity, securityProvider: settings.securityProvider, connector: settings.connector,
+    logger, counters, ...(options.provider ? { provider: options.provider } : {}), ...(options.connector ? { connectorInstance: options.connector } : {}),
+  }, problems);
   return { settings, problems, logger, counters, provider, connector };
 }
 

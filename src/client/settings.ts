@@ -4,6 +4,7 @@
  * how the configuration schema types a key.
  */
 import { hostname, userInfo } from 'node:os';
+import { checkedFlag, checkedNumber } from '../config/checked.js';
 import type { ConfigView } from '../inter/config.js';
 
 /** What identities and collectives may look like (they become broker destination names). */
@@ -59,11 +60,11 @@ export function readClientSettings(config: ConfigView): { settings: ClientSettin
     mainCollective,
     connector: (config.raw('connector') ?? 'memory').trim(),
     securityProvider: (config.raw('securityprovider') ?? 'aes_security').trim(),
-    ttl: numberSetting(config, 'ttl', 60, 1, problems, true),
-    discoveryTimeoutMs: numberSetting(config, 'discovery_timeout', 2, 0.01, problems) * 1000,
+    ttl: checkedNumber(config, 'ttl', 60, 1, problems, true),
+    discoveryTimeoutMs: checkedNumber(config, 'discovery_timeout', 2, 0.01, problems) * 1000,
     timeoutMs: DEFAULT_TIMEOUT_MS,
-    directAddressingThreshold: numberSetting(config, 'direct_addressing_threshold', 10, 0, problems, true),
-    directAddressing: flag(config, 'direct_addressing', true, problems),
+    directAddressingThreshold: checkedNumber(config, 'direct_addressing_threshold', 10, 0, problems, true),
+    directAddressing: checkedFlag(config, 'direct_addressing', true, problems),
     limitMethod: limitMethod(config, problems),
     libdirs: list(config, 'libdir'),
     logfile: config.raw('logfile')?.trim() || undefined,
@@ -76,29 +77,6 @@ function defaultIdentity(): string {
   // MCollective clients default to the host name; fall back to the user when the host name is unusable.
   const host = hostname();
   return NODE_NAME.test(host) ? host : userInfo().username.replace(/[^\w.-]/g, '_') || 'tsco';
-}
-
-function numberSetting(config: ConfigView, key: string, fallback: number, min: number, problems: string[], integer = false): number {
-  const raw = config.raw(key);
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw.trim());
-  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
-    problems.push(`${key}: expected ${integer ? 'an integer' : 'a number'} >= ${min}, got ${JSON.stringify(raw)} (${config.origin(key)})`);
-    return fallback;
-  }
-  return value;
-}
-
-const TRUE = new Set(['1', 'true', 'yes', 'y', 'on']);
-const FALSE = new Set(['0', 'false', 'no', 'n', 'off']);
-
-function flag(config: ConfigView, key: string, fallback: boolean, problems: string[]): boolean {
-  const raw = config.raw(key)?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return fallback;
-  if (TRUE.has(raw)) return true;
-  if (FALSE.has(raw)) return false;
-  problems.push(`${key}: expected 0/1/true/false/yes/no, got ${JSON.stringify(config.raw(key))} (${config.origin(key)})`);
-  return fallback;
 }
 
 function limitMethod(config: ConfigView, problems: string[]): 'first' | 'random' {

@@ -10,7 +10,6 @@ import { agentDirectories, loadAgents } from '../agent/loader.js';
 import type { Agent, AgentSummary, NodeView } from '../agent/types.js';
 import { ActionPolicyAuthorizer } from '../authz/actionpolicy.js';
 import { AuditLog } from '../audit/logfile.js';
-import { createConnector } from '../connector/registry.js';
 import { ConfigError } from '../errors.js';
 import { NodeFactSource } from '../facts/index.js';
 import type { NodeFacts } from '../filter/match.js';
@@ -19,9 +18,9 @@ import type { Connector, InboundMessage, Subscription } from '../inter/connector
 import type { Counters, Logger } from '../inter/logger.js';
 import type { SecurityProvider } from '../inter/security.js';
 import { RegistrationPublisher } from '../registration/publisher.js';
-import { createSecurityProvider } from '../security/registry.js';
 import { MemoryCounters } from '../util/counters.js';
 import { CapturingLogger, createLogger } from '../util/log.js';
+import { buildRuntimePlugins } from '../runtime/plugins.js';
 import { handleRequest, type HostedAgent, type PipelineHost } from './pipeline.js';
 import { pluginSettings, readDaemonSettings, type DaemonSettings } from './settings.js';
 import { buildStats, type DaemonStats } from './stats.js';
@@ -92,12 +91,11 @@ function prepare(config: ConfigView, options: DaemonOptions) {
   const { settings, problems } = readDaemonSettings(config);
   const logger = (options.logger ?? createLogger({ level: settings.loglevel, file: settings.logfile, name: 'tscollectived' })).child({ identity: settings.identity });
   const counters = options.counters ?? new MemoryCounters();
-  const provider = options.provider ?? build('securityprovider', problems, () =>
-    createSecurityProvider(settings.securityProvider, { config, role: 'server', logger: logger.child({ component: 'security' }), counters, ...(options.now ? { now: options.now } : {}) }));
-  const connector = options.connector ?? build('connector', problems, () =>
-    createConnector(settings.connector, { config, identity: settings.identity, logger: logger.child({ component: 'connector' }), counters }));
-  if (provider) problems.push(...provider.validate().map((p) => `${settings.securityProvider}: ${p}`));
-  if (connector) problems.push(...connector.validate().map((p) => `${settings.connector}: ${p}`));
+  const { provider, connector } = buildRuntimePlugins({
+    config, role: 'server', identity: settings.identity, securityProvider: settings.securityProvider, connector: settings.connector,
+    logger, counters, ...(options.provider ? { provider: options.provider } : {}), ...(options.connector ? { connectorInstance: options.connector } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  }, problems);
   const audit = settings.audit && settings.auditLogfile ? build('plugin.rpcaudit.logfile', problems, () => new AuditLog(settings.auditLogfile!, logger, counters)) : undefined;
   return { settings, problems, logger, counters, provider, connector, audit };
 }

@@ -5,6 +5,7 @@
  * schema types a key (a flag may be declared boolean or integer).
  */
 import { hostname } from 'node:os';
+import { checkedFlag, checkedNumber } from '../config/checked.js';
 import type { ConfigView } from '../inter/config.js';
 
 /** Registration body formats: `agentlist` (agent names, MCollective's default) or `facts` (also facts, classes, collectives). */
@@ -40,31 +41,6 @@ export interface DaemonSettings {
 /** What identities and collectives may look like (they become broker destination names). */
 export const NODE_NAME = /^[\w][\w.\-]*$/;
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
-const TRUE = new Set(['1', 'true', 'yes', 'y', 'on']);
-const FALSE = new Set(['0', 'false', 'no', 'n', 'off', '']);
-
-/** Reads `key` as a flag; a value that is not a flag spelling is a problem. */
-function flag(config: ConfigView, key: string, fallback: boolean, problems: string[]): boolean {
-  const raw = config.raw(key);
-  if (raw === undefined) return fallback;
-  const lower = raw.trim().toLowerCase();
-  if (TRUE.has(lower)) return true;
-  if (FALSE.has(lower)) return false;
-  problems.push(`${key}: expected 0/1/true/false/yes/no, got ${JSON.stringify(raw)} (${config.origin(key)})`);
-  return fallback;
-}
-
-/** Reads `key` as a number of seconds >= min. */
-function seconds(config: ConfigView, key: string, fallback: number, min: number, problems: string[], integer = false): number {
-  const raw = config.raw(key);
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw.trim());
-  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
-    problems.push(`${key}: expected ${integer ? 'an integer' : 'a number'} >= ${min}, got ${JSON.stringify(raw)} (${config.origin(key)})`);
-    return fallback;
-  }
-  return value;
-}
 
 /** Splits a list setting written as a string (`a,b` or `a:b`); list-typed keys arrive already split. */
 function list(config: ConfigView, key: string): string[] {
@@ -102,12 +78,12 @@ export function readDaemonSettings(config: ConfigView): { settings: DaemonSettin
     problems.push(`${config.origin('registration_collective')}: registration_collective: ${registrationCollective} is not one of collectives (${collectives.join(', ')})`);
   }
 
-  const authorization = flag(config, 'rpcauthorization', false, problems);
+  const authorization = checkedFlag(config, 'rpcauthorization', false, problems);
   const authProvider = (config.raw('rpcauthprovider') ?? 'action_policy').trim().toLowerCase();
   if (authorization && authProvider !== 'action_policy' && authProvider !== 'actionpolicy') {
     problems.push(`${config.origin('rpcauthprovider')}: rpcauthprovider: only action_policy is available, got ${JSON.stringify(authProvider)}`);
   }
-  const audit = flag(config, 'rpcaudit', false, problems);
+  const audit = checkedFlag(config, 'rpcaudit', false, problems);
   const auditProvider = (config.raw('rpcauditprovider') ?? 'logfile').trim().toLowerCase();
   if (audit && auditProvider !== 'logfile') problems.push(`${config.origin('rpcauditprovider')}: rpcauditprovider: only logfile is available, got ${JSON.stringify(auditProvider)}`);
   const auditLogfile = config.raw('plugin.rpcaudit.logfile')?.trim() || undefined;
@@ -124,16 +100,16 @@ export function readDaemonSettings(config: ConfigView): { settings: DaemonSettin
     // An invalid level is reported above; logging still needs a valid one until the daemon exits.
     loglevel: LOG_LEVELS.includes(loglevel) ? loglevel : 'info',
     libdirs: list(config, 'libdir'),
-    ttl: seconds(config, 'ttl', 60, 1, problems, true),
-    registerInterval: seconds(config, 'registerinterval', 0, 0, problems, true),
-    registrationSplay: flag(config, 'registration_splay', false, problems),
+    ttl: checkedNumber(config, 'ttl', 60, 1, problems, true),
+    registerInterval: checkedNumber(config, 'registerinterval', 0, 0, problems, true),
+    registrationSplay: checkedFlag(config, 'registration_splay', false, problems),
     registration: kind,
     registrationCollective,
     authorization,
     audit,
     auditLogfile,
-    softShutdownTimeout: config.raw('soft_shutdown_timeout') === undefined ? undefined : seconds(config, 'soft_shutdown_timeout', 10, 0, problems),
-    activateAgents: flag(config, 'activate_agents', true, problems),
+    softShutdownTimeout: config.raw('soft_shutdown_timeout') === undefined ? undefined : checkedNumber(config, 'soft_shutdown_timeout', 10, 0, problems),
+    activateAgents: checkedFlag(config, 'activate_agents', true, problems),
   };
   return { settings, problems };
 }
