@@ -13,31 +13,23 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { ConfigError, ConnectionError, InvalidArgumentError, PublishError } from '../../../src/errors.js';
+import { ConfigError, ConnectionError, PublishError } from '../../../src/errors.js';
 import type {
   Connector, ConnectorEvents, ConnectorState, MessageHandler, PublishRequest, ReplySubscription, Subscription,
 } from '../../../src/inter/connector.js';
 import type { Counters, Logger } from '../../../src/inter/logger.js';
-import { checkBody, checkHandler, checkName, checkPublishRequest, checkReplyTo, checkTtl } from '../memory/arguments.js';
+import { checkBody, checkHandler, checkName, checkPublishRequest, checkReplyTo, checkTtl, guardArguments } from '../memory/arguments.js';
 import { HostRotation, abortableSleep, connectWithFailover, describeHost } from '../pool/failover.js';
 import { ReadyGate } from '../pool/gate.js';
-import type { PoolHost } from '../pool/options.js';
+import type { BrokerConnectorInit, PoolHost } from '../pool/options.js';
 import { openConnection } from './connection.js';
 import type { AmqpOptions } from './options.js';
 import { AmqpSubscription, type SubscriptionKind } from './subscription.js';
 import { EXCHANGE_OPTIONS, broadcastExchange, directedExchange, publishProperties, replyQueueName } from './topology.js';
 
 /** What an AmqpConnector is built from. */
-export interface AmqpConnectorInit {
-  /** This node's identity, sent as `mc_sender`. */
-  identity: string;
+export interface AmqpConnectorInit extends BrokerConnectorInit {
   options: AmqpOptions;
-  logger: Logger;
-  counters: Counters;
-  /** Problems found while reading the configuration; validate() reports them and connect() refuses. */
-  configProblems?: readonly string[];
-  /** Accepted-but-adjusted settings, logged once at connect. */
-  configWarnings?: readonly string[];
 }
 
 /** The per-connection state. */
@@ -432,12 +424,6 @@ export class AmqpConnector implements Connector {
 
   /** Runs argument checks; a failure is counted, logged and rethrown. */
   private guard(check: () => void): void {
-    try {
-      check();
-    } catch (error) {
-      this.counters.increment('connector.amqp.invalid_argument');
-      this.logger.warn({ error: (error as Error).message }, 'invalid argument');
-      throw error instanceof InvalidArgumentError ? error : new InvalidArgumentError((error as Error).message, { cause: error });
-    }
+    guardArguments(check, this.counters, this.logger, 'connector.amqp');
   }
 }

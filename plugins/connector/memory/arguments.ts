@@ -1,10 +1,11 @@
 /**
- * Argument checks shared by the connectors in this repository (memory and amqp): names that end up in
+ * Argument checks shared by the connectors in this repository (memory, amqp and stomp): names that end up in
  * broker destinations, publish requests and reply destinations are checked where they enter, and a bad
  * one is reported as an InvalidArgumentError naming the argument, counted and logged by the caller.
  */
 import { InvalidArgumentError } from '../../../src/errors.js';
 import type { PublishRequest } from '../../../src/inter/connector.js';
+import type { Counters, Logger } from '../../../src/inter/logger.js';
 
 /**
  * Characters allowed in collective, agent and identity names. Dots and dashes are fine (identities are
@@ -84,4 +85,18 @@ export function describe(value: unknown): string {
   if (typeof value === 'string') return value.length > 60 ? `string(${value.length})` : JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'undefined') return String(value);
   return typeof value;
+}
+
+/**
+ * Runs a connector's argument checks: a failure is counted as `<counterPrefix>.invalid_argument`, logged, and
+ * rethrown as an InvalidArgumentError.
+ */
+export function guardArguments(check: () => void, counters: Counters, logger: Logger, counterPrefix: string): void {
+  try {
+    check();
+  } catch (error) {
+    counters.increment(`${counterPrefix}.invalid_argument`);
+    logger.warn({ error: (error as Error).message }, 'invalid argument');
+    throw error instanceof InvalidArgumentError ? error : new InvalidArgumentError((error as Error).message, { cause: error });
+  }
 }

@@ -13,7 +13,7 @@ import type {
 } from '../../../src/inter/connector.js';
 import type { Counters, Logger } from '../../../src/inter/logger.js';
 import { ReadyGate } from '../pool/gate.js';
-import { checkBody, checkHandler, checkName, checkPublishRequest, checkReplyTo, checkTtl } from './arguments.js';
+import { checkBody, checkHandler, checkName, checkPublishRequest, checkReplyTo, checkTtl, guardArguments } from './arguments.js';
 import {
   MemoryBroker, type MemoryDeliver, type MemoryEnvelope, type MemorySession, broadcastDestination, directedDestination, isReplyDestination,
 } from './broker.js';
@@ -291,12 +291,6 @@ export class MemoryConnector implements Connector {
 
   /** Runs argument checks; a failure is counted, logged and rethrown. */
   private guard(check: () => void): void {
-    try {
-      check();
-    } catch (error) {
-      this.counters.increment('connector.memory.invalid_argument');
-      this.logger.warn({ error: (error as Error).message }, 'invalid argument');
-      throw error;
-    }
+    guardArguments(check, this.counters, this.logger, 'connector.memory');
   }
 }

@@ -3,6 +3,7 @@
  * heartbeat options, MCollective 2.x names and defaults), their schema declarations, and the
  * reader that turns a ConfigView into checked PoolOptions plus a list of every problem.
  */
+import type { Counters, Logger } from '../../../src/inter/logger.js';
 import { existsSync } from 'node:fs';
 import type { ConfigView, SettingSpec } from '../../../src/inter/config.js';
 import { type ReconnectPolicy, validateReconnectPolicy } from './backoff.js';
@@ -212,4 +213,16 @@ export function readPoolOptions(config: ConfigView, prefix: string, read: PoolRe
     problems,
     warnings,
   };
+}
+
+/** What every broker connector (amqp, stomp) is built from besides its own options. */
+export interface BrokerConnectorInit {
+  /** This node's identity, sent as `mc_sender`. */
+  identity: string;
+  logger: Logger;
+  counters: Counters;
+  /** Problems found while reading the configuration; validate() reports them and connect() refuses. */
+  configProblems?: readonly string[];
+  /** Accepted-but-adjusted settings (for example a heartbeat raised to the minimum), logged once at connect. */
+  configWarnings?: readonly string[];
 }

@@ -14,25 +14,17 @@ import type {
 import type { Counters, Logger } from '../../../src/inter/logger.js';
 import { HostRotation, connectWithFailover, describeHost } from '../pool/failover.js';
 import { ReadyGate } from '../pool/gate.js';
-import type { PoolHost } from '../pool/options.js';
-import { checkBody, checkHandler, checkName, checkPublishRequest, checkReplyTo, checkTtl } from '../memory/arguments.js';
+import type { BrokerConnectorInit, PoolHost } from '../pool/options.js';
+import { checkBody, checkHandler, checkName, checkPublishRequest, checkReplyTo, checkTtl, guardArguments } from '../memory/arguments.js';
 import type { StompDialect, SubscribeTarget } from './dialect.js';
 import { Dispatcher } from './dispatch.js';
 import type { StompOptions } from './options.js';
 import { StompSession } from './session.js';
 
 /** What a StompConnector is built from. */
-export interface StompConnectorInit {
-  /** This node's identity, sent as `mc_sender`. */
-  identity: string;
+export interface StompConnectorInit extends BrokerConnectorInit {
   options: StompOptions;
   dialect: StompDialect;
-  logger: Logger;
-  counters: Counters;
-  /** Problems found while reading the configuration; validate() reports them and connect() refuses. */
-  configProblems?: readonly string[];
-  /** Adjusted settings to log once (for example a heartbeat raised to the minimum). */
-  configWarnings?: readonly string[];
 }
 
 /** One subscription, kept across reconnects until unsubscribed. */
@@ -373,12 +365,6 @@ export class StompConnector implements Connector {
 
   /** Runs argument checks; a failure is counted, logged and rethrown. */
   private guard(check: () => void): void {
-    try {
-      check();
-    } catch (error) {
-      this.counters.increment(`${this.counterPrefix}.invalid_argument`);
-      this.logger.warn({ error: (error as Error).message }, 'invalid argument');
-      throw error;
-    }
+    guardArguments(check, this.counters, this.logger, this.counterPrefix);
   }
 }
