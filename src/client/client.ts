@@ -322,9 +322,12 @@ export class RpcClient {
   private async exchange(exchange: Exchange): Promise<string> {
     const requestid = newRequestId();
     const subscription = await this.replySubscription(exchange.collective);
+    // A directed request names its targets in its signed, encrypted filter: a copy delivered to any other node
+    // (by a misrouting broker, or by whoever controls the broker) is dropped there as not matching.
+    const filter = exchange.directed ? { ...exchange.filter, identity: [...exchange.directed] } : exchange.filter;
     const wire = this.options.security.encodeRequest({
       requestid, senderid: this.identity, agent: exchange.agent, collective: exchange.collective,
-      filter: exchange.filter, ttl: exchange.ttl, body: exchange.body,
+      filter, ttl: exchange.ttl, body: exchange.body,
     });
     const pending = new PendingReplies(requestid, exchange.expected, this.now(), this.now, exchange.sink);
     this.pending.set(requestid, pending);

@@ -54,6 +54,29 @@ describe('client against aes_security daemons on the memory bus', () => {
     assert.equal(exitCodeFor(result.stats), ExitCode.OK);
   });
 
+  test('a directed request copied into another matching node\'s queue is dropped there: the targets are signed', async () => {
+    const connector = session.client['options'].connector;
+    const captured: Array<{ node?: string; body: Uint8Array; replyTo?: string }> = [];
+    const publish = connector.publishRequest.bind(connector);
+    connector.publishRequest = async (request) => { captured.push(request); return publish(request); };
+    let result;
+    try {
+      result = await session.client.call('example', 'echo', { message: 'only web1', times: 1 }, { filter: { cf_class: ['web'] }, limit: { count: 1 } });
+    } finally {
+      connector.publishRequest = publish;
+    }
+    assert.equal(result.items.length, 1);
+    const chosen = result.items[0]!.sender;
+    const other = chosen === 'web1' ? 'web2' : 'web1';
+    const sent = captured.find((request) => request.node === chosen)!;
+    const otherDaemon = cluster.daemons.find((daemon) => daemon.identity === other)!;
+    const filteredBefore = otherDaemon.stats().filtered;
+    await connector.publishRequest({ collective: 'mcollective', agent: 'example', body: sent.body, ttl: 60, node: other, ...(sent.replyTo ? { replyTo: sent.replyTo } : {}) });
+    const deadline = Date.now() + 5000;
+    while (otherDaemon.stats().filtered === filteredBefore && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(otherDaemon.stats().filtered, filteredBefore + 1, `${other} must drop a request directed at ${chosen}`);
+  });
+
   test('several identity filters are alternatives: -I web1 -I db1 reaches both nodes', async () => {
     const result = await session.client.call('example', 'echo', { message: 'x', times: 1 }, { filter: { identity: ['web1', 'db1'] } });
     assert.deepEqual(result.items.map((i) => i.sender).sort(), ['db1', 'web1']);
