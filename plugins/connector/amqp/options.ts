@@ -6,19 +6,14 @@
  */
 import { existsSync } from 'node:fs';
 import type { ConfigSchema, ConfigView } from '../../../src/inter/config.js';
-import { type PoolHost, type PoolOptions, poolSettingSpecs, readPoolOptions } from '../pool/options.js';
-
-/** Default AMQP port (5671 for amqps:// URLs). */
-export const DEFAULT_AMQP_PORT = 5672;
+import { DEFAULT_AMQP_PORT, TTL_GRACE_SECONDS, type PoolHost, type PoolOptions, poolSettingSpecs, readPoolOptions } from '../pool/options.js';
+export { DEFAULT_AMQP_PORT };
 
 /** Default AMQP-over-TLS port. */
 export const DEFAULT_AMQPS_PORT = 5671;
 
-/**
- * Seconds added to a message's TTL before the broker drops it, as MCollective's rabbitmq connector does
- * (`expiration` = (ttl + 10) * 1000): tolerates clock skew between publisher and receiver.
- */
-export const DEFAULT_TTL_GRACE_SECONDS = 10;
+/** Default of `ttl_grace`: MCollective's grace, shared by every connector. */
+export const DEFAULT_TTL_GRACE_SECONDS = TTL_GRACE_SECONDS;
 
 /** The checked settings of an AMQP connector. */
 export interface AmqpOptions extends PoolOptions {

@@ -4,7 +4,7 @@
  */
 export { Backoff, DEFAULT_RECONNECT_POLICY, validateReconnectPolicy, type ReconnectPolicy } from './backoff.js';
 export {
-  MIN_HEARTBEAT_SECONDS, poolSettingSpecs, readPoolOptions,
+  DEFAULT_AMQP_PORT, MIN_HEARTBEAT_SECONDS, TTL_GRACE_SECONDS, poolSettingSpecs, readPoolOptions,
   type BrokerConnectorInit, type PoolHost, type PoolOptions, type PoolOptionsResult, type PoolReadOptions, type PoolSettingDefaults,
 } from './options.js';
 export { HostRotation, abortableSleep, connectWithFailover, describeHost, type FailoverOptions, type FailoverResult } from './failover.js';

@@ -226,3 +226,12 @@ export interface BrokerConnectorInit {
   /** Accepted-but-adjusted settings (for example a heartbeat raised to the minimum), logged once at connect. */
   configWarnings?: readonly string[];
 }
+
+/** RabbitMQ's AMQP port, used by the amqp connector and by the STOMP rabbitmq connector to declare exchanges. */
+export const DEFAULT_AMQP_PORT = 5672;
+
+/**
+ * Seconds every connector adds to a message's TTL before the broker drops it, as MCollective's connectors do
+ * (`expiration` / `expires` = ttl + 10 s): tolerates clock skew between publisher and receiver.
+ */
+export const TTL_GRACE_SECONDS = 10;

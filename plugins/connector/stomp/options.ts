@@ -4,7 +4,8 @@
  * (`use_reply_exchange`, `amqp_port`, `declare_exchanges`). MCollective 2.x names and defaults.
  */
 import type { ConfigSchema, ConfigView } from '../../../src/inter/config.js';
-import { type PoolOptions, poolSettingSpecs, readPoolOptions } from '../pool/options.js';
+import { DEFAULT_AMQP_PORT, TTL_GRACE_SECONDS, type PoolOptions, poolSettingSpecs, readPoolOptions } from '../pool/options.js';
+export { DEFAULT_AMQP_PORT, TTL_GRACE_SECONDS };
 
 /** The two STOMP brokers MCollective supports, each with its own destination naming. */
 export type StompFlavor = 'activemq' | 'rabbitmq';
@@ -12,11 +13,6 @@ export type StompFlavor = 'activemq' | 'rabbitmq';
 /** Default STOMP port of MCollective's pool.N.port. */
 export const DEFAULT_STOMP_PORT = 61613;
 
-/** Default AMQP port RabbitMQ's exchanges are declared through. */
-export const DEFAULT_AMQP_PORT = 5672;
-
-/** Seconds the STOMP connectors add to a message's TTL before the broker drops it (MCollective: 10). */
-export const TTL_GRACE_SECONDS = 10;
 
 /** The checked settings of one STOMP connector. */
 export interface StompOptions extends PoolOptions {
