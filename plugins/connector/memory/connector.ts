@@ -13,7 +13,7 @@ import type {
 } from '../../../src/inter/connector.js';
 import type { Counters, Logger } from '../../../src/inter/logger.js';
 import { ReadyGate } from '../pool/gate.js';
-import { checkBody, checkHandler, checkName, checkPublishRequest, checkReplyTo, checkTtl, guardArguments } from './arguments.js';
+import { checkBody, checkHandler, checkName, checkPublishRequest, checkReplyTo, checkTtl, guardArguments } from '../common/arguments.js';
 import {
   MemoryBroker, type MemoryDeliver, type MemoryEnvelope, type MemorySession, broadcastDestination, directedDestination, isReplyDestination,
 } from './broker.js';

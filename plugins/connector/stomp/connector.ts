@@ -15,7 +15,7 @@ import type { Counters, Logger } from '../../../src/inter/logger.js';
 import { HostRotation, connectWithFailover, describeHost } from '../pool/failover.js';
 import { ReadyGate } from '../pool/gate.js';
 import type { BrokerConnectorInit, PoolHost } from '../pool/options.js';
-import { checkBody, checkHandler, checkName, checkPublishRequest, checkReplyTo, checkTtl, guardArguments } from '../memory/arguments.js';
+import { checkBody, checkHandler, checkName, checkPublishRequest, checkReplyTo, checkTtl, guardArguments } from '../common/arguments.js';
 import type { StompDialect, SubscribeTarget } from './dialect.js';
 import { Dispatcher } from './dispatch.js';
 import type { StompOptions } from './options.js';
