@@ -79,13 +79,17 @@ export class AesSecurityProvider implements SecurityProvider {
     } catch (error) {
       problems.push((error as Error).message);
     }
-    const dirKey = s.role === 'server' ? 'plugin.aes.client_cert_dir' : 'plugin.aes.server_cert_dir';
-    const dir = s.role === 'server' ? s.clientCertDir : s.serverCertDir;
-    const purpose = s.role === 'server' ? 'to authenticate requests' : 'to authenticate replies (or set plugin.aes.client_cert_dir)';
-    if (dir === undefined) problems.push(`${dirKey} is not set: it is needed ${purpose}`);
-    else {
+    const server = s.role === 'server';
+    const dir = server ? s.clientCertDir : s.serverCertDir;
+    if (dir === undefined) {
+      problems.push(server
+        ? 'plugin.aes.client_cert_dir is not set: it is needed to authenticate requests'
+        : 'plugin.aes.server_cert_dir is not set: it is needed to authenticate replies (or set plugin.aes.client_cert_dir)');
+    } else {
+      // A client's server_cert_dir defaults to client_cert_dir: name the key the directory actually came from.
+      const dirKey = server || !config.has('plugin.aes.server_cert_dir') ? 'plugin.aes.client_cert_dir' : 'plugin.aes.server_cert_dir';
       const dirProblem = directoryProblem(dir, s.learnPubkeys);
-      if (dirProblem) problems.push(`${at(dirKey === 'plugin.aes.server_cert_dir' && !config.has(dirKey) ? 'plugin.aes.client_cert_dir' : dirKey)}: ${dirProblem}`);
+      if (dirProblem) problems.push(`${at(dirKey)}: ${dirProblem}`);
     }
     if (s.learnPubkeys && !s.caCert && !s.insecureLearning) {
       problems.push(`${at('plugin.aes.learn_pubkeys')}: learning needs plugin.aes.ca_cert to verify keys, or plugin.aes.insecure_learning = 1 to accept any key`);

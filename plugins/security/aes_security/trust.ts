@@ -45,11 +45,19 @@ export function learnedRecordPath(dir: string, name: string): string {
   return join(dir, `.${name}.learned.json`);
 }
 
+interface ValidityWindow {
+  cert: X509Certificate;
+  label: string;
+  from: number;
+  to: number;
+}
+
 /** Resolves and (optionally) learns public keys of message senders. */
 export class TrustStore {
   private readonly keys: KeyFileCache<PublicIdentity>;
   private readonly caFile: KeyFileCache<X509Certificate>;
-  private readonly verdicts = new WeakMap<X509Certificate, { ca: X509Certificate; reason: string | null }>();
+  /** Per certificate: the CA check's outcome and both validity windows (ms), parsed once rather than per message. */
+  private readonly verdicts = new WeakMap<X509Certificate, { ca: X509Certificate; reason: string | null; windows: ValidityWindow[] }>();
   /** name -> `<dir>/<name>.pem` (or null for an invalid name): path arithmetic is not free on the hot path. */
   private readonly paths = new Map<string, string | null>();
 
@@ -194,14 +202,15 @@ export class TrustStore {
       let reason: string | null = null;
       if (!certificate.checkIssued(ca) || !certificate.verify(ca.publicKey)) reason = `${where} for ${name} is not signed by the configured CA`;
       else if (commonNameOf(certificate) !== name) reason = `${where} has CN ${JSON.stringify(commonNameOf(certificate))}, expected ${JSON.stringify(name)}`;
-      verdict = { ca, reason };
+      const windows = [[certificate, `${where} for ${name}`], [ca, 'CA certificate']] as const;
+      verdict = { ca, reason, windows: windows.map(([cert, label]) => ({ cert, label, from: Date.parse(cert.validFrom), to: Date.parse(cert.validTo) })) };
       this.verdicts.set(certificate, verdict);
     }
     if (verdict.reason) throw new CaRejectedError(verdict.reason);
     const now = this.options.now();
-    for (const [cert, label] of [[certificate, `${where} for ${name}`], [ca, 'CA certificate']] as const) {
-      if (now < Date.parse(cert.validFrom)) throw new CaRejectedError(`${label} is not valid before ${cert.validFrom}`);
-      if (now > Date.parse(cert.validTo)) throw new CaRejectedError(`${label} expired at ${cert.validTo}`);
+    for (const { cert, label, from, to } of verdict.windows) {
+      if (now < from) throw new CaRejectedError(`${label} is not valid before ${cert.validFrom}`);
+      if (now > to) throw new CaRejectedError(`${label} expired at ${cert.validTo}`);
     }
   }
 }
