@@ -7,12 +7,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
 import { aeadDecrypt, hmacSha256 } from '../../plugins/security/aes_security/primitives.js';
 import { LABELS, decodeEnvelope } from '../../plugins/security/aes_security/wire.js';
 import type { DecodedReply, DecodedRequest } from '../../src/inter/message.js';
-import { World, request, type ProviderUnderTest } from './world.js';
+import { World, makeCa, request, type ProviderUnderTest } from './world.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 const world = new World();
@@ -232,10 +233,9 @@ SCENARIOS.forEach((scenario, index) => {
 
 describe('Beyond the seed: automatic distribution gated by a CA', () => {
   test('with ca_cert instead of insecure_learning, attackers cannot introduce self-made keys', async () => {
-    const { makeCa } = await import('./world.js');
     const ca = await makeCa();
     const caPath = join(world.dir('ca-gated'), 'ca.pem');
-    (await import('node:fs')).writeFileSync(caPath, ca.certPem);
+    writeFileSync(caPath, ca.certPem);
     const server = world.provider('server', { learn_pubkeys: 1, ca_cert: caPath, server_private: '/x', server_public: '/x', client_cert_dir: world.dir('ca-gated/certs') });
     const eveKeys = await world.keys('eve', world.dir('ca-gated/eve'));
     const eve = world.provider('client', { send_pubkey: 1, client_private: eveKeys.privatePath, client_public: eveKeys.publicPath, server_cert_dir: world.dir('ca-gated/eve') });
