@@ -1,10 +1,10 @@
 /** defineAgent: checks an agent definition once, when its module loads, and freezes it. */
 import { AgentDefinitionError } from '../errors.js';
 import type { Agent, AgentSpec, InputSpec } from './types.js';
+import { NAME_RULES, nameProblem } from '../names.js';
 
-/** Agent and action names: what requests and policy files may address. */
-export const AGENT_NAME = /^[a-z][a-z0-9_]*$/;
-const ACTION_NAME = /^[a-z][a-z0-9_]*$/;
+/** Agent names: what requests and policy files may address (NAME_RULES.agent). */
+export const AGENT_NAME = NAME_RULES.agent.pattern;
 const INPUT_TYPES = new Set(['string', 'integer', 'number', 'boolean', 'list', 'hash', 'any']);
 /** The default action timeout in seconds (MCollective's). */
 export const DEFAULT_AGENT_TIMEOUT = 10;
@@ -32,7 +32,8 @@ export function defineAgent(spec: AgentSpec): Agent {
   const name = typeof spec?.name === 'string' ? spec.name : '(unnamed)';
   const problems: string[] = [];
   if (typeof spec !== 'object' || spec === null) throw new AgentDefinitionError(name, ['expected an agent definition object']);
-  if (!AGENT_NAME.test(name)) problems.push(`name: ${JSON.stringify(spec.name)} must match ${AGENT_NAME}`);
+  const nameIssue = nameProblem('agent', 'name', spec.name);
+  if (nameIssue) problems.push(nameIssue);
   if (typeof spec.version !== 'string' || spec.version === '') problems.push('version: expected a non-empty string');
   if (typeof spec.description !== 'string' || spec.description === '') problems.push('description: expected a non-empty string');
   const timeout = spec.timeout ?? DEFAULT_AGENT_TIMEOUT;
@@ -44,7 +45,8 @@ export function defineAgent(spec: AgentSpec): Agent {
   else if (Object.keys(actions).length === 0 && !spec.receive) problems.push('actions: an agent needs at least one action (or a receive handler)');
   for (const [action, definition] of Object.entries(actions)) {
     const where = `actions.${action}`;
-    if (!ACTION_NAME.test(action)) problems.push(`${where}: action names must match ${ACTION_NAME}`);
+    const actionIssue = nameProblem('action', where, action);
+    if (actionIssue) problems.push(actionIssue);
     if (typeof definition !== 'object' || definition === null) { problems.push(`${where}: expected an object`); continue; }
     if (typeof definition.description !== 'string' || definition.description === '') problems.push(`${where}.description: expected a non-empty string`);
     if (typeof definition.handler !== 'function') problems.push(`${where}.handler: expected a function`);

@@ -15,8 +15,7 @@ import { applyNodeLimit, limitCount, type NodeLimit } from './limit.js';
 import { PendingReplies, type ReplySink } from './pending.js';
 import { newRequestId } from './requestid.js';
 import type { RpcReply, RpcResult, RpcStats } from './stats.js';
-
-const IDENTITY_PATTERN = /^[\w.-]+$/;
+import { checkName, nameProblem } from '../names.js';
 
 /** The body of a discovery ping: the `discovery` agent's `ping` action (a reply means "this node matches"). */
 export const DISCOVERY_PING = Object.freeze({ action: 'ping', data: {} });
@@ -156,8 +155,9 @@ export class RpcClient {
   static check(options: RpcClientOptions): string[] {
     const problems: string[] = [];
     if (!options || typeof options !== 'object') return ['options: expected an object'];
-    if (typeof options.identity !== 'string' || !IDENTITY_PATTERN.test(options.identity)) problems.push(`identity: ${JSON.stringify(options.identity)} is not a valid identity ([\\w.-]+)`);
-    if (typeof options.mainCollective !== 'string' || !IDENTITY_PATTERN.test(options.mainCollective)) problems.push(`mainCollective: ${JSON.stringify(options.mainCollective)} is not a valid collective name`);
+    for (const problem of [nameProblem('identity', 'identity', options.identity), nameProblem('collective', 'mainCollective', options.mainCollective)]) {
+      if (problem) problems.push(problem);
+    }
     if (!options.connector) problems.push('connector: required');
     if (!options.security) problems.push('security: required');
     if (!options.logger) problems.push('logger: required');
@@ -236,16 +236,14 @@ export class RpcClient {
    * targets are at most the direct-addressing threshold (or when batching or limiting), and a broadcast otherwise.
    */
   async call(agent: string, action: string, data: Record<string, unknown> = {}, options: RpcCallOptions = {}): Promise<RpcResult> {
-    if (typeof agent !== 'string' || !IDENTITY_PATTERN.test(agent)) throw new InvalidArgumentError(`agent: ${JSON.stringify(agent)} is not a valid agent name`);
-    if (typeof action !== 'string' || !IDENTITY_PATTERN.test(action)) throw new InvalidArgumentError(`action: ${JSON.stringify(action)} is not a valid action name`);
+    checkName('agent', 'agent', agent);
+    checkName('action', 'action', action);
     if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new InvalidArgumentError('data: expected an object of action inputs');
     const batchSize = options.batchSize;
     if (batchSize !== undefined && (!Number.isSafeInteger(batchSize) || batchSize < 1)) throw new InvalidArgumentError(`batchSize: ${batchSize} is not a whole number >= 1`);
     const batchSleepMs = options.batchSleepMs ?? 1000;
     if (!Number.isFinite(batchSleepMs) || batchSleepMs < 0) throw new InvalidArgumentError(`batchSleepMs: ${batchSleepMs} is not a number >= 0`);
-    if (options.nodes && !options.nodes.every((n) => typeof n === 'string' && IDENTITY_PATTERN.test(n))) {
-      throw new InvalidArgumentError('nodes: every node must be an identity ([\\w.-]+)');
-    }
+    options.nodes?.forEach((node, index) => checkName('identity', `nodes[${index}]`, node));
     const started = this.now();
     const ignoredBefore = this.ignoredCount();
     const call = this.prepare(options);

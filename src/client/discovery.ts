@@ -10,8 +10,7 @@ import { nameMatcher } from '../filter/regex.js';
 import { compileFilter } from '../filter/match.js';
 import type { RegistrationStore } from '../registration/store.js';
 import type { Discoverer, DiscoveryRequest } from './client.js';
-
-const IDENTITY_PATTERN = /^[\w.-]+$/;
+import { nameProblem } from '../names.js';
 
 /**
  * Parses a flat file of node identities: one per line, blank lines and `#` comments ignored.
@@ -23,7 +22,8 @@ export function parseNodeList(text: string, source: string): string[] {
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = raw.replace(/#.*$/, '').trim();
     if (line === '') return;
-    if (!IDENTITY_PATTERN.test(line)) problems.push(`${source}:${index + 1}: ${JSON.stringify(line)} is not a node identity ([\\w.-]+)`);
+    const problem = nameProblem('identity', `${source}:${index + 1}`, line);
+    if (problem) problems.push(problem);
     else nodes.push(line);
   });
   if (problems.length > 0) throw new RpcError(`node list has ${problems.length} invalid line(s):\n  - ${problems.join('\n  - ')}`);

@@ -6,9 +6,8 @@
 import { hostname, userInfo } from 'node:os';
 import { checkedFlag, checkedNumber } from '../config/checked.js';
 import type { ConfigView } from '../inter/config.js';
+import { isName, nameProblem } from '../names.js';
 
-/** What identities and collectives may look like (they become broker destination names). */
-const NODE_NAME = /^[\w][\w.-]*$/;
 /** How long a call waits for replies by default: MCollective's default agent timeout. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -43,11 +42,13 @@ export interface ClientSettings {
 export function readClientSettings(config: ConfigView): { settings: ClientSettings; problems: string[] } {
   const problems: string[] = [];
   const identity = (config.raw('identity') ?? '').trim() || defaultIdentity();
-  if (!NODE_NAME.test(identity)) problems.push(`identity: ${JSON.stringify(identity)} must match ${NODE_NAME} (${config.origin('identity')})`);
+  const identityProblem = nameProblem('identity', 'identity', identity);
+  if (identityProblem) problems.push(`${identityProblem} (${config.origin('identity')})`);
   const collectives = list(config, 'collectives');
   if (collectives.length === 0) collectives.push('mcollective');
   for (const collective of collectives) {
-    if (!NODE_NAME.test(collective)) problems.push(`collectives: ${JSON.stringify(collective)} must match ${NODE_NAME}`);
+    const problem = nameProblem('collective', 'collectives', collective);
+    if (problem) problems.push(problem);
   }
   const mainCollective = (config.raw('main_collective') ?? '').trim() || collectives[0]!;
   if (!collectives.includes(mainCollective)) problems.push(`main_collective: ${mainCollective} is not one of collectives (${collectives.join(', ')})`);
@@ -76,7 +77,7 @@ export function readClientSettings(config: ConfigView): { settings: ClientSettin
 function defaultIdentity(): string {
   // MCollective clients default to the host name; fall back to the user when the host name is unusable.
   const host = hostname();
-  return NODE_NAME.test(host) ? host : userInfo().username.replace(/[^\w.-]/g, '_') || 'tsco';
+  return isName('identity', host) ? host : userInfo().username.replace(/[^\w.-]/g, '_') || 'tsco';
 }
 
 function limitMethod(config: ConfigView, problems: string[]): 'first' | 'random' {

@@ -1,7 +1,7 @@
 /** The server daemon, programmatically: start, reload, stop, stats. */
 export { startDaemon, validateDaemonConfig, DAEMON_VERSION } from './daemon.js';
 export type { DaemonHandle, DaemonOptions, ReloadResult } from './daemon.js';
-export { readDaemonSettings, pluginSettings, NODE_NAME } from './settings.js';
+export { readDaemonSettings, pluginSettings } from './settings.js';
 export type { DaemonSettings, RegistrationKind } from './settings.js';
 export { buildStats, COUNTER } from './stats.js';
 export type { DaemonStats } from './stats.js';

@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import { checkedFlag, checkedNumber } from '../config/checked.js';
 import type { ConfigView } from '../inter/config.js';
+import { nameProblem } from '../names.js';
 
 /** Registration body formats: `agentlist` (agent names, MCollective's default) or `facts` (also facts, classes, collectives). */
 export type RegistrationKind = 'agentlist' | 'facts';
@@ -38,8 +39,6 @@ export interface DaemonSettings {
   activateAgents: boolean;
 }
 
-/** What identities and collectives may look like (they become broker destination names). */
-export const NODE_NAME = /^[\w][\w.\-]*$/;
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
 /** Splits a list setting written as a string (`a,b` or `a:b`); list-typed keys arrive already split. */
@@ -55,11 +54,13 @@ function list(config: ConfigView, key: string): string[] {
 export function readDaemonSettings(config: ConfigView): { settings: DaemonSettings; problems: string[] } {
   const problems: string[] = [];
   const identity = (config.raw('identity') ?? '').trim() || hostname();
-  if (!NODE_NAME.test(identity)) problems.push(`${config.origin('identity')}: identity: ${JSON.stringify(identity)} must match ${NODE_NAME}`);
+  const identityProblem = nameProblem('identity', 'identity', identity);
+  if (identityProblem) problems.push(`${config.origin('identity')}: ${identityProblem}`);
   const collectives = list(config, 'collectives');
   if (collectives.length === 0) collectives.push('mcollective');
   for (const collective of collectives) {
-    if (!NODE_NAME.test(collective)) problems.push(`${config.origin('collectives')}: collectives: ${JSON.stringify(collective)} must match ${NODE_NAME}`);
+    const problem = nameProblem('collective', 'collectives', collective);
+    if (problem) problems.push(`${config.origin('collectives')}: ${problem}`);
   }
   const mainCollective = (config.raw('main_collective') ?? '').trim() || collectives[0]!;
   if (!collectives.includes(mainCollective)) problems.push(`${config.origin('main_collective')}: main_collective: ${mainCollective} is not one of collectives (${collectives.join(', ')})`);

@@ -9,6 +9,7 @@
 import { FilterSyntaxError } from '../errors.js';
 import { compileFactFilter, parseFactFilter } from './fact.js';
 import { nameMatcher } from './regex.js';
+import { isName } from '../names.js';
 
 /** A parsed compound expression. */
 export type CompoundNode =
@@ -76,7 +77,6 @@ function tokenize(expression: string): Token[] {
 }
 
 const FUNCTION_FACT = /^fact\(\s*(['"])([^'"]+)\1\s*\)\s*(.+)$/s;
-const CLASS_NAME = /^[\w:.\-]+$/;
 
 function parseStatement(token: Token): CompoundNode {
   const { text, at } = token;
@@ -94,7 +94,7 @@ function parseStatement(token: Token): CompoundNode {
       throw new FilterSyntaxError(`compound filter at offset ${at}: ${(error as Error).message}`, { cause: error });
     }
   }
-  if (!CLASS_NAME.test(text)) {
+  if (!isName('className', text)) {
     throw new FilterSyntaxError(`compound filter at offset ${at}: ${JSON.stringify(text)} is neither fact<op>value, /regex/ nor a class name`);
   }
   return { kind: 'class', name: text };

@@ -5,12 +5,11 @@
 import { FilterSyntaxError } from '../errors.js';
 import type { FactFilter, FactOperator } from '../inter/message.js';
 import { compilePattern, isRegexLiteral } from './regex.js';
+import { NAME_RULES, isName } from '../names.js';
 
 /** Every operator a fact filter may use. */
 export const FACT_OPERATORS: readonly FactOperator[] = ['==', '=~', '!=', '<', '>', '<=', '>='];
 
-/** What a fact name may contain (dots for flattened nested facts). */
-const FACT_NAME = /^[\w.:\-]+$/;
 
 // Longest operators first so `<=` is not read as `<` followed by `=...`.
 const OPERATOR_PATTERN = /^([^\s=<>!~]+?)\s*(=>|=<|<=|>=|==|=~|!=|<|>|=)\s*(.*)$/s;
@@ -49,7 +48,7 @@ export function parseFactFilter(text: string): FactFilter {
 export function factFilterProblem(filter: unknown): string | undefined {
   if (typeof filter !== 'object' || filter === null) return 'expected {fact, operator, value}';
   const { fact, operator, value } = filter as Record<string, unknown>;
-  if (typeof fact !== 'string' || !FACT_NAME.test(fact)) return `fact name ${JSON.stringify(fact)} must match ${FACT_NAME}`;
+  if (!isName('fact', fact)) return `fact name ${JSON.stringify(fact)} is not valid (${NAME_RULES.fact.description})`;
   if (typeof operator !== 'string' || !FACT_OPERATORS.includes(operator as FactOperator)) {
     return `operator ${JSON.stringify(operator)} is not one of ${FACT_OPERATORS.join(' ')}`;
   }

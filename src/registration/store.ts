@@ -9,6 +9,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, RegistrationStoreError } from '../errors.js';
+import { checkName } from '../names.js';
 
 /** What the store knows about one node. */
 export interface NodeRecord {
@@ -40,14 +41,9 @@ export interface RegistrationUpdate {
   time?: number;
 }
 
-/** Node identities that may name a file (no separators, no leading dot). */
-const IDENTITY = /^[\w][\w.\-]*$/;
-
+/** Node identities name files: NAME_RULES.identity excludes separators and a leading dot. */
 function checkIdentity(identity: unknown): string {
-  if (typeof identity !== 'string' || !IDENTITY.test(identity) || identity.length > 255) {
-    throw new InvalidArgumentError(`identity: ${JSON.stringify(identity)} must match ${IDENTITY} (at most 255 characters)`);
-  }
-  return identity;
+  return checkName('identity', 'identity', identity);
 }
 
 function isRecord(value: unknown): value is NodeRecord {

@@ -18,7 +18,7 @@ describe('defineAgent', () => {
         assert.ok(error instanceof AgentDefinitionError);
         assert.equal(error.code, 'TSC_AGENT_DEFINITION');
         const text = error.problems.join('\n');
-        for (const part of ['name:', 'version:', 'timeout:', 'actions.x y: action names', 'actions.x y.description', 'actions.x y.handler', 'actions.x y.input.n.type', 'actions.x y.input.n.pattern']) {
+        for (const part of ['name:', 'version:', 'timeout:', 'actions.x y: "x y" is not a valid action', 'actions.x y.description', 'actions.x y.handler', 'actions.x y.input.n.type', 'actions.x y.input.n.pattern']) {
           assert.ok(text.includes(part), `mentions ${part}`);
         }
         return true;

@@ -120,7 +120,7 @@ describe('RegistrationStore', () => {
     const path = tempDir('corrupt');
     const corrupt: string[] = [];
     const store = RegistrationStore.open(path, { onCorrupt: (file) => corrupt.push(file) });
-    assert.throws(() => store.record({ identity: '../etc/passwd', callerid: 'cert=x', collective: 'c', agents: [] }), /identity: "..\/etc\/passwd" must match/);
+    assert.throws(() => store.record({ identity: '../etc/passwd', callerid: 'cert=x', collective: 'c', agents: [] }), /identity: "..\/etc\/passwd" is not a valid identity/);
     writeFileSync(join(path, 'torn.json'), '{"identity": "torn", ');
     writeFileSync(join(path, '.half.123.ab.tmp'), 'partial');
     assert.deepEqual(store.list(), []);

@@ -140,7 +140,7 @@ describe('stomp connector: configuration', () => {
     for (const expected of [
       /pool\.1\.host is missing/, /pool\.2\.host is missing/, /pool\.1\.ssl\.key is set but .*pool\.1\.ssl is not enabled/,
       /\/nonexistent\/key\.pem does not exist/, /ssl\.cert and .*ssl\.key must be set together/,
-      /max_reconnect_delay \(2 s\) must be >= initial_reconnect_delay \(3 s\)/, /identity "bad identity!"/,
+      /max_reconnect_delay \(2 s\) must be >= initial_reconnect_delay \(3 s\)/, /identity: "bad identity!" is not a valid identity/,
     ]) assert.match(text, expected);
     assert.equal(problems.length, 7, text);
     await assert.rejects(connector.connect(), (error: unknown) => error instanceof ConfigError && error.problems.length === 7);

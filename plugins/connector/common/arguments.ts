@@ -6,30 +6,15 @@
 import { InvalidArgumentError } from '../../../src/errors.js';
 import type { PublishRequest } from '../../../src/inter/connector.js';
 import type { Counters, Logger } from '../../../src/inter/logger.js';
+import { checkName as checkRuleName, type NameKind } from '../../../src/names.js';
 
 /**
- * Characters allowed in collective, agent and identity names. Dots and dashes are fine (identities are
- * host names); wildcards (`*`, `#`), separators (`/`) and whitespace would change routing on a broker.
+ * Throws InvalidArgumentError unless `value` is a usable collective, agent or identity name (the rules of
+ * src/names.ts): wildcards (`*`, `#`), separators (`/`) and whitespace would change routing on a broker.
  */
-const NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.:@-]*$/;
-
-/** Longest name accepted: AMQP short strings (routing keys, queue names) hold 255 bytes. */
-const MAX_NAME_LENGTH = 200;
-
-/** Throws InvalidArgumentError unless `value` is a usable collective, agent or identity name. */
-export function checkName(argument: string, value: unknown): string {
-  if (typeof value !== 'string') {
-    throw new InvalidArgumentError(`${argument} must be a string, got ${describe(value)}`);
-  }
-  if (value.length === 0 || value.length > MAX_NAME_LENGTH) {
-    throw new InvalidArgumentError(`${argument} must be 1 to ${MAX_NAME_LENGTH} characters long, got ${value.length}`);
-  }
-  if (!NAME_PATTERN.test(value)) {
-    throw new InvalidArgumentError(
-      `${argument} ${JSON.stringify(value)} may contain only letters, digits and _ . : @ - (and may not start with . : @ -)`,
-    );
-  }
-  return value;
+export function checkName(argument: 'collective' | 'agent' | 'identity' | `${string}.${'collective' | 'agent' | 'node'}`, value: unknown): string {
+  const last = argument.slice(argument.lastIndexOf('.') + 1);
+  return checkRuleName(last === 'node' ? 'identity' : (last as NameKind), argument, value);
 }
 
 /** Throws InvalidArgumentError unless `value` is a byte array. */

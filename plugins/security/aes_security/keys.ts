@@ -8,6 +8,7 @@ import { readFileSync, statSync, type Stats } from 'node:fs';
 import { KeyFileError } from '../../../src/errors.js';
 import { isValidName, nameFromKeyPath } from './names.js';
 import { sha256 } from './primitives.js';
+import { NAME_RULES } from '../../../src/names.js';
 
 /** Smallest RSA modulus accepted for any key. */
 export const MIN_RSA_BITS = 2048;
@@ -76,7 +77,7 @@ export function parsePublicIdentity(pem: string, source: string, fallbackName: s
     throw new KeyFileError(`${source}: not a PEM public key or X.509 certificate (${(error as Error).message})`, { cause: error });
   }
   checkRsa(key, source);
-  if (!isValidName(name)) throw new KeyFileError(`${source}: identity name ${JSON.stringify(name)} does not match [\\w.-]+`);
+  if (!isValidName(name)) throw new KeyFileError(`${source}: identity name ${JSON.stringify(name)} is not a valid key name (${NAME_RULES.keyName.description})`);
   return { name, key, kid: keyIdOf(key), pem, ...(certificate ? { certificate } : {}) };
 }
 

@@ -1,24 +1,12 @@
-/** Identity names and callerids: the `[\w.-]+` rule and the mapping name <-> key file path. */
+/** Identity names and callerids (the rules of src/names.ts) and the mapping name <-> key file path. */
 import { basename, join, resolve, dirname } from 'node:path';
+import { isName } from '../../../src/names.js';
 
-const NAME_PATTERN = /^[\w.-]+$/;
-const CALLERID_PATTERN = /^cert=([\w.-]+)$/;
+export { calleridFor, nameFromCallerid } from '../../../src/names.js';
 
-/** Whether `name` is a valid identity name: `[\w.-]+`, and not `.`/`..` or hidden. */
+/** Whether `name` is a valid key name: NAME_RULES.keyName (never hidden, never a path). */
 export function isValidName(name: string): boolean {
-  return typeof name === 'string' && name.length <= 255 && NAME_PATTERN.test(name) && !name.startsWith('.');
-}
-
-/** `cert=<name>` for a name. */
-export function calleridFor(name: string): string {
-  return `cert=${name}`;
-}
-
-/** The name inside a `cert=<name>` callerid, or null when the callerid is not of that form. */
-export function nameFromCallerid(callerid: string): string | null {
-  if (typeof callerid !== 'string') return null;
-  const match = CALLERID_PATTERN.exec(callerid);
-  return match && isValidName(match[1]!) ? match[1]! : null;
+  return isName('keyName', name);
 }
 
 /** The MCollective name of a key file without a certificate: its basename without `.pem`. */

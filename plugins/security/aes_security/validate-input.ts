@@ -1,10 +1,8 @@
 /** Checks of what enters the provider from callers (outgoing requests) and from the wire (filters). */
 import { InvalidArgumentError, MalformedMessageError } from '../../../src/errors.js';
 import type { FactFilter, OutgoingRequest, RequestFilter } from '../../../src/inter/message.js';
+import { NAME_RULES, isName } from '../../../src/names.js';
 
-const REQUEST_ID = /^[0-9a-f]{32}$/;
-const IDENTITY = /^[\w.-]+$/;
-const AGENT = /^[a-z_][a-z0-9_]*$/i;
 const OPERATORS = new Set(['==', '=~', '!=', '<', '>', '<=', '>=']);
 const FILTER_LISTS = ['cf_class', 'agent', 'identity', 'compound'] as const;
 
@@ -12,10 +10,10 @@ const FILTER_LISTS = ['cf_class', 'agent', 'identity', 'compound'] as const;
 export function checkOutgoingRequest(request: OutgoingRequest): void {
   if (typeof request !== 'object' || request === null) throw new InvalidArgumentError('"request" expected an object');
   const bad = (field: string, expected: string) => new InvalidArgumentError(`"request.${field}" expected ${expected}, got ${JSON.stringify(request[field as keyof OutgoingRequest])}`);
-  if (typeof request.requestid !== 'string' || !REQUEST_ID.test(request.requestid)) throw bad('requestid', '32 lower-case hex characters');
-  if (typeof request.senderid !== 'string' || !IDENTITY.test(request.senderid)) throw bad('senderid', 'an identity matching [\\w.-]+');
-  if (typeof request.agent !== 'string' || !AGENT.test(request.agent)) throw bad('agent', 'an agent name');
-  if (typeof request.collective !== 'string' || !IDENTITY.test(request.collective)) throw bad('collective', 'a collective name');
+  if (!isName('requestid', request.requestid)) throw bad('requestid', NAME_RULES.requestid.description);
+  if (!isName('identity', request.senderid)) throw bad('senderid', `an identity (${NAME_RULES.identity.description})`);
+  if (!isName('agent', request.agent)) throw bad('agent', `an agent name (${NAME_RULES.agent.description})`);
+  if (!isName('collective', request.collective)) throw bad('collective', `a collective name (${NAME_RULES.collective.description})`);
   if (!Number.isInteger(request.ttl) || request.ttl < 1 || request.ttl > 604800) throw bad('ttl', 'an integer number of seconds 1..604800');
   if (request.msgtime !== undefined && (!Number.isInteger(request.msgtime) || request.msgtime < 0)) throw bad('msgtime', 'integer epoch seconds');
   try {

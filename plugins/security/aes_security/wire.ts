@@ -7,6 +7,7 @@
 import { Packr } from 'msgpackr';
 import { MalformedMessageError } from '../../../src/errors.js';
 import { GCM_IV_BYTES, X25519_KEY_BYTES } from './primitives.js';
+import { isName, type NameKind } from '../../../src/names.js';
 
 /** The protocol version this module writes and reads. Version 1 is reserved for MCollective-compatible messages. */
 export const PROTOCOL_VERSION = 2;
@@ -159,6 +160,7 @@ function describe(value: unknown): string {
 
 const isString = (max: number, pattern?: RegExp) => (v: unknown): v is string =>
   typeof v === 'string' && v.length > 0 && v.length <= max && (pattern === undefined || pattern.test(v));
+const isNamed = (kind: NameKind) => (v: unknown): v is string => isName(kind, v);
 const isBytes = (length?: number) => (v: unknown): v is Uint8Array =>
   v instanceof Uint8Array && (length === undefined || v.length === length);
 const isInt = (min: number, max: number) => (v: unknown): v is number => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
@@ -167,12 +169,12 @@ const isMap = (v: unknown): v is Fields => typeof v === 'object' && v !== null &
 const MAX_TTL = 86400 * 7;
 // Validators are built once: header parsing runs for every message.
 const V = {
-  requestid: isString(32, /^[0-9a-f]{32}$/),
-  identity: isString(255, /^[\w.-]+$/),
-  callerid: isString(260, /^cert=[\w.-]+$/),
-  agent: isString(128, /^[a-z_][a-z0-9_]*$/i),
-  collective: isString(128, /^[\w.-]+$/),
-  kid: isString(32, /^[0-9a-f]{32}$/),
+  requestid: isNamed('requestid'),
+  identity: isNamed('identity'),
+  callerid: isNamed('callerid'),
+  agent: isNamed('agent'),
+  collective: isNamed('collective'),
+  kid: isNamed('kid'),
   serializer: isString(16),
   pem: isString(16384, /-----BEGIN /),
   iv: isBytes(GCM_IV_BYTES),
