@@ -83,15 +83,21 @@ ensure_packages() {
   [[ $(id -u) == 0 ]] || die "need root to install ${missing[*]}"
   if ((apt_updated == 0)); then
     log "apt-get update"
-    apt-get update -qq </dev/null >/dev/null
+    apt-get update -qq </dev/null >/dev/null 9>&-
     apt_updated=1
   fi
   log "installing ${missing[*]}"
   # policy-rc.d may refuse to start services from maintainer scripts; this script starts them.
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null 9>&-
 }
 
 # ---- RabbitMQ --------------------------------------------------------------------------------
+
+# Every RabbitMQ command may start long-lived Erlang processes (the node, epmd). They must not inherit the
+# lock's descriptor (fd 9), or the lock stays held after this script exits and every later run waits on it.
+rabbitmq-server() { command rabbitmq-server "$@" 9>&-; }
+rabbitmqctl() { command rabbitmqctl "$@" 9>&-; }
+rabbitmq-plugins() { command rabbitmq-plugins "$@" 9>&-; }
 
 rabbit_node_up() { rabbitmqctl -q ping >/dev/null 2>&1; }
 # eval runs on the broker's node: it must only inspect, never halt.

@@ -97,6 +97,14 @@ export class NotAddressedToUsError extends SecurityError {
   constructor(message: string) { super('TSC_SEC_NOT_FOR_US', message); }
 }
 
+/**
+ * A reply (or a server-initiated request such as registration) claims a sender identity that its signing key is not
+ * bound to: the signer's name is not senderid, its certificate does not name it, and no mapping allows it.
+ */
+export class IdentityMismatchError extends SecurityError {
+  constructor(message: string) { super('TSC_SEC_IDENTITY_MISMATCH', message); }
+}
+
 /** The message could not be parsed: wrong framing, missing or mistyped fields, unsupported version. */
 export class MalformedMessageError extends SecurityError {
   constructor(message: string, options?: { cause?: unknown }) { super('TSC_SEC_MALFORMED', message, options); }

@@ -4,4 +4,4 @@ export type * from './logger.js';
 export type * from './config.js';
 export type * from './security.js';
 export type * from './connector.js';
-export { StatusCode } from './message.js';
+export { StatusCode, PROVEN_SENDER } from './message.js';

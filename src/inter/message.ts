@@ -55,6 +55,23 @@ export type StatusCode = (typeof StatusCode)[keyof typeof StatusCode];
 /** Reply encryption modes a request can ask for. */
 export type ReplyMode = 'rsa' | 'ephemeral';
 
+/**
+ * How the identity a message claims (its `senderid`) is bound to the key that signed it:
+ * - `key-name`: the signing key's name (the callerid name) equals senderid;
+ * - `certificate`: the signing key is an X.509 certificate naming senderid (its CN or a subjectAltName);
+ * - `mapping`: an explicit, documented mapping (`plugin.aes.identity_map`) lets the signer speak for senderid;
+ * - `shared`: the signer is a key several servers share (`plugin.aes.shared_server_keys`): the message is
+ *   authentic, but which server sent it is NOT proven (the seed's scenarios 3 and 4);
+ * - `unsigned`: nothing is signed (protocol version 1 replies): neither content nor sender is authenticated;
+ * - `none`: nothing binds senderid to the signer. Replies and server-initiated requests (registration) are
+ *   only attributed to senderid with one of the proofs above; a client's request has `none` (its senderid
+ *   names the client's machine and is informational, the caller is `callerid`).
+ */
+export type SenderProof = 'key-name' | 'certificate' | 'mapping' | 'shared' | 'unsigned' | 'none';
+
+/** The proofs under which senderid is really who sent a message. */
+export const PROVEN_SENDER: ReadonlySet<SenderProof> = new Set<SenderProof>(['key-name', 'certificate', 'mapping']);
+
 /** A request as a sender builds it, before the security provider encodes it. */
 export interface OutgoingRequest {
   /** 32 lower-case hex characters. */
@@ -83,6 +100,8 @@ export interface DecodedRequest {
   ttl: number;
   msgtime: number;
   body: unknown;
+  /** How senderid is bound to the signing key (a client's request: `none`; registration needs a proof). */
+  senderProof: SenderProof;
   /** Warnings raised while decoding (for example a TTL check downgraded by enforce_ttl = 0). */
   warnings: string[];
   /** Provider-private state needed to encode the reply (caller key, reply key material). */
@@ -106,4 +125,6 @@ export interface DecodedReply {
   body: unknown;
   /** `cert=<name>` of the key that signed the reply: which server answered, cryptographically. */
   signer: string;
+  /** How senderid is bound to `signer`; `shared` and `unsigned` replies carry an unauthenticated sender name. */
+  senderProof: SenderProof;
 }

@@ -36,8 +36,8 @@ export interface SecurityProvider {
   callerid(): string;
   /** Signs and encrypts a request. */
   encodeRequest(request: OutgoingRequest): Uint8Array;
-  /** Authenticates, checks freshness and replay, decrypts. */
-  decodeRequest(wire: Uint8Array): DecodedRequest;
+  /** Authenticates, checks freshness and replay, runs `options.precheck`, decrypts. */
+  decodeRequest(wire: Uint8Array, options?: DecodeRequestOptions): DecodedRequest;
   /** Encrypts a reply to the caller of `request` and signs it as this server. */
   encodeReply(reply: OutgoingReply, request: DecodedRequest): Uint8Array;
   /** Decrypts and authenticates a reply to one of this client's requests. */
@@ -46,6 +46,28 @@ export interface SecurityProvider {
   forgetRequest(requestid: string): void;
   /** Drops cached key material so the next use re-reads key files (SIGHUP). */
   reload(): void;
+}
+
+/** The authenticated clear-text facts of a request, known before its payload is decrypted and deserialized. */
+export interface RequestEnvelopeFacts {
+  requestid: string;
+  /** `cert=<name>`: the signer, already verified. */
+  callerid: string;
+  senderid: string;
+  agent: string;
+  collective: string;
+  /** Bytes of the sealed payload that deserializing would process. */
+  payloadBytes: number;
+}
+
+/** Options of decodeRequest. */
+export interface DecodeRequestOptions {
+  /**
+   * Called once the signature verified and before the payload is decrypted and deserialized: throwing here
+   * (a SecurityError) refuses the request at the cost of a signature check, so a caller no policy allows cannot
+   * make the receiver parse a large payload. The daemon uses it for pre-authorization.
+   */
+  precheck?: (facts: RequestEnvelopeFacts) => void;
 }
 
 /** Builds a provider; registered under a name in the security registry. */

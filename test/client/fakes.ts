@@ -23,10 +23,10 @@ export class PlainSecurity implements SecurityProvider {
     return Buffer.from(JSON.stringify({ ...request, msgtime: Math.floor(Date.now() / 1000) }));
   }
   decodeRequest(wire: Uint8Array): DecodedRequest {
-    return { ...JSON.parse(Buffer.from(wire).toString()), callerid: 'cert=tester', warnings: [], replyContext: null };
+    return { ...JSON.parse(Buffer.from(wire).toString()), callerid: 'cert=tester', senderProof: 'none', warnings: [], replyContext: null };
   }
   encodeReply(reply: OutgoingReply, request: DecodedRequest): Uint8Array {
-    return Buffer.from(JSON.stringify({ ...reply, requestid: request.requestid, msgtime: 0, signer: `cert=${reply.senderid}` }));
+    return Buffer.from(JSON.stringify({ ...reply, requestid: request.requestid, msgtime: 0, signer: `cert=${reply.senderid}`, senderProof: 'key-name' }));
   }
   decodeReply(wire: Uint8Array): DecodedReply {
     const reply = JSON.parse(Buffer.from(wire).toString()) as DecodedReply;

@@ -67,7 +67,7 @@ export class FakeSecurity implements SecurityProvider {
     const key = `${wire.caller}/${request.requestid}`;
     if (this.seen.has(key)) throw new ReplayedError(`request ${request.requestid} replayed`);
     this.seen.add(key);
-    return { ...request, callerid: `cert=${wire.caller}`, warnings: [], replyContext: wire.caller };
+    return { ...request, callerid: `cert=${wire.caller}`, senderProof: wire.caller === request.senderid ? 'key-name' : 'none', warnings: [], replyContext: wire.caller };
   }
 
   encodeReply(reply: OutgoingReply, request: DecodedRequest): Uint8Array {
@@ -77,7 +77,7 @@ export class FakeSecurity implements SecurityProvider {
   decodeReply(bytes: Uint8Array): DecodedReply {
     const wire = JSON.parse(decoder.decode(bytes)) as { kind: string; to: string; requestid: string; signer: string; reply: Required<OutgoingReply> };
     if (wire.kind !== 'reply') throw new MalformedMessageError('not a reply');
-    return { requestid: wire.requestid, senderid: wire.reply.senderid, senderagent: wire.reply.senderagent, msgtime: wire.reply.msgtime, body: wire.reply.body, signer: `cert=${wire.signer}` };
+    return { requestid: wire.requestid, senderid: wire.reply.senderid, senderagent: wire.reply.senderagent, msgtime: wire.reply.msgtime, body: wire.reply.body, signer: `cert=${wire.signer}`, senderProof: wire.signer === wire.reply.senderid ? 'key-name' : 'none' };
   }
 
   forgetRequest(): void {}

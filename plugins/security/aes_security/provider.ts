@@ -155,7 +155,7 @@ export class AesSecurityProvider implements SecurityProvider {
       return {
         requestid: header.requestid, senderid: header.senderid, callerid: header.callerid, agent: header.agent,
         collective: header.collective, filter, ttl: header.ttl, msgtime: header.msgtime, body: payload.body,
-        warnings, replyContext,
+        senderProof: name === header.senderid ? 'key-name' : 'none', warnings, replyContext,
       };
     } catch (error) {
       throw asSecurityError(error);
@@ -229,6 +229,7 @@ export class AesSecurityProvider implements SecurityProvider {
       return {
         requestid: header.requestid, senderid: header.senderid, senderagent: header.senderagent, msgtime: header.msgtime,
         body: this.serializer(header.serializer).deserialize(plaintext), signer: header.signer,
+        senderProof: name === header.senderid ? 'key-name' : 'none',
       };
     } catch (error) {
       throw asSecurityError(error);
