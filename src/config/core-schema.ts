@@ -44,6 +44,11 @@ export const coreSchema: ConfigSchema = {
     activate_agents: { type: 'boolean', default: true, doc: 'Whether agents are active unless their plugin.<agent>.activate_agent says otherwise.' },
     fact_cache_time: { type: 'integer', default: 300, min: 0, doc: 'Seconds facts are cached before the fact source is read again.' },
     rpclimitmethod: { type: 'enum', values: ['first', 'random'], default: 'first', doc: 'Which nodes --limit-nodes keeps: the first to answer discovery, or a random selection.' },
+    max_message_size: {
+      type: 'integer', default: 4194304, min: 4096, max: 67108864,
+      doc: 'Bytes: the largest message any connector accepts or sends; larger frames are dropped before their body is buffered, counted and logged.',
+    },
+    statedir: { type: 'path', default: '/var/lib/tscollective', doc: "Directory for the daemon's persistent state (the replay journal); created mode 0700 when missing." },
     threaded: { type: 'boolean', default: false, doc: 'Whether the client handles replies for several requests concurrently.' },
   },
 };
