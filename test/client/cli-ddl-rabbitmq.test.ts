@@ -84,6 +84,14 @@ export default defineAgent({ name: 'greeter', version: '0.3.0', description: 'Gr
     assert.match(nettest.stdout, /OUTPUT:\n\s+host:[\s\S]*connected:\n\s+Description: Whether the connection opened\n\s+Display As: Connected\n\s+Type: boolean/);
     assert.ok(existsSync(join(cacheHome, 'tscollective', 'ddl', 'nettest@1.0.0.json')));
 
+    const refreshed = await tsco(['plugin', 'doc', 'nettest/echo', '--refresh']);
+    assert.equal(refreshed.code, 0, refreshed.stderr);
+    assert.match(refreshed.stdout, /Source: network/);
+    assert.match(refreshed.stdout, /echo action:/);
+    assert.doesNotMatch(refreshed.stdout, /connect action:/);
+    const cached = await tsco(['plugin', 'doc', 'nettest/echo']);
+    assert.match(cached.stdout, /Source: cache/);
+
     const listed = await tsco(['plugin', 'doc']);
     assert.match(listed.stdout, /^ {2}nettest\s+1\.0\.0\s+cache\s+Network checks/m);
 
@@ -149,6 +157,8 @@ export default defineAgent({ name: 'greeter', version: '0.3.0', description: 'Gr
     const onlyFailed = await tsco(['rpc', 'rpcutil', 'ping', '--display', 'failed']);
     assert.doesNotMatch(onlyFailed.stdout, /^\s+Timestamp: /m);
     assert.match(onlyFailed.stdout, /Summary of Timestamp:/);
+    const json = JSON.parse((await tsco(['rpc', 'sysinfo', 'runtime', '--json'])).stdout) as { items: unknown[] };
+    assert.equal(json.items.length, 3, '--json lists every reply whatever the display policy');
     const failures = await tsco(['rpc', 'sysinfo', 'disk', 'path=/no/such/dir', '--display', 'ok']);
     assert.equal(failures.code, 2);
     assert.doesNotMatch(failures.stdout, /cannot read/);

@@ -106,6 +106,11 @@ describe('agent descriptions on a client without agent code', () => {
     assert.match(problems.join('\n'), /liar@1\.json is unusable and was removed: describes agent other/);
     assert.ok(!readdirSync(dir).includes('bad@1.json'));
     assert.throws(() => cache.put(ddl('x', '../../etc')), /not a valid name and version/);
+    const small = new DescriptionCache(join(scratch, 'cache5'), { bytes: 400 });
+    for (const name of ['a', 'b', 'c', 'd']) small.put(ddl(name, '1'));
+    const kept = readdirSync(join(scratch, 'cache5'));
+    assert.ok(kept.length >= 1 && kept.length < 4, `the byte bound evicts the oldest: ${kept.join(', ')}`);
+    assert.ok(kept.includes('d@1.json'), 'the newest is kept');
     assert.equal(defaultCacheDir({ XDG_CACHE_HOME: '/var/cache/me' }), '/var/cache/me/tscollective/ddl');
   });
 

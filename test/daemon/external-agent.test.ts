@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXTERNAL_LIMITS, EXTERNAL_PROTOCOL, loadAgents, runAction, type Agent, type NodeView } from '../../src/agent/index.js';
@@ -77,6 +77,11 @@ describe('external agents', () => {
     chmodSync(join(agentDir, 'noexec'), 0o644);
     writeExternal(agentDir, 'writable', 'echo {}', { go: { description: 'go' } });
     chmodSync(join(agentDir, 'writable'), 0o777);
+    writeExternal(agentDir, 'leaver', `sleep 60 &\necho $! > ${join(dir, 'straggler.pid')}\nhead -c 200000 /dev/zero | tr "\\0" e >&2\necho '{"data":{}}'`, {
+      go: { description: 'Leaves a child behind and floods standard error' },
+    });
+    writeFileSync(join(agentDir, 'linked.json'), description('linked', 5, { go: { description: 'go' } }));
+    symlinkSync(join(agentDir, 'leaver'), join(agentDir, 'linked'));
     writeExternal(agentDir, 'badddl', 'echo {}', { go: { description: 'go', input: { x: { type: 'string', pattern: '(a)\\1' } } } });
     writeFileSync(join(agentDir, 'docsonly.json'), description('docsonly', 5, { go: { description: 'documented only' } }));
     const loaded = await loadAgents([agentDir], new CapturingLogger());
@@ -87,13 +92,14 @@ describe('external agents', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   test('unfit installations are refused at load, each with its reason; the fit ones load', () => {
-    assert.deepEqual([...agents.keys()].sort(), ['echoer', 'failer', 'sleeper']);
+    assert.deepEqual([...agents.keys()].sort(), ['echoer', 'failer', 'leaver', 'sleeper']);
     const text = problems.join('\n');
     assert.match(text, /misnamed\.json: describes agent othername, but the file and executable are named misnamed/);
     assert.match(text, /noexec\.json: .*noexec is not executable/);
     assert.match(text, /writable\.json: .*writable is writable by group or others/);
     assert.match(text, /badddl\.json: [\s\S]*actions\.go\.input\.x\.pattern: not supported by the linear-time \(RE2\) engine/);
-    assert.equal(problems.length, 4);
+    assert.match(text, /linked\.json: .*linked is a symbolic link/);
+    assert.equal(problems.length, 5);
   });
 
   test('a round trip: the request arrives on standard input, the reply is read from standard output', async () => {
@@ -139,6 +145,13 @@ describe('external agents', () => {
     const pid = Number(readFileSync(join(dir, 'sleeper.pid'), 'utf8'));
     const child = Number(readFileSync(join(dir, 'child.pid'), 'utf8'));
     await waitFor(() => !alive(pid) && !alive(child), 'the agent and its child to be killed', EXTERNAL_LIMITS.killGraceMs + 5000);
+  });
+
+  test('nothing of a request outlives it: a child left behind is killed; a flood on standard error is bounded', async () => {
+    const reply = await call(agents.get('leaver')!, 'go', {});
+    assert.deepEqual([reply.statuscode, reply.data], [0, {}]);
+    const straggler = Number(readFileSync(join(dir, 'straggler.pid'), 'utf8'));
+    await waitFor(() => !alive(straggler), 'the child left behind to be killed');
   });
 
   test('the Python example agent (examples/external) answers, and fails cleanly on a path that does not exist', async () => {

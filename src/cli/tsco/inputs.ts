@@ -4,8 +4,6 @@
  * booleans, JSON, else text), or typed explicitly with `key:type=value`.
  */
 import { InvalidArgumentError } from '../../errors.js';
-import type { Logger } from '../../inter/logger.js';
-import { agentDirectories, loadAgents } from '../../agent/loader.js';
 import { checkActionInputs, parseInputText } from '../../agent/inputs.js';
 import { DDL_TYPES, inputRequired, type AgentDdl, type DdlType } from '../../agent/ddl.js';
 import type { Agent } from '../../agent/types.js';
@@ -128,10 +126,4 @@ export function convertInputs(args: readonly string[], agent: Agent | AgentDdl |
     fail();
   }
   return { data, typing: 'declared' };
-}
-
-/** The locally installed agent called `name` (built-in plugins/agent, then `<libdir>/agent`), if any. */
-export async function findLocalAgent(name: string, libdirs: readonly string[], logger: Logger): Promise<Agent | undefined> {
-  const { agents } = await loadAgents(agentDirectories(libdirs), logger);
-  return agents.get(name);
 }
