@@ -27,9 +27,15 @@ const re2Engine = Object.assign((pattern: string) => compileLinear(pattern), { c
 /** The shared ajv instance: every error reported, linear-time patterns. */
 export const ajv = new Ajv({ allErrors: true, verbose: true, strictTypes: false, code: { regExp: re2Engine } });
 
-/** Compiles `schema` (built from a checked description, never taken as is from the network). */
+/**
+ * Compiles `schema` (built from a checked description, never taken as is from the network). The compiled function
+ * is the caller's to keep: ajv's own cache would hold every schema ever compiled (each reload, each fetched
+ * description), so it forgets it at once.
+ */
 export function compileSchema(schema: object): ValidateFunction {
-  return ajv.compile(schema);
+  const validate = ajv.compile(schema);
+  ajv.removeSchema(schema);
+  return validate;
 }
 
 const MAX_REPORTED = 50;

@@ -110,7 +110,6 @@ export async function discoverCommand(options: CommonOptions, globals: GlobalOpt
  */
 export async function rpcCommand(agent: string, action: string, inputs: string[], options: RpcOptions, globals: GlobalOptions, streams: Streams): Promise<number> {
   const call = callOptionsFromOptions(options);
-  effectiveDisplay(options.display, undefined);
   return withClient(globals, streams, async ({ client, settings, logger }, config) => {
     const discoverer = discovererFor(options, config);
     const target = { ...call, ...(discoverer ? { discoverer } : {}) };
