@@ -150,6 +150,20 @@ export class AgentDefinitionError extends TscError {
   }
 }
 
+/**
+ * An agent description (DDL) is invalid: one from an agent module, an external agent's JSON file, the client's cache
+ * or a server's reply. `problems` lists every one; `source` names where it came from.
+ */
+export class AgentDescriptionError extends TscError {
+  readonly problems: readonly string[];
+  readonly source: string;
+  constructor(source: string, problems: readonly string[], options?: { cause?: unknown }) {
+    super('TSC_AGENT_DESCRIPTION', `agent description from ${source} is invalid:\n  - ${problems.join('\n  - ')}`, options);
+    this.problems = problems;
+    this.source = source;
+  }
+}
+
 /** An action reported a non-OK RPC status on purpose (ctx.fail); `statuscode` is the RPC status. */
 export class ActionFailedError extends TscError {
   readonly statuscode: number;

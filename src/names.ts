@@ -1,6 +1,6 @@
 /**
  * The name rules of tscollective, in one place: what node identities, collectives, agents, actions, key names,
- * callerids, request ids, key ids, fact and class names may look like. Every layer (configuration, connectors,
+ * callerids, request ids, key ids, fact and class names, action input/output keys and agent versions may look like. Every layer (configuration, connectors,
  * the security provider, the daemon, the client, the key tools) checks names with these rules, so a name one
  * layer accepts is never refused by another. Every pattern is anchored and linear (no nested quantifiers).
  */
@@ -40,6 +40,10 @@ export const NAME_RULES = Object.freeze({
   fact: rule(/^[\w.:-]+$/, 255, 'letters, digits, "_", ".", ":" and "-"'),
   /** A configuration-management class name (Puppet classes use "::"). */
   className: rule(/^[\w:.-]+$/, 255, 'letters, digits, "_", ":", "." and "-"'),
+  /** An action input or output name (`key=value` on the command line, a key of the request data or reply data). */
+  dataKey: rule(/^[A-Za-z_]\w*$/, 128, 'letters, digits and "_", not starting with a digit'),
+  /** An agent version as a description declares it (`1.0.0`, `2.1-rc1`); part of cache file names. */
+  version: rule(/^[A-Za-z0-9][\w.+-]*$/, 64, 'letters, digits, "_", ".", "+" and "-", starting with a letter or digit'),
 });
 
 /** The kinds of names there are rules for. */

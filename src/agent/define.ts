@@ -1,6 +1,12 @@
-/** defineAgent: checks an agent definition once, when its module loads, and freezes it. */
+/**
+ * defineAgent: checks an agent definition once, when its module loads, produces its description (DDL) and
+ * freezes both. agentFromDescription builds an agent around a description instead (external agents).
+ */
 import { AgentDefinitionError } from '../errors.js';
-import type { Agent, AgentSpec, InputSpec } from './types.js';
+import type { ActionSpec, Agent, AgentSpec, InputSpec } from './types.js';
+import type { AgentDdl } from './ddl.js';
+import { deepFreeze, descriptionProblems } from './ddl-check.js';
+import { describeAgent } from './describe.js';
 import { NAME_RULES, nameProblem } from '../names.js';
 
 /** Agent names: what requests and policy files may address (NAME_RULES.agent). */
@@ -34,7 +40,8 @@ export function defineAgent(spec: AgentSpec): Agent {
   if (typeof spec !== 'object' || spec === null) throw new AgentDefinitionError(name, ['expected an agent definition object']);
   const nameIssue = nameProblem('agent', 'name', spec.name);
   if (nameIssue) problems.push(nameIssue);
-  if (typeof spec.version !== 'string' || spec.version === '') problems.push('version: expected a non-empty string');
+  const versionIssue = nameProblem('version', 'version', spec.version);
+  if (versionIssue) problems.push(versionIssue);
   if (typeof spec.description !== 'string' || spec.description === '') problems.push('description: expected a non-empty string');
   const timeout = spec.timeout ?? DEFAULT_AGENT_TIMEOUT;
   if (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout)) problems.push(`timeout: expected a positive number of seconds, got ${String(spec.timeout)}`);
@@ -51,12 +58,35 @@ export function defineAgent(spec: AgentSpec): Agent {
     if (typeof definition.description !== 'string' || definition.description === '') problems.push(`${where}.description: expected a non-empty string`);
     if (typeof definition.handler !== 'function') problems.push(`${where}.handler: expected a function`);
     for (const [input, inputSpec] of Object.entries(definition.input ?? {})) {
+      const inputIssue = nameProblem('dataKey', `${where}.input`, input);
+      if (inputIssue) problems.push(inputIssue);
       problems.push(...inputSpecProblems(`${where}.input.${input}`, inputSpec));
     }
   }
   if (problems.length > 0) throw new AgentDefinitionError(name, problems);
-  const frozenActions = Object.freeze(Object.fromEntries(Object.entries(actions).map(([key, value]) => [key, Object.freeze({ ...value })])));
-  return Object.freeze({ ...spec, timeout, actions: frozenActions, defined: true as const });
+  // What the description adds: RE2-compatible patterns, defaults and enum values that fit, outputs, aggregates.
+  const ddl = describeAgent(spec, timeout);
+  const ddlIssues = descriptionProblems(ddl);
+  if (ddlIssues.length > 0) throw new AgentDefinitionError(name, ddlIssues);
+  return freezeAgent({ ...spec, timeout }, ddl);
+}
+
+function freezeAgent(spec: AgentSpec & { timeout: number }, ddl: AgentDdl): Agent {
+  const frozenActions = Object.freeze(Object.fromEntries(Object.entries(spec.actions ?? {}).map(([key, value]) => [key, Object.freeze({ ...value })])));
+  return Object.freeze({ ...spec, actions: frozenActions, ddl: deepFreeze(ddl), defined: true as const });
+}
+
+
+/**
+ * An agent around a checked description (see checkDescription): each action's handler comes from
+ * `handlerFor(action)`; inputs are validated against the description before a handler runs.
+ */
+export function agentFromDescription(ddl: AgentDdl, handlerFor: (action: string) => ActionSpec['handler']): Agent {
+  const { metadata } = ddl;
+  const actions = Object.fromEntries(Object.entries(ddl.actions).map(([action, described]) => [action, { description: described.description, handler: handlerFor(action) }]));
+  const spec: AgentSpec & { timeout: number } = { name: metadata.name, version: metadata.version, description: metadata.description, timeout: metadata.timeout, actions };
+  for (const key of ['author', 'license', 'url'] as const) if (metadata[key] !== undefined) spec[key] = metadata[key];
+  return freezeAgent(spec, ddl);
 }
 
 /** Whether `value` is an agent built by defineAgent. */

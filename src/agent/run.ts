@@ -6,7 +6,7 @@
 import { ActionFailedError } from '../errors.js';
 import type { Logger } from '../inter/logger.js';
 import { StatusCode, type RpcReplyBody } from '../inter/message.js';
-import { checkInputs } from './inputs.js';
+import { checkActionInputs, checkInputs } from './inputs.js';
 import type { ActionContext, Agent, NodeView } from './types.js';
 
 /** The authenticated facts of a request that reach the handler. */
@@ -53,7 +53,9 @@ export async function runAction(agent: Agent, request: ActionRequest, environmen
   if (typeof rpc === 'string') return reply(StatusCode.InvalidData, rpc);
   const action = Object.hasOwn(agent.actions, rpc.action) ? agent.actions[rpc.action] : undefined;
   if (!action) return reply(StatusCode.UnknownAction, `unknown action ${rpc.action} for agent ${agent.name}`);
-  const inputs = checkInputs(action.input ?? {}, rpc.data);
+  // The description is what clients validated against; an agent object built without one falls back to its specs.
+  const described = agent.ddl?.actions[rpc.action];
+  const inputs = described ? checkActionInputs(described, rpc.data) : checkInputs(action.input ?? {}, rpc.data);
   if (!inputs.ok) return reply(inputs.statuscode, inputs.message);
 
   const controller = new AbortController();

@@ -1,6 +1,7 @@
 /** The typed agent API: what an agent module declares and what its handlers receive. */
 import type { ConfigView } from '../inter/config.js';
 import type { Logger } from '../inter/logger.js';
+import type { AgentDdl, AggregateDdl, DisplayPolicy } from './ddl.js';
 
 /** The type of one action input. `list` is an array, `hash` a plain object, `any` anything JSON-like. */
 export type InputType = 'string' | 'integer' | 'number' | 'boolean' | 'list' | 'hash' | 'any';
@@ -9,9 +10,11 @@ export type InputType = 'string' | 'integer' | 'number' | 'boolean' | 'list' | '
 export interface InputSpec {
   type: InputType;
   description?: string;
+  /** A short label for the input (`plugin doc`, prompts). */
+  prompt?: string;
   /** Missing required inputs fail with status 3 (missing data). */
   required?: boolean;
-  /** For strings: the value must match (status 4 otherwise). */
+  /** For strings: the value must match (status 4 otherwise). RE2 syntax only: no look-around, no back-references. */
   pattern?: RegExp;
   /** For strings: the longest accepted value. */
   maxLength?: number;
@@ -28,6 +31,10 @@ export interface InputSpec {
 export interface OutputSpec {
   description: string;
   type?: InputType;
+  /** The label clients print instead of the field name. */
+  display_as?: string;
+  /** What clients show when a reply lacks the field. */
+  default?: unknown;
 }
 
 /** The declared inputs of an action. */
@@ -44,6 +51,8 @@ export interface NodeView {
   classes(): readonly string[];
   agents(): readonly AgentSummary[];
   stats(): Record<string, unknown>;
+  /** The description of a hosted agent (undefined when it is not hosted); what `rpcutil#agent_ddl` serves. */
+  agentDdl?(name: string): AgentDdl | undefined;
 }
 
 /** What `agent_inventory` reports about a hosted agent. */
@@ -84,6 +93,10 @@ export interface ActionSpec {
   description: string;
   input?: InputSpecs;
   output?: Record<string, OutputSpec>;
+  /** Which replies `tsco rpc` prints by default: `ok`, `failed` or `always` (the default). */
+  display?: DisplayPolicy;
+  /** Summaries clients compute over the outputs of the successful replies. */
+  aggregate?: AggregateDdl[];
   /** Receives the validated inputs (defaults applied, nothing undeclared). */
   handler: (input: Record<string, unknown>, context: ActionContext) => ActionOutput | Promise<ActionOutput>;
 }
@@ -112,6 +125,7 @@ export interface AgentSpec {
   description: string;
   author?: string;
   license?: string;
+  url?: string;
   /** Seconds an action may run before it is aborted with status 1. Default 10. */
   timeout?: number;
   actions: Record<string, ActionSpec>;
@@ -127,6 +141,8 @@ export interface AgentSpec {
 /** A validated, frozen agent (the result of defineAgent). */
 export interface Agent extends Readonly<Omit<AgentSpec, 'timeout'>> {
   readonly timeout: number;
+  /** The agent's description (DDL): validated, frozen, served to clients by `rpcutil#agent_ddl`. */
+  readonly ddl: AgentDdl;
   /** Marks objects built by defineAgent, so the loader can tell them from anything else. */
   readonly defined: true;
 }

@@ -2,7 +2,7 @@
 /**
  * tsco: the tscollective client, in the style of MCollective's `mco`.
  *
- *   tsco [--config client.cfg] ping|discover|rpc|inventory|decode|keys ...
+ *   tsco [--config client.cfg] ping|discover|rpc|inventory|plugin doc|decode|keys ...
  *
  * The configuration is `--config`, else `$TSCO_CONFIG`, else `~/.tscollective/client.cfg`. RPC commands exit
  * with MCollective's codes (0 ok, 1 nothing discovered and no responses, 2 some failed, 3 discovered but none
@@ -12,6 +12,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, TscError } from '../errors.js';
 import { registerDecodeCommand } from './tsco/decode.js';
 import { registerKeysCommands } from './tsco/keys-commands.js';
+import { registerPluginCommands } from './tsco/plugin-doc.js';
 import { processStreams, type Streams } from './tsco/output.js';
 import { registerRpcCommands } from './tsco/rpc-commands.js';
 
@@ -25,6 +26,7 @@ export function buildProgram(streams: Streams, run: (work: Promise<number>) => v
     .exitOverride();
   registerRpcCommands(program, streams, run);
   registerDecodeCommand(program, streams, run);
+  registerPluginCommands(program, streams, run);
   registerKeysCommands(program, streams, run);
   return program;
 }

@@ -1,4 +1,4 @@
-/** The RPC client library: discovery, requests, reply collection, statistics and exit codes. */
+/** The RPC client library (`tscollective/client`): discovery, requests, reply collection, statistics, exit codes and agent descriptions. */
 export {
   RpcClient, replyBodyProblem,
   type RpcClientOptions, type CallOptions, type RpcCallOptions, type Discoverer, type DiscoveryRequest, type PingReply, type PingResult,
@@ -10,3 +10,7 @@ export { newRequestId, isRequestId } from './requestid.js';
 export { ExitCode, exitCodeFor, type RpcReply, type RpcResult, type RpcStats } from './stats.js';
 export { readClientSettings, type ClientSettings } from './settings.js';
 export { connectClient, validateClientConfig, type ClientBuildOptions, type ClientSession } from './from-config.js';
+export {
+  AgentDescriptions, DescriptionCache, defaultCacheDir, computeAggregates,
+  type FoundDescription, type DescriptionOptions, type CacheLimits, type AggregateResult,
+} from './ddl/index.js';

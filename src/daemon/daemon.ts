@@ -174,6 +174,7 @@ export async function startDaemon(config: ConfigView, options: DaemonOptions = {
     classes: () => facts.classes(),
     agents: agentSummaries,
     stats: () => stats() as unknown as Record<string, unknown>,
+    agentDdl: (name) => hosted.get(name)?.agent.ddl,
   };
   const host: PipelineHost = {
     identity: settings.identity,

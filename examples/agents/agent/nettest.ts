@@ -44,13 +44,14 @@ export default defineAgent({
     echo: {
       description: 'Returns the message it was given',
       input: { message: { type: 'string', required: true, maxLength: 1024, description: 'Text to echo' } },
-      output: { message: { description: 'The same text' } },
+      output: { message: { description: 'The same text', display_as: 'Message', type: 'string' } },
+      aggregate: [{ function: 'summary', output: 'message' }],
       handler: ({ message }) => ({ message }),
     },
     sleep: {
       description: 'Sleeps for a number of seconds (at most plugin.nettest.max_sleep), then replies',
-      input: { seconds: { type: 'number', required: true, min: 0, max: 3600, description: 'How long to sleep' } },
-      output: { slept: { description: 'Seconds slept', type: 'number' } },
+      input: { seconds: { type: 'number', required: true, min: 0, max: 3600, prompt: 'Seconds', description: 'How long to sleep' } },
+      output: { slept: { description: 'Seconds slept', display_as: 'Slept', type: 'number' } },
       handler: async ({ seconds }, ctx) => {
         const limit = Number(ctx.config['max_sleep'] ?? 30);
         if ((seconds as number) > limit) ctx.fail(4, `seconds: at most ${limit} (plugin.nettest.max_sleep)`);
@@ -60,13 +61,17 @@ export default defineAgent({
     },
     uptime: {
       description: 'System and daemon uptime in seconds',
-      output: { system: { description: 'Seconds since boot', type: 'integer' }, daemon: { description: 'Seconds since the daemon started', type: 'integer' } },
+      output: {
+        system: { description: 'Seconds since boot', display_as: 'System Uptime', type: 'integer' },
+        daemon: { description: 'Seconds since the daemon started', display_as: 'Daemon Uptime', type: 'integer' },
+      },
+      aggregate: [{ function: 'min', output: 'system' }, { function: 'max', output: 'system' }, { function: 'average', output: 'daemon' }],
       handler: () => ({ system: Math.floor(systemUptime()), daemon: Math.floor(process.uptime()) }),
     },
     resolve: {
       description: 'Resolves a host name with the node\'s resolver',
-      input: { host: { type: 'string', required: true, pattern: HOST, maxLength: 253, description: 'Host name to resolve' } },
-      output: { addresses: { description: 'Every address found', type: 'list' } },
+      input: { host: { type: 'string', required: true, pattern: HOST, maxLength: 253, prompt: 'Host', description: 'Host name to resolve' } },
+      output: { host: { description: 'The host name', display_as: 'Host', type: 'string' }, addresses: { description: 'Every address found', display_as: 'Addresses', type: 'list' } },
       handler: async ({ host }, ctx) => {
         try {
           const addresses = await lookup(host as string, { all: true });
@@ -79,11 +84,18 @@ export default defineAgent({
     connect: {
       description: 'Opens a TCP connection from the node to host:port and reports how long it took',
       input: {
-        host: { type: 'string', required: true, pattern: HOST, maxLength: 253, description: 'Target host' },
-        port: { type: 'integer', required: true, min: 1, max: 65535, description: 'Target port' },
-        timeout: { type: 'number', min: 0.1, max: 30, default: 5, description: 'Seconds to wait for the connection' },
+        host: { type: 'string', required: true, pattern: HOST, maxLength: 253, prompt: 'Host', description: 'Target host' },
+        port: { type: 'integer', required: true, min: 1, max: 65535, prompt: 'Port', description: 'Target port' },
+        timeout: { type: 'number', min: 0.1, max: 30, default: 5, prompt: 'Timeout', description: 'Seconds to wait for the connection' },
       },
-      output: { connected: { description: 'Whether the connection opened', type: 'boolean' }, ms: { description: 'Milliseconds taken', type: 'integer' } },
+      output: {
+        host: { description: 'The target host', display_as: 'Host', type: 'string' },
+        port: { description: 'The target port', display_as: 'Port', type: 'integer' },
+        connected: { description: 'Whether the connection opened', display_as: 'Connected', type: 'boolean' },
+        ms: { description: 'Milliseconds taken', display_as: 'Time (ms)', type: 'integer' },
+        error: { description: 'Why the connection did not open', display_as: 'Error', type: 'string' },
+      },
+      aggregate: [{ function: 'boolean_summary', output: 'connected', labels: { true: 'reachable', false: 'unreachable' } }, { function: 'average', output: 'ms' }, { function: 'max', output: 'ms' }],
       handler: async ({ host, port, timeout }, ctx) => ({ host, port, ...(await connect(host as string, port as number, (timeout as number) * 1000, ctx.signal)) }),
     },
   },

@@ -89,10 +89,14 @@ export function formatSummary(stats: RpcStats, verbose: boolean): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The --json document of an RPC call: `{items: [{agent, action, sender, statuscode, statusmsg, data}], stats}`. */
-export function jsonDocument(items: readonly RpcReply[], stats: RpcStats): string {
+/**
+ * The --json document of an RPC call: `{items: [{agent, action, sender, statuscode, statusmsg, data}], stats}`,
+ * plus any `extra` top-level members (`aggregates`).
+ */
+export function jsonDocument(items: readonly RpcReply[], stats: RpcStats, extra: Record<string, unknown> = {}): string {
   return `${JSON.stringify({
     items: items.map(({ agent, action, sender, statuscode, statusmsg, data }) => ({ agent, action, sender, statuscode, statusmsg, data })),
     stats,
+    ...extra,
   }, null, 2)}\n`;
 }

@@ -3,7 +3,9 @@
  * Each returns its exit code (MCollective's: 0 ok, 1 nothing discovered, 2 failures, 3 no responses,
  * 4 no discovery and no responses).
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import type { ActionDdl } from '../../agent/ddl.js';
+import { computeAggregates } from '../../client/ddl/aggregate.js';
 import {
   ExitCode, FlatFileDiscoverer, RegistrationDiscoverer, connectClient, exitCodeFor,
   type ClientSession, type Discoverer, type RpcCallOptions, type RpcReply, type RpcStats,
@@ -12,9 +14,14 @@ import { InvalidArgumentError } from '../../errors.js';
 import type { ConfigView } from '../../inter/config.js';
 import { RegistrationStore } from '../../registration/store.js';
 import { loadClientConfig, type GlobalOptions } from './context.js';
-import { convertInputs, findLocalAgent } from './inputs.js';
+import { describeForCall, descriptionsFor } from './descriptions.js';
+import { convertInputs } from './inputs.js';
 import { addCallOptions, addFilterOptions, callOptionsFromOptions, type CommonOptions } from './options.js';
 import { formatReply, formatSummary, formatValue, jsonDocument, progress, type Streams } from './output.js';
+import { DISPLAY_OPTIONS, effectiveDisplay, formatAggregates, formatDescribedReply, shouldDisplay } from './rpc-format.js';
+
+/** The options of `tsco rpc`: the shared ones and `--display`. */
+export type RpcOptions = CommonOptions & { display?: string };
 
 /** Runs `body` with a connected client built from the configuration, closing it afterwards. */
 async function withClient(globals: GlobalOptions, streams: Streams, body: (session: ClientSession, config: ConfigView) => Promise<number>): Promise<number> {
@@ -97,14 +104,18 @@ export async function discoverCommand(options: CommonOptions, globals: GlobalOpt
   });
 }
 
-/** `tsco rpc AGENT ACTION [key=value ...]`: per-node results and the summary. */
-export async function rpcCommand(agent: string, action: string, inputs: string[], options: CommonOptions, globals: GlobalOptions, streams: Streams): Promise<number> {
+/**
+ * `tsco rpc AGENT ACTION [key=value ...]`: inputs converted and validated with the agent's description (local,
+ * cached or fetched), per-node results as the display policy says, the aggregate summaries, and the summary.
+ */
+export async function rpcCommand(agent: string, action: string, inputs: string[], options: RpcOptions, globals: GlobalOptions, streams: Streams): Promise<number> {
   const call = callOptionsFromOptions(options);
   return withClient(globals, streams, async ({ client, settings, logger }, config) => {
     const discoverer = discovererFor(options, config);
-    const local = await findLocalAgent(agent, settings.libdirs, logger);
-    const { data } = convertInputs(inputs, local, action);
-    return runCall(client, agent, action, data, { ...call, ...(discoverer ? { discoverer } : {}) }, options, streams);
+    const target = { ...call, ...(discoverer ? { discoverer } : {}) };
+    const ddl = await describeForCall(descriptionsFor(settings, logger, streams), client, agent, target, streams);
+    const { data } = convertInputs(inputs, ddl, action);
+    return runCall(client, agent, action, data, target, options, streams, ddl?.actions[action]);
   });
 }
 
@@ -157,20 +168,26 @@ function refuseDiscoveryOptions(options: CommonOptions, why: string): void {
 
 async function runCall(
   client: ClientSession['client'], agent: string, action: string, data: Record<string, unknown>,
-  call: RpcCallOptions, options: CommonOptions, streams: Streams,
+  call: RpcCallOptions, options: RpcOptions, streams: Streams, described?: ActionDdl,
 ): Promise<number> {
   const meter = progress(streams);
+  const display = effectiveDisplay(options.display, described);
   const result = await client.call(agent, action, data, {
     ...call,
     onReply: (reply, p) => {
       meter.done();
-      if (!options.json) streams.out(formatReply(reply));
+      if (!options.json && shouldDisplay(reply, display)) streams.out(formatDescribedReply(reply, described));
       meter.update(p.received, p.expected);
     },
   });
   meter.done();
-  if (options.json) streams.out(jsonDocument(result.items, result.stats));
-  else streams.out(formatSummary(result.stats, Boolean(options.verbose)));
+  const aggregates = described ? computeAggregates(described, result.items) : [];
+  if (options.json) {
+    streams.out(jsonDocument(result.items, result.stats, aggregates.length > 0 ? { aggregates } : {}));
+  } else {
+    streams.out(formatAggregates(aggregates));
+    streams.out(formatSummary(result.stats, Boolean(options.verbose)));
+  }
   return exitCodeFor(result.stats);
 }
 
@@ -200,8 +217,9 @@ export function registerRpcCommands(program: Command, streams: Streams, run: (wo
     .description('call AGENT ACTION on the nodes matching the filters')
     .argument('<agent>', 'the agent to call')
     .argument('<action>', 'the action to run')
-    .argument('[inputs...]', 'action inputs as key=value (typed from the agent\'s declaration when installed locally)')))
-    .action((agent: string, action: string, inputs: string[], options: CommonOptions) => run(rpcCommand(agent, action, inputs, options, globals(), streams)));
+    .argument('[inputs...]', 'action inputs as key=value (typed by the agent\'s description), or key:type=value')))
+    .addOption(new Option('--display <which>', 'which replies to print: ok, failed or all (default: the action\'s display policy)').choices([...DISPLAY_OPTIONS]))
+    .action((agent: string, action: string, inputs: string[], options: RpcOptions) => run(rpcCommand(agent, action, inputs, options, globals(), streams)));
   addCallOptions(addFilterOptions(program.command('inventory').description('show the agents, facts, classes and statistics of one node').argument('<node>', 'the node identity')), { batching: false })
     .action((node: string, options: CommonOptions) => run(inventoryCommand(node, options, globals(), streams)));
 }
