@@ -8,7 +8,7 @@
  */
 import { FilterSyntaxError } from '../errors.js';
 import { isRegexFactFilter, readFactFilter, tryCompileFactFilter } from './fact.js';
-import { compileLinearRegex, isRegexLiteral, nameMatcher, type RegexCompiler } from './regex.js';
+import { compileLinearRegex, isRegexLiteral, nameMatcher, quoteForMessage, type RegexCompiler } from './regex.js';
 import { isName } from '../names.js';
 
 /** A parsed compound expression. */
@@ -81,7 +81,7 @@ const FUNCTION_FACT = /^fact\(\s*(['"])([^'"]+)\1\s*\)\s*(.+)$/s;
 function parseStatement(token: Token): CompoundNode {
   const { text, at } = token;
   if (text.startsWith('/')) {
-    if (!isRegexLiteral(text)) throw new FilterSyntaxError(`compound filter at offset ${at}: ${JSON.stringify(text)} is not a /regex/ or /regex/i`);
+    if (!isRegexLiteral(text)) throw new FilterSyntaxError(`compound filter at offset ${at}: ${quoteForMessage(text)} is not a /regex/ or /regex/i`);
     return { kind: 'class', name: text };
   }
   const call = FUNCTION_FACT.exec(text);
@@ -95,7 +95,7 @@ function parseStatement(token: Token): CompoundNode {
     }
   }
   if (!isName('className', text)) {
-    throw new FilterSyntaxError(`compound filter at offset ${at}: ${JSON.stringify(text)} is neither fact<op>value, /regex/ nor a class name`);
+    throw new FilterSyntaxError(`compound filter at offset ${at}: ${quoteForMessage(text)} is neither fact<op>value, /regex/ nor a class name`);
   }
   return { kind: 'class', name: text };
 }
@@ -112,7 +112,7 @@ export function parseCompound(expression: string): CompoundNode {
   if (tokens.length === 0) throw new FilterSyntaxError('compound filter: empty expression');
   let position = 0;
   const peek = (): Token | undefined => tokens[position];
-  const describe = (token: Token | undefined): string => (token ? `${JSON.stringify(token.text)} at offset ${token.at}` : 'end of expression');
+  const describe = (token: Token | undefined): string => (token ? `${quoteForMessage(token.text)} at offset ${token.at}` : 'end of expression');
 
   const parseOr = (): CompoundNode => {
     let left = parseAnd();

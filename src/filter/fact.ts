@@ -4,7 +4,7 @@
  */
 import { FilterSyntaxError } from '../errors.js';
 import type { FactFilter, FactOperator } from '../inter/message.js';
-import { compileLinearRegex, compilePattern, isRegexLiteral, type LinearRegex, type RegexCompiler } from './regex.js';
+import { compileLinearRegex, compilePattern, isRegexLiteral, quoteForMessage, type LinearRegex, type RegexCompiler } from './regex.js';
 import { NAME_RULES, isName } from '../names.js';
 
 /** Every operator a fact filter may use. */
@@ -29,11 +29,11 @@ export function readFactFilter(text: string): FactFilter {
   if (typeof text !== 'string') throw new FilterSyntaxError(`fact filter: expected a string, got ${typeof text}`);
   const match = OPERATOR_PATTERN.exec(text.trim());
   if (!match) {
-    throw new FilterSyntaxError(`fact filter ${JSON.stringify(text)}: expected fact<op>value with op one of = ${FACT_OPERATORS.join(' ')}`);
+    throw new FilterSyntaxError(`fact filter ${quoteForMessage(text)}: expected fact<op>value with op one of = ${FACT_OPERATORS.join(' ')}`);
   }
   const [, fact, written, rawValue] = match as unknown as [string, string, string, string];
   const value = unquote(rawValue.trim());
-  if (value === '') throw new FilterSyntaxError(`fact filter ${JSON.stringify(text)}: missing value after ${written}`);
+  if (value === '') throw new FilterSyntaxError(`fact filter ${quoteForMessage(text)}: missing value after ${written}`);
   let operator: FactOperator;
   if (written === '=>') operator = '>=';
   else if (written === '=<') operator = '<=';
@@ -41,7 +41,7 @@ export function readFactFilter(text: string): FactFilter {
   else operator = written as FactOperator;
   const filter: FactFilter = { fact, operator, value };
   const problem = shapeProblem(filter);
-  if (problem) throw new FilterSyntaxError(`fact filter ${JSON.stringify(text)}: ${problem}`);
+  if (problem) throw new FilterSyntaxError(`fact filter ${quoteForMessage(text)}: ${problem}`);
   return filter;
 }
 
@@ -49,7 +49,7 @@ export function readFactFilter(text: string): FactFilter {
 export function parseFactFilter(text: string): FactFilter {
   const filter = readFactFilter(text);
   const problem = factFilterProblem(filter);
-  if (problem) throw new FilterSyntaxError(`fact filter ${JSON.stringify(text)}: ${problem}`);
+  if (problem) throw new FilterSyntaxError(`fact filter ${quoteForMessage(text)}: ${problem}`);
   return filter;
 }
 
@@ -57,9 +57,9 @@ export function parseFactFilter(text: string): FactFilter {
 function shapeProblem(filter: unknown): string | undefined {
   if (typeof filter !== 'object' || filter === null) return 'expected {fact, operator, value}';
   const { fact, operator, value } = filter as Record<string, unknown>;
-  if (!isName('fact', fact)) return `fact name ${JSON.stringify(fact)} is not valid (${NAME_RULES.fact.description})`;
+  if (!isName('fact', fact)) return `fact name ${quoteForMessage(fact)} is not valid (${NAME_RULES.fact.description})`;
   if (typeof operator !== 'string' || !FACT_OPERATORS.includes(operator as FactOperator)) {
-    return `operator ${JSON.stringify(operator)} is not one of ${FACT_OPERATORS.join(' ')}`;
+    return `operator ${quoteForMessage(operator)} is not one of ${FACT_OPERATORS.join(' ')}`;
   }
   if (typeof value !== 'string') return `value of fact ${fact} must be a string`;
   return undefined;

@@ -8,6 +8,16 @@ import { compileLinearRegex, type LinearRegex, type RegexCompiler } from './line
 export { compileLinearRegex, backtrackingConstruct, MAX_CLASS_RANGES, MAX_PATTERN_LENGTH, MAX_PROGRAM_SIZE, REGEX_FLAGS } from './linear-regex.js';
 export type { LinearRegex, RegexCompiler } from './linear-regex.js';
 
+/**
+ * `value` as an error message shows it: a string quoted and cut to `max` characters, a number, boolean or null
+ * as written, anything else by its kind. Filter entries come from the wire, so a message must not grow with them.
+ */
+export function quoteForMessage(value: unknown, max = 80): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > max ? `${value.slice(0, max)}...` : value);
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return Array.isArray(value) ? 'a list' : `a value of type ${typeof value}`;
+}
+
 /** Whether `text` is written as a `/pattern/` (or `/pattern/i`) literal. */
 export function isRegexLiteral(text: unknown): boolean {
   return typeof text === 'string' && text.length >= 2 && text.startsWith('/') && (text.endsWith('/') || text.endsWith('/i')) && text !== '/i';
@@ -28,7 +38,7 @@ export function parseRegexLiteral(text: string): { source: string; flags: string
 export function compilePattern(text: string, what: string, bare = false, compile: RegexCompiler = compileLinearRegex): LinearRegex {
   const literal = parseRegexLiteral(text);
   if (literal) return compile(literal.source, literal.flags, what);
-  if (!bare) throw new FilterSyntaxError(`${what}: expected a /regular expression/, got ${JSON.stringify(text)}`);
+  if (!bare) throw new FilterSyntaxError(`${what}: expected a /regular expression/, got ${quoteForMessage(text)}`);
   return compile(text, '', what);
 }
 

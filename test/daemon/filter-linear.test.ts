@@ -92,6 +92,13 @@ describe('JavaScript pattern syntax and semantics are kept', () => {
     });
   }
 
+  test('the documented differences from RegExp: \\s is [\\t\\n\\f\\r ], . excludes only \\n', () => {
+    const space = compileLinearRegex('\\s', '', 't');
+    assert.deepEqual(['\t', '\n', '\f', '\r', ' ', '\v', '\u00a0'].map((text) => space.test(text)), [true, true, true, true, true, false, false]);
+    const any = compileLinearRegex('^.$', '', 't');
+    assert.deepEqual(['\n', '\r', '\u2028', 'x'].map((text) => any.test(text)), [false, true, true, true]);
+  });
+
   test('a compiled regex reports its source and flags, and holds no state between calls (unlike /g RegExp)', () => {
     const regex = compileLinearRegex('b', 'i', 'test');
     assert.deepEqual([regex.source, regex.flags], ['b', 'i']);
@@ -208,6 +215,17 @@ describe('sizes are bounded before work grows with them', () => {
   test('plain names do not count: a directed request may name many nodes', () => {
     const targets = Array.from({ length: 5000 }, (_, i) => `node${i}`);
     assert.equal(matchFilter(filter({ identity: targets }), { ...node, identity: 'node4999' }), true);
+  });
+
+  test('problems quote wire input cut short, so a report does not grow with the filter', () => {
+    const huge = 'x'.repeat(1_000_000);
+    const problems = validateRequestFilter({
+      ...filter({ identity: [`/${huge}(/`], compound: [`${'y'.repeat(4000)} or ${'/'}`] }),
+      fact: Array.from({ length: 20 }, () => ({ fact: `${huge}!`, operator: huge, value: 'v' })),
+    });
+    assert.equal(problems.length, MAX_REPORTED_PROBLEMS + 1);
+    assert.ok(problems.join('\n').length < 4000, `report of ${problems.join('\n').length} characters`);
+    assert.deepEqual(validateRequestFilter({ ...filter(), fact: [{ fact: 'x', operator: { nested: huge }, value: 'v' }] }), ['filter.fact[0]: operator a value of type object is not one of == =~ != < > <= >=']);
   });
 
   test(`at most ${MAX_REPORTED_PROBLEMS} problems are listed, the rest counted`, () => {
