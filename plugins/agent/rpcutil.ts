@@ -60,10 +60,13 @@ export default defineAgent({
       description: 'Retrieve multiple facts from the fact store',
       input: { facts: { type: 'string', required: true, prompt: 'Fact names', description: 'Comma-separated fact names', pattern: /^[\w.:\-]+(\s*,\s*[\w.:\-]+)*$/, maxLength: 4096 } },
       output: { values: { description: 'A hash of fact name to value (null when unknown)', display_as: 'Values', type: 'hash' } },
-      handler: ({ facts: wanted }, { node }) => {
-        const facts = node.facts();
-        const values: Record<string, string | null> = {};
-        for (const name of (wanted as string).split(',').map((n) => n.trim())) values[name] = Object.hasOwn(facts, name) ? facts[name]! : null;
+      handler: ({ facts: wanted }, context) => {
+        const facts = context.node.facts();
+        const names = (wanted as string).split(',').map((n) => n.trim());
+        // The names become keys of the reply: "__proto__" would be refused by every serializer (and is never a fact).
+        if (names.includes('__proto__')) context.fail(4, 'fact name "__proto__" is refused');
+        const values = Object.create(null) as Record<string, string | null>;
+        for (const name of names) values[name] = Object.hasOwn(facts, name) ? facts[name]! : null;
         return { values };
       },
     },

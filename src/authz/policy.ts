@@ -13,7 +13,7 @@
  * the node has every listed class. The first matching rule decides; otherwise `policy default`.
  */
 import { PolicyError } from '../errors.js';
-import { compileCompound, compileFactFilter, parseFactFilter } from '../filter/index.js';
+import { compileCompound, compileFactFilter, readFactFilter } from '../filter/index.js';
 import { nameMatcher } from '../filter/regex.js';
 
 /** What a policy decides about. */
@@ -52,7 +52,7 @@ function factsColumn(text: string): (subject: PolicySubject) => boolean {
     const test = compileCompound(text);
     return (subject) => test(subject);
   }
-  const tests = text.split(/\s+/).filter(Boolean).map((entry) => compileFactFilter(parseFactFilter(entry)));
+  const tests = text.split(/\s+/).filter(Boolean).map((entry) => compileFactFilter(readFactFilter(entry)));
   return (subject) => tests.every((test) => test(subject.facts));
 }
 

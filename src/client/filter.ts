@@ -1,6 +1,7 @@
 /** Building request filters: an empty filter, and merging partial ones (every list is ANDed). */
-import { InvalidArgumentError } from '../errors.js';
+import { FilterSyntaxError, InvalidArgumentError } from '../errors.js';
 import type { FactFilter, RequestFilter } from '../inter/message.js';
+import { validateRequestFilter } from '../filter/match.js';
 
 const LIST_KEYS = ['cf_class', 'agent', 'identity', 'compound'] as const;
 const FACT_OPERATORS = new Set(['==', '=~', '!=', '<', '>', '<=', '>=']);
@@ -16,7 +17,9 @@ export function isEmptyFilter(filter: RequestFilter): boolean {
 }
 
 /**
- * A complete filter from partial ones, checking every entry's shape (the argument is named `filter`).
+ * A complete filter from partial ones, checking every entry's shape (the argument is named `filter`), then
+ * checking the whole as a node would (regexes compiled, compound expressions parsed, the regex count), so a
+ * filter every node would drop is refused here with FilterSyntaxError instead of finding nothing.
  * Lists are concatenated: a node must satisfy every condition of every part.
  */
 export function buildFilter(...parts: Array<Partial<RequestFilter> | undefined>): RequestFilter {
@@ -37,6 +40,8 @@ export function buildFilter(...parts: Array<Partial<RequestFilter> | undefined>)
       part.fact.forEach((fact, index) => filter.fact.push(checkFact(fact, index)));
     }
   }
+  const problems = validateRequestFilter(filter);
+  if (problems.length > 0) throw new FilterSyntaxError(`filter is invalid: ${problems.join('; ')}`);
   return filter;
 }
 

@@ -1,9 +1,9 @@
 /** Facts and classes of this node, as filters and rpcutil see them. */
 import type { ConfigView } from '../inter/config.js';
 import type { Counters, Logger } from '../inter/logger.js';
-import { mergeFacts, parseClasses, parseYamlFacts, WatchedFile } from './yaml.js';
+import { emptyFacts, mergeFacts, parseClasses, parseYamlFacts, WatchedFile } from './yaml.js';
 
-export { flattenFacts, parseYamlFacts, parseClasses, mergeFacts, WatchedFile } from './yaml.js';
+export { emptyFacts, flattenFacts, parseYamlFacts, parseClasses, mergeFacts, WatchedFile } from './yaml.js';
 
 /**
  * The facts and classes of this node. Facts are re-read at most every `fact_cache_time` seconds
@@ -27,7 +27,7 @@ export class NodeFactSource {
       counters.increment('facts.errors');
       logger.warn({ err: error }, error.message);
     };
-    this.factFiles = factPaths.map((path) => new WatchedFile(path, parseYamlFacts, {}, report));
+    this.factFiles = factPaths.map((path) => new WatchedFile(path, parseYamlFacts, emptyFacts(), report));
     this.classesFile = classesPath ? new WatchedFile(classesPath, (text) => parseClasses(text), [], report) : undefined;
   }
 
@@ -52,7 +52,7 @@ export class NodeFactSource {
     return this.cached;
   }
 
-  /** Flattened facts (dotted names, string values); frozen. */
+  /** Flattened facts (dotted names, string values); frozen, without a prototype (own entries only). */
   facts(): Readonly<Record<string, string>> {
     return this.current().facts;
   }

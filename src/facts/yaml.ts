@@ -6,13 +6,22 @@
  * and list items get their index (`ips.0`); every value becomes a string, because filters
  * compare strings (numerically when both sides are numbers). The top-level map of the file is
  * also what `get_facts` returns, flattened the same way.
+ *
+ * Fact maps have no prototype: filters, policies and rpcutil look facts up by names that arrive from the
+ * network, and `constructor` or `toString` must find a node's own fact or nothing, never Object.prototype's
+ * members. A top-level fact named `__proto__` is refused: no serializer carries such a key.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { CORE_SCHEMA, load } from 'js-yaml';
 import { FactsError } from '../errors.js';
 
-/** Flattens a nested fact tree into dotted names with string values. */
-export function flattenFacts(tree: unknown, prefix = '', into: Record<string, string> = {}): Record<string, string> {
+/** An empty fact map without a prototype: only its own entries are facts. */
+export function emptyFacts(): Record<string, string> {
+  return Object.create(null) as Record<string, string>;
+}
+
+/** Flattens a nested fact tree into dotted names with string values, in a map without a prototype. */
+export function flattenFacts(tree: unknown, prefix = '', into: Record<string, string> = emptyFacts()): Record<string, string> {
   if (Array.isArray(tree)) {
     tree.forEach((item, index) => flattenFacts(item, prefix ? `${prefix}.${index}` : String(index), into));
   } else if (typeof tree === 'object' && tree !== null && !(tree instanceof Date) && !(tree instanceof Uint8Array)) {
@@ -31,8 +40,9 @@ export function parseYamlFacts(text: string, source: string): Record<string, str
   } catch (error) {
     throw new FactsError(`facts file ${source}: ${(error as Error).message}`, { cause: error });
   }
-  if (tree === null || tree === undefined) return {};
+  if (tree === null || tree === undefined) return emptyFacts();
   if (typeof tree !== 'object' || Array.isArray(tree)) throw new FactsError(`facts file ${source}: expected a map of facts at the top level`);
+  if (Object.hasOwn(tree, '__proto__')) throw new FactsError(`facts file ${source}: a fact named "__proto__" is refused (no serializer carries it)`);
   return flattenFacts(tree);
 }
 
@@ -92,7 +102,7 @@ export class WatchedFile<T> {
   }
 }
 
-/** Merges several flattened fact maps, later ones winning. */
+/** Merges several flattened fact maps, later ones winning, into a map without a prototype. */
 export function mergeFacts(maps: readonly Readonly<Record<string, string>>[]): Record<string, string> {
-  return Object.assign({}, ...maps) as Record<string, string>;
+  return Object.assign(emptyFacts(), ...maps) as Record<string, string>;
 }

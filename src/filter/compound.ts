@@ -7,8 +7,8 @@
  * needs them (`motd="hello world"`). `not` binds tightest, then `and`, then `or`.
  */
 import { FilterSyntaxError } from '../errors.js';
-import { compileFactFilter, parseFactFilter } from './fact.js';
-import { nameMatcher } from './regex.js';
+import { isRegexFactFilter, readFactFilter, tryCompileFactFilter } from './fact.js';
+import { compileLinearRegex, isRegexLiteral, nameMatcher, quoteForMessage, type RegexCompiler } from './regex.js';
 import { isName } from '../names.js';
 
 /** A parsed compound expression. */
@@ -81,28 +81,29 @@ const FUNCTION_FACT = /^fact\(\s*(['"])([^'"]+)\1\s*\)\s*(.+)$/s;
 function parseStatement(token: Token): CompoundNode {
   const { text, at } = token;
   if (text.startsWith('/')) {
-    nameMatcher(text, `compound filter class regex at offset ${at}`);
+    if (!isRegexLiteral(text)) throw new FilterSyntaxError(`compound filter at offset ${at}: ${quoteForMessage(text)} is not a /regex/ or /regex/i`);
     return { kind: 'class', name: text };
   }
   const call = FUNCTION_FACT.exec(text);
   const factText = call ? `${call[2]}${call[3]}` : /[=<>!~]/.test(text) ? text : undefined;
   if (factText !== undefined) {
     try {
-      const filter = parseFactFilter(factText);
+      const filter = readFactFilter(factText);
       return { kind: 'fact', ...filter };
     } catch (error) {
       throw new FilterSyntaxError(`compound filter at offset ${at}: ${(error as Error).message}`, { cause: error });
     }
   }
   if (!isName('className', text)) {
-    throw new FilterSyntaxError(`compound filter at offset ${at}: ${JSON.stringify(text)} is neither fact<op>value, /regex/ nor a class name`);
+    throw new FilterSyntaxError(`compound filter at offset ${at}: ${quoteForMessage(text)} is neither fact<op>value, /regex/ nor a class name`);
   }
   return { kind: 'class', name: text };
 }
 
 /**
  * Parses a compound expression into a tree. Throws FilterSyntaxError naming the offset of the
- * problem (unbalanced parentheses, a dangling operator, an invalid statement).
+ * problem (unbalanced parentheses, a dangling operator, an invalid statement). Regexes are only
+ * checked for their `/.../` form here; compileCompound compiles (and so fully checks) them.
  */
 export function parseCompound(expression: string): CompoundNode {
   if (typeof expression !== 'string') throw new FilterSyntaxError(`compound filter: expected a string, got ${typeof expression}`);
@@ -111,7 +112,7 @@ export function parseCompound(expression: string): CompoundNode {
   if (tokens.length === 0) throw new FilterSyntaxError('compound filter: empty expression');
   let position = 0;
   const peek = (): Token | undefined => tokens[position];
-  const describe = (token: Token | undefined): string => (token ? `${JSON.stringify(token.text)} at offset ${token.at}` : 'end of expression');
+  const describe = (token: Token | undefined): string => (token ? `${quoteForMessage(token.text)} at offset ${token.at}` : 'end of expression');
 
   const parseOr = (): CompoundNode => {
     let left = parseAnd();
@@ -145,31 +146,48 @@ export function parseCompound(expression: string): CompoundNode {
   return tree;
 }
 
-/** Compiles a compound expression into a predicate; parse errors are thrown here, not per node. */
+/** Compiles a compound expression into a predicate; parse and regex errors are thrown here, not per node. */
 export function compileCompound(expression: string): (subject: CompoundSubject) => boolean {
-  return compileNode(parseCompound(expression));
+  return compileCompoundTree(parseCompound(expression));
 }
 
-function compileNode(node: CompoundNode): (subject: CompoundSubject) => boolean {
+/** How many regexes a parsed expression holds (class `/regex/` statements and regex fact comparisons). */
+export function countCompoundRegexes(node: CompoundNode): number {
+  switch (node.kind) {
+    case 'and':
+    case 'or': return countCompoundRegexes(node.left) + countCompoundRegexes(node.right);
+    case 'not': return countCompoundRegexes(node.operand);
+    case 'fact': return isRegexFactFilter(node) ? 1 : 0;
+    case 'class': return isRegexLiteral(node.name) ? 1 : 0;
+  }
+}
+
+/**
+ * Compiles a parsed expression into a predicate, its regexes with `compile` (compileLinearRegex unless the
+ * caller budgets several patterns); throws FilterSyntaxError for a refused regex.
+ */
+export function compileCompoundTree(node: CompoundNode, compile: RegexCompiler = compileLinearRegex): (subject: CompoundSubject) => boolean {
   switch (node.kind) {
     case 'and': {
-      const left = compileNode(node.left), right = compileNode(node.right);
+      const left = compileCompoundTree(node.left, compile), right = compileCompoundTree(node.right, compile);
       return (s) => left(s) && right(s);
     }
     case 'or': {
-      const left = compileNode(node.left), right = compileNode(node.right);
+      const left = compileCompoundTree(node.left, compile), right = compileCompoundTree(node.right, compile);
       return (s) => left(s) || right(s);
     }
     case 'not': {
-      const operand = compileNode(node.operand);
+      const operand = compileCompoundTree(node.operand, compile);
       return (s) => !operand(s);
     }
     case 'fact': {
-      const test = compileFactFilter({ fact: node.fact, operator: node.operator as never, value: node.value });
+      const compiled = tryCompileFactFilter({ fact: node.fact, operator: node.operator, value: node.value }, compile);
+      if ('problem' in compiled) throw new FilterSyntaxError(`compound filter: ${compiled.problem}`);
+      const test = compiled.test;
       return (s) => test(s.facts);
     }
     case 'class': {
-      const test = nameMatcher(node.name, 'compound filter class');
+      const test = nameMatcher(node.name, 'compound filter class', compile);
       return (s) => s.classes.some(test);
     }
   }

@@ -2,10 +2,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { convertInputs, inferValue, splitKeyValues } from '../../src/cli/tsco/inputs.js';
-import { callOptionsFromOptions, filterFromOptions, type CommonOptions } from '../../src/cli/tsco/options.js';
+import { callOptionsFromOptions, filterFromOptions, splitWithFilter, type CommonOptions } from '../../src/cli/tsco/options.js';
 import { formatReply, formatSummary, jsonDocument, progress, type Streams } from '../../src/cli/tsco/output.js';
 import { configPath } from '../../src/cli/tsco/context.js';
-import type { RpcReply, RpcStats } from '../../src/client/index.js';
+import { buildFilter, type RpcReply, type RpcStats } from '../../src/client/index.js';
 import { exampleAgent } from './example-agent.js';
 
 const base: CommonOptions = { identity: [], fact: [], class: [], agent: [], select: [], with: [] };
@@ -48,8 +48,45 @@ describe('filters and call options from the command line', () => {
     assert.deepEqual(filter.agent, ['nettest']);
     assert.deepEqual(filter.compound, ['country=uk and not role=db']);
     assert.throws(() => filterFromOptions({ ...base, identity: ['/[/'] }), /-I/);
-    assert.throws(() => filterFromOptions({ ...base, class: ['a b'] }), /-C: "a b" is neither a name nor a \/regex\//);
+    assert.throws(() => filterFromOptions({ ...base, class: ['a b'] }), /-C: "a b" is neither a name \(.*\) nor a \/regex\//);
     assert.throws(() => filterFromOptions({ ...base, select: ['country=uk and'] }));
+  });
+
+  test('-W splits on spaces as MCollective does: entries with an operator are facts, the others classes', () => {
+    const filter = filterFromOptions({ ...base, with: ['country=uk web', 'cores>=4  base::ntp /^db/ os=~/red hat/i', 'motd="hello world" role!=db'] });
+    assert.deepEqual(filter.fact, [
+      { fact: 'country', operator: '==', value: 'uk' },
+      { fact: 'cores', operator: '>=', value: '4' },
+      { fact: 'os', operator: '=~', value: '/red hat/i' },
+      { fact: 'motd', operator: '==', value: 'hello world' },
+      { fact: 'role', operator: '!=', value: 'db' },
+    ]);
+    assert.deepEqual(filter.cf_class, ['web', 'base::ntp', '/^db/']);
+    assert.deepEqual(splitWithFilter('  a=/x\\/ y/ b  '), ['a=/x\\/ y/', 'b'], 'an escaped slash does not end the regex');
+    assert.throws(() => filterFromOptions({ ...base, with: ['  '] }), /-W: expected fact<op>value or class entries, got nothing/);
+    assert.throws(() => filterFromOptions({ ...base, with: ['motd="open web'] }), /-W: unterminated "/);
+    assert.throws(() => filterFromOptions({ ...base, with: ['os=~/open web'] }), /-W: unterminated \/regex\//);
+    assert.throws(() => filterFromOptions({ ...base, with: ['country=uk we$b'] }), /-W: "we\$b" is neither a name/);
+  });
+
+  test('every filter regex is compiled at parse time: backtracking-only constructs are refused before sending', () => {
+    for (const options of [
+      { identity: ['/^web(?=1)/'] }, { class: ['/(a)\\1/'] }, { agent: ['/(?<!x)y/'] }, { fact: ['role=~/(?!db)/'] },
+      { select: ['role=web and /(?=x)/'] }, { with: ['web role=/(w)\\1/'] },
+    ]) {
+      assert.throws(() => filterFromOptions({ ...base, ...options }), (error: Error) =>
+        error.name === 'FilterSyntaxError' && /uses a .*(lookahead|lookbehind|backreference)/.test(error.message), JSON.stringify(options));
+    }
+    assert.throws(() => filterFromOptions({ ...base, identity: [`/${'a'.repeat(300)}/`] }), /-I: regular expression longer than 256 characters/);
+    assert.throws(() => filterFromOptions({ ...base, identity: ['web:1'] }), /-I: "web:1" is neither a name/);
+  });
+
+  test('buildFilter (the library\'s entry) checks a filter as a node would, regexes compiled', () => {
+    assert.deepEqual(buildFilter({ identity: ['/^web/'] }, { fact: [{ fact: 'os', operator: '=~', value: 'deb' }] }).identity, ['/^web/']);
+    assert.throws(() => buildFilter({ cf_class: ['/(?<=a)b/'] }), (error: Error) =>
+      error.name === 'FilterSyntaxError' && /filter is invalid: filter\.cf_class\[0\]: .* uses a lookbehind/.test(error.message));
+    assert.throws(() => buildFilter({ fact: [{ fact: 'os', operator: '=~', value: '(a)\\1' }] }), /filter\.fact\[0\]: fact os: .* backreference/);
+    assert.throws(() => buildFilter({ identity: Array.from({ length: 40 }, (_, i) => `/n${i}/`) }), /40 regular expressions, at most 32/);
   });
 
   test('timing, batching and limits convert to the client\'s units', () => {

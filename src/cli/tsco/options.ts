@@ -7,8 +7,9 @@ import { InvalidArgumentError } from '../../errors.js';
 import type { RequestFilter } from '../../inter/message.js';
 import { parseNodeLimit, type NodeLimit, type RpcCallOptions } from '../../client/index.js';
 import { parseFactFilter } from '../../filter/fact.js';
-import { parseCompound } from '../../filter/compound.js';
+import { compileCompound } from '../../filter/compound.js';
 import { compilePattern, isRegexLiteral } from '../../filter/regex.js';
+import { NAME_RULES, isName, type NameKind } from '../../names.js';
 
 /** The parsed shared options as commander hands them over. */
 export interface CommonOptions {
@@ -59,7 +60,7 @@ export function addFilterOptions(command: Command): Command {
     .option('-C, --class <class>', 'match a configuration class, or /regex/ (repeatable)', collect, [])
     .option('-A, --agent <agent>', 'match nodes hosting an agent, or /regex/ (repeatable)', collect, [])
     .option('-S, --select <expression>', 'compound filter, e.g. "country=uk and not /web/"', collect, [])
-    .option('-W, --with <filter>', 'combined: fact=value or a class name (repeatable)', collect, [])
+    .option('-W, --with <filters>', 'combined, space-separated: fact<op>value entries are fact filters, the others classes (repeatable)', collect, [])
     .option('-T, --target <collective>', 'the collective to address');
 }
 
@@ -85,23 +86,64 @@ export function addCallOptions(command: Command, { batching = true }: { batching
   return command;
 }
 
-/** The request filter the options describe; throws FilterSyntaxError/InvalidArgumentError on a bad entry. */
+/**
+ * The request filter the options describe; throws FilterSyntaxError/InvalidArgumentError on a bad entry.
+ * Every regex is compiled here, so a pattern the nodes would refuse is refused before anything is sent.
+ */
 export function filterFromOptions(options: CommonOptions): Partial<RequestFilter> {
   const filter: RequestFilter = { fact: [], cf_class: [], agent: [], identity: [], compound: [] };
-  for (const entry of options.identity) filter.identity.push(checkName('-I', entry));
-  for (const entry of options.class) filter.cf_class.push(checkName('-C', entry));
-  for (const entry of options.agent) filter.agent.push(checkName('-A', entry));
+  for (const entry of options.identity) filter.identity.push(checkName('-I', 'identity', entry));
+  for (const entry of options.class) filter.cf_class.push(checkName('-C', 'className', entry));
+  for (const entry of options.agent) filter.agent.push(checkName('-A', 'agent', entry));
   for (const entry of options.fact) filter.fact.push(parseFactFilter(entry));
   for (const entry of options.select) {
-    parseCompound(entry);
+    compileCompound(entry);
     filter.compound.push(entry);
   }
-  // -W: a fact comparison when it has an operator, a class otherwise (MCollective's rule).
-  for (const entry of options.with) {
+  // -W, as MCollective's: space-separated entries; one with an operator is a fact filter, any other a class.
+  for (const entry of options.with.flatMap(splitWithFilter)) {
     if (/[=<>]/.test(entry)) filter.fact.push(parseFactFilter(entry));
-    else filter.cf_class.push(checkName('-W', entry));
+    else filter.cf_class.push(checkName('-W', 'className', entry));
   }
   return filter;
+}
+
+/**
+ * Splits a `-W` argument into its entries at white space, except inside quotes (`motd="hello world"`)
+ * and inside a `/regex/` value (`os=~/red hat/i`), as compound expressions are split.
+ */
+export function splitWithFilter(text: string): string[] {
+  const entries: string[] = [];
+  let current = '';
+  let quote: string | undefined;
+  let inRegex = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (inRegex) {
+      if (c === '\\') {
+        current += c + (text[i + 1] ?? '');
+        i++;
+        continue;
+      }
+      if (c === '/') inRegex = false;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+    } else if (c === '/' && (current === '' || current.endsWith('=') || current.endsWith('~'))) {
+      inRegex = true;
+    } else if (/\s/.test(c)) {
+      if (current !== '') entries.push(current);
+      current = '';
+      continue;
+    }
+    current += c;
+  }
+  if (quote) throw new InvalidArgumentError(`-W: unterminated ${quote} in ${JSON.stringify(text)}`);
+  if (inRegex) throw new InvalidArgumentError(`-W: unterminated /regex/ in ${JSON.stringify(text)}`);
+  if (current !== '') entries.push(current);
+  if (entries.length === 0) throw new InvalidArgumentError('-W: expected fact<op>value or class entries, got nothing');
+  return entries;
 }
 
 /** The client call options the shared options describe. */
@@ -118,11 +160,14 @@ export function callOptionsFromOptions(options: CommonOptions): RpcCallOptions {
   return call;
 }
 
-function checkName(flag: string, entry: string): string {
+/** A -I/-C/-A/-W entry: a /regex/ (compiled to check it) or a name of `kind` (names.ts rules). */
+function checkName(flag: string, kind: NameKind, entry: string): string {
   if (isRegexLiteral(entry)) {
     compilePattern(entry, flag);
     return entry;
   }
-  if (!/^[\w.:-]+$/.test(entry)) throw new InvalidArgumentError(`${flag}: ${JSON.stringify(entry)} is neither a name nor a /regex/`);
+  if (!isName(kind, entry)) {
+    throw new InvalidArgumentError(`${flag}: ${JSON.stringify(entry)} is neither a name (${NAME_RULES[kind].description}) nor a /regex/`);
+  }
   return entry;
 }
