@@ -143,7 +143,8 @@ export function inspect(value: RubyValue): string {
   if (Array.isArray(value)) return `[${value.map(inspect).join(', ')}]`;
   if (value instanceof Uint8Array) return `${JSON.stringify(Buffer.from(value).toString('latin1'))}.b`;
   if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' && !Number.isInteger(value)) {
+  if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value).toString();
+  if (typeof value === 'number') {
     if (Number.isNaN(value)) return 'NaN';
     if (!Number.isFinite(value)) return value > 0 ? 'Infinity' : '-Infinity';
   }
@@ -226,6 +227,11 @@ export function rubyEqual(a: RubyValue, b: RubyValue): boolean {
   }
   if (a instanceof Uint8Array || b instanceof Uint8Array) {
     return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.from(a).equals(Buffer.from(b));
+  }
+  if ((typeof a === 'bigint' && typeof b === 'number') || (typeof a === 'number' && typeof b === 'bigint')) {
+    // 2 ** 60 may arrive as a number or, decoded, as a bigint: the same Ruby Integer.
+    const integral = (x: number | bigint): boolean => typeof x === 'bigint' || Number.isInteger(x);
+    return integral(a) && integral(b) && BigInt(a) === BigInt(b);
   }
   return a === b || (typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b));
 }

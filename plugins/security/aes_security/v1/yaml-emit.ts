@@ -2,7 +2,8 @@
  * Writes Ruby values as YAML the way Ruby's `YAML.dump` (Psych 4 over libyaml 0.2) writes them: `---` first, Symbol
  * keys as plain `:name`, strings quoted exactly when Psych would quote them, multi-line strings (base64, PEM) as
  * `|` block literals, empty Arrays and Hashes as `[]` and `{}`, sequences inside mappings not indented, long lines
- * folded after column 80. The output is byte for byte what Ruby writes for the same value (checked against Ruby),
+ * folded after column 80. The output is byte for byte what Ruby writes for the same value (checked against Ruby; the one
+ * exception is U+2028/U+2029, see isPrintable),
  * so Ruby reads back exactly the value that was meant: a String never turns into a Symbol, a number or a boolean.
  * Psych's choice of style comes first (visit_String), then libyaml's rules for what each style can carry.
  */
@@ -28,8 +29,14 @@ interface Scalar {
 const isBreak = (c: string): boolean => c === '\n' || c === '\r' || c === '\u0085' || c === '\u2028' || c === '\u2029';
 const isBlankOrEnd = (c: string | undefined): boolean => c === undefined || c === ' ' || c === '\t' || isBreak(c);
 
+/**
+ * libyaml's printable set, less U+2028 and U+2029: libyaml writes those raw in literal and single-quoted scalars,
+ * where YAML 1.1 (Ruby) reads them as line breaks and YAML 1.2 (js-yaml) as ordinary characters. Escaped (`\L`,
+ * `\P`) in double quotes they read back the same everywhere; the only place this writer differs from Psych.
+ */
 function isPrintable(c: string): boolean {
   const cp = c.codePointAt(0)!;
+  if (cp === 0x2028 || cp === 0x2029) return false;
   return cp === 0x0a || (cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd && cp !== 0xfeff);
 }
 

@@ -9,7 +9,7 @@
  * Ruby's parser); js-yaml bounds nesting and aliases while parsing; the value count, alias expansions included, is
  * checked before anything else looks at the result.
  */
-import { NOT_RESOLVED, Schema, defineMappingTag, defineScalarTag, load, seqTag, strTag } from 'js-yaml';
+import { EVENT_ID, NOT_RESOLVED, Schema, constructFromEvents, defineMappingTag, defineScalarTag, parseEvents, seqTag, strTag } from 'js-yaml';
 import { MalformedMessageError } from '../../../../src/errors.js';
 import type { V1Limits } from './limits.js';
 import { psychTokenize } from './psych-scalar.js';
@@ -27,6 +27,14 @@ const plainTag = defineScalarTag<RubyValue>('tag:tscollective,2025:psych-plain',
   },
   identify: () => false,
 });
+
+/**
+ * libyaml reads a scalar tagged with the non-specific `!` as an implicit plain scalar, so Psych resolves it like an
+ * untagged one: Ruby writes a Symbol that cannot stand plain as `! ':with: colon'` and a nil key as `! ''`. js-yaml
+ * reads `!` as "string"; the loader re-tags such scalars with this tag to get Ruby's reading.
+ */
+const NON_SPECIFIC = 'tag:tscollective,2025:psych-non-specific';
+const nonSpecificTag = defineScalarTag<RubyValue>(NON_SPECIFIC, { resolve: (source) => psychTokenize(source), identify: () => false });
 
 const symbolTag = (name: string) => defineScalarTag<RubySymbol>(name, { resolve: (source) => new RubySymbol(source), identify: () => false });
 
@@ -52,7 +60,7 @@ const hashTag = defineMappingTag<RubyHash>('tag:yaml.org,2002:map', {
 });
 
 const SCHEMA = new Schema([
-  strTag, seqTag, hashTag, plainTag,
+  strTag, seqTag, hashTag, plainTag, nonSpecificTag,
   symbolTag('!ruby/symbol'), symbolTag('!ruby/sym'), binaryTag('!binary'), binaryTag('tag:yaml.org,2002:binary'),
 ]);
 
@@ -82,13 +90,31 @@ export function loadYaml(bytes: Uint8Array, limits: V1Limits): RubyValue {
   } catch {
     throw new MalformedMessageError('YAML document is not valid UTF-8');
   }
+  const separator = /[\u2028\u2029]/.exec(text);
+  if (separator !== null) {
+    // YAML 1.1 (Ruby) reads a raw U+2028/U+2029 as a line break, YAML 1.2 (js-yaml) as a character: refuse rather
+    // than guess. Ruby writes them raw only in block and single-quoted scalars; tscollective always escapes them.
+    throw new MalformedMessageError(`YAML document holds a raw line separator U+${separator[0].codePointAt(0)!.toString(16).toUpperCase()} at ${separator.index}, which YAML 1.1 and 1.2 read differently`);
+  }
   const bad = NOT_PRINTABLE.exec(text);
   if (bad !== null) {
     throw new MalformedMessageError(`YAML document holds control character U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} at ${bad.index} (YAML and Ruby refuse it)`);
   }
   let value: RubyValue;
   try {
-    value = load(text, { schema: SCHEMA, maxDepth: limits.maxDepth, maxAliases: MAX_ALIASES }) as RubyValue;
+    const events = parseEvents(text, { maxDepth: limits.maxDepth });
+    // Point every `!`-tagged scalar's tag at a verbatim tag appended after the document (events refer to the
+    // source by offsets, so text past the end is never parsed as YAML).
+    const source = `${text}!<${NON_SPECIFIC}>`;
+    for (const event of events) {
+      if (event.type === EVENT_ID.SCALAR && event.tagEnd - event.tagStart === 1 && text[event.tagStart] === '!') {
+        event.tagStart = text.length;
+        event.tagEnd = source.length;
+      }
+    }
+    const documents = constructFromEvents(events, { source, schema: SCHEMA, maxAliases: MAX_ALIASES });
+    if (documents.length !== 1) throw new MalformedMessageError(`YAML: expected one document, found ${documents.length}`);
+    value = documents[0] as RubyValue;
   } catch (error) {
     if (error instanceof MalformedMessageError) throw error;
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
