@@ -3,20 +3,20 @@
  * knows only what such messages hold: plain scalars resolved the way Psych resolves them (so `:agent` is a Symbol and
  * `yes` is true, while `':agent'` and `'yes'` stay Strings), `!ruby/symbol`, `!binary`, `!!str`, sequences, and
  * mappings whose keys keep their Ruby class. Any other tag (`!ruby/object:…`, `!ruby/hash:…`, `!ruby/regexp`, …),
- * dates and times, merge keys and duplicate keys are refused.
+ * dates and times, aliases (as Ruby's safe_load), merge keys and duplicate keys are refused.
  *
  * Bounds: the size and the characters are checked before parsing (YAML forbids most control characters, and so does
- * Ruby's parser); js-yaml bounds nesting and aliases while parsing; the value count, alias expansions included, is
- * checked before anything else looks at the result.
+ * Ruby's parser); js-yaml bounds nesting (coarsely) and aliases while parsing; the value count, alias expansions
+ * included, and the exact nesting depth are checked before anything else looks at the result.
  */
-import { EVENT_ID, NOT_RESOLVED, Schema, constructFromEvents, defineMappingTag, defineScalarTag, parseEvents, seqTag, strTag } from 'js-yaml';
+import { EVENT_ID, NOT_RESOLVED, SCALAR_STYLE, Schema, constructFromEvents, defineMappingTag, defineScalarTag, parseEvents, seqTag, strTag } from 'js-yaml';
 import { MalformedMessageError } from '../../../../src/errors.js';
 import type { V1Limits } from './limits.js';
 import { psychTokenize } from './psych-scalar.js';
 import { RubyHash, RubySymbol, isRubyKey, type RubyValue } from './ruby-values.js';
 
-/** Most aliases a document may use (Ruby writes one per shared Array or Hash; MCollective messages have none). */
-const MAX_ALIASES = 1000;
+/** MCollective's `YAML.safe_load(msg, [Symbol, Regexp])` allows no aliases; neither does this reader. */
+const MAX_ALIASES = 0;
 
 const plainTag = defineScalarTag<RubyValue>('tag:tscollective,2025:psych-plain', {
   implicit: true,
@@ -69,16 +69,30 @@ const NOT_PRINTABLE = /[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\u{10000}-\u
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Counts values (alias expansions included) within the limit and refuses cycles. */
+/** Counts values (alias expansions included) within the limit, bounds nesting as the Marshal reader does, refuses cycles. */
 function checkShape(value: RubyValue, limits: V1Limits, state: { items: number }, ancestors: object[]): void {
   if (++state.items > limits.maxItems) throw new MalformedMessageError(`YAML: more than ${limits.maxItems} values (aliases counted at each use)`);
   if (Array.isArray(value) || value instanceof RubyHash) {
+    if (ancestors.length >= limits.maxDepth) throw new MalformedMessageError(`YAML: nested deeper than ${limits.maxDepth}`);
     if (ancestors.includes(value)) throw new MalformedMessageError('YAML: an alias refers to a collection that contains it (a cycle)');
     ancestors.push(value);
     if (Array.isArray(value)) for (const item of value) checkShape(item, limits, state, ancestors);
     else for (const [, item] of value.entries()) checkShape(item, limits, state, ancestors);
     ancestors.pop();
   }
+}
+
+/**
+ * A block scalar that is the whole document with an explicit indentation indicator (`--- |2`, which Psych writes for
+ * a String starting with a space) is indented from column 0 for libyaml and from column -1 for YAML 1.2: read it the
+ * way Ruby wrote it.
+ */
+function rootBlockIndent(events: ReturnType<typeof parseEvents>, text: string): void {
+  const [document, root, end] = events;
+  if (document?.type !== EVENT_ID.DOCUMENT || root?.type !== EVENT_ID.SCALAR || end?.type !== EVENT_ID.POP) return;
+  if (root.style !== SCALAR_STYLE.LITERAL_BLOCK && root.style !== SCALAR_STYLE.FOLDED_BLOCK) return;
+  const header = text.slice(text.lastIndexOf('\n', root.valueStart - 2) + 1, root.valueStart);
+  if (/[|>][-+]?[1-9]|[|>][1-9]/.test(header)) root.indent += 1;
 }
 
 /** Decodes one YAML document within `limits`; MalformedMessageError says what is wrong. */
@@ -102,7 +116,8 @@ export function loadYaml(bytes: Uint8Array, limits: V1Limits): RubyValue {
   }
   let value: RubyValue;
   try {
-    const events = parseEvents(text, { maxDepth: limits.maxDepth });
+    // js-yaml counts a block mapping's value as a level of its own: give it room, checkShape enforces the real depth.
+    const events = parseEvents(text, { maxDepth: 2 * limits.maxDepth + 2 });
     // Point every `!`-tagged scalar's tag at a verbatim tag appended after the document (events refer to the
     // source by offsets, so text past the end is never parsed as YAML).
     const source = `${text}!<${NON_SPECIFIC}>`;
@@ -112,6 +127,7 @@ export function loadYaml(bytes: Uint8Array, limits: V1Limits): RubyValue {
         event.tagEnd = source.length;
       }
     }
+    rootBlockIndent(events, text);
     const documents = constructFromEvents(events, { source, schema: SCHEMA, maxAliases: MAX_ALIASES });
     if (documents.length !== 1) throw new MalformedMessageError(`YAML: expected one document, found ${documents.length}`);
     value = documents[0] as RubyValue;
