@@ -13,6 +13,8 @@ const DATE = /^\d{4}-(?:1[012]|0\d|\d)-(?:[12]\d|3[01]|0\d|\d)$/m;
 const FLOAT = /^(?:[-+]?([0-9][0-9_,]*)?\.[0-9]*([eE][-+][0-9]+)?)$/m;
 const INTEGER = /^(?:[-+]?0b[0-1_,]+|[-+]?0[0-7_,]+|[-+]?(?:0|[1-9](?:[0-9]|,[0-9]|_[0-9])*)|[-+]?0x[0-9a-fA-F_,]+)$/m;
 const SEXAGESIMAL_INT = /^[-+]?[0-9][0-9_]*(:[0-5]?[0-9]){1,2}$/m;
+const SIMPLE_SYMBOL = /^:[A-Za-z_]\w*$/;
+const SIMPLE_INTEGER = /^-?(?:0|[1-9]\d{0,14})$/;
 const SEXAGESIMAL_FLOAT = /^[-+]?[0-9][0-9_]*(:[0-5]?[0-9]){1,2}\.[0-9_]*$/m;
 
 /** Ruby's `String#to_i`/`to_f` on one base-60 part: leading sign, digits and underscores, the rest ignored. */
@@ -52,6 +54,9 @@ function validDate(year: string, month: string, day: string): boolean {
  */
 export function psychTokenize(text: string): RubyValue {
   if (text === '') return null;
+  // Fast paths for what MCollective messages are made of; each gives what the full scan below gives.
+  if (SIMPLE_SYMBOL.test(text)) return new RubySymbol(text.slice(1));
+  if (SIMPLE_INTEGER.test(text)) return Number(text);
   if (STRINGISH.test(text) || text.includes('\n')) {
     if (text.length > 5) return text;
     if (/^[^ytonf~]/im.test(text)) return text;

@@ -148,7 +148,10 @@ class Writer {
 
   put(text: string): void {
     this.out.push(text);
-    this.column += Array.from(text).length;
+    let width = text.length;
+    // Columns count characters: a surrogate pair is one.
+    for (let i = 0; i < text.length; i++) if ((text.charCodeAt(i) & 0xfc00) === 0xdc00) width--;
+    this.column += width;
   }
 
   newline(): void {
@@ -195,6 +198,14 @@ function writeBreak(w: Writer, c: string): void {
 }
 
 function writeQuotedOrPlain(w: Writer, chars: string[], style: 'plain' | 'single', indent: number, allowBreaks: boolean): void {
+  if (style === 'plain' && chars.length > 0 && !chars.some((c) => c === ' ' || isBreak(c))) {
+    // No space to fold at and no break: the text as it is.
+    if (!w.whitespace) w.put(' ');
+    w.put(chars.join(''));
+    w.whitespace = false;
+    w.indention = false;
+    return;
+  }
   if (style === 'single') w.indicator("'", true, false, false);
   else if (!w.whitespace && chars.length > 0) w.put(' ');
   let spaces = false;
@@ -269,6 +280,22 @@ function writeLiteral(w: Writer, text: string, indent: number): void {
   w.newline();
   w.indention = true;
   w.whitespace = true;
+  if (!/[\r\u0085\u2028\u2029]/.test(text)) {
+    // Only \n breaks (base64, PEM, most text): write whole lines.
+    const lines = text.split('\n');
+    lines.forEach((line, i) => {
+      if (line !== '') {
+        w.indent(indent);
+        w.put(line);
+        w.indention = false;
+      }
+      if (i < lines.length - 1) {
+        w.newline();
+        w.indention = true;
+      }
+    });
+    return;
+  }
   let breaks = true;
   for (const c of chars) {
     if (isBreak(c)) {
