@@ -5,9 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { BadSignatureError, ExpiredError, MalformedMessageError, NotAddressedToUsError, UnknownSenderError } from '../../src/errors.js';
 import {
-  RubyHash, decodeV1Reply, decodeV1Request, deserializeV1, encodeV1Reply, encodeV1Request, serializeV1, sym,
+  DEFAULT_V1_LIMITS, RubyHash, decodeV1Reply, decodeV1Request, deserializeV1, encodeV1Reply, encodeV1Request, serializeV1, sym,
   type RubyValue, type V1Serializer,
 } from '../../plugins/security/aes_security/v1/index.js';
 import { readMarshal } from '../../plugins/security/aes_security/v1/marshal.js';
@@ -177,4 +178,51 @@ test('a frame with its Marshal header or YAML start damaged is not taken for ver
   wire[1] = 0x09;
   assert.throws(() => decode(wire), refusedWith(MalformedMessageError, /neither Marshal .* nor YAML/));
   assert.throws(() => decode(Buffer.from('--')), MalformedMessageError);
+});
+
+test('a reply to a request not outstanding is refused before the client key is touched', () => {
+  const wire = encodeV1Reply({ requestid: 'ef'.repeat(16), senderid: 's', senderagent: 'rpcutil', body: 'pong' }, { callerPublicKey: KEYS.alicePublic, serializer: 'marshal' });
+  // An X25519 key would make any RSA step fail with "needs an RSA key": the refusal must come first.
+  const notRsa = generateKeyPairSync('x25519').privateKey;
+  assert.throws(() => decodeV1Reply(wire, { clientPrivateKey: notRsa, isOutstanding: () => false }), NotAddressedToUsError);
+  assert.throws(() => decodeV1Reply(wire, { clientPrivateKey: notRsa, isOutstanding: () => true }), /RSA key/);
+});
+
+test('every way a reply fails to open is the same error with the same message', () => {
+  const wire = encodeV1Reply({ requestid: 'ef'.repeat(16), senderid: 's', senderagent: 'rpcutil', body: 'pong' }, { callerPublicKey: KEYS.alicePublic, serializer: 'marshal' });
+  const outer = deserializeV1(wire, 'marshal') as RubyHash;
+  const body = Buffer.from(outer.getSym('body') as string, 'base64');
+  const variants = {
+    'random key block': edited('marshal', wire, (o) => o.set(sym('sslkey'), randomBytes(256).toString('base64'))),
+    'key block for someone else': edited('marshal', wire, (o) => o.set(sym('sslkey'), (deserializeV1(encodeV1Reply({ requestid: 'ef'.repeat(16), senderid: 's', senderagent: 'rpcutil', body: 'pong' }, { callerPublicKey: KEYS.serverPublic, serializer: 'marshal' }), 'marshal') as RubyHash).getSym('sslkey')!)),
+    'altered body': edited('marshal', wire, (o) => o.set(sym('body'), Buffer.concat([body, randomBytes(16)]).toString('base64'))),
+  };
+  const messages = new Set<string>();
+  for (const [name, variant] of Object.entries(variants)) {
+    assert.throws(() => decodeV1Reply(variant, { clientPrivateKey: KEYS.alicePrivate, isOutstanding: () => true }), (e: unknown) => {
+      assert.ok(e instanceof BadSignatureError, name);
+      assert.equal((e as Error & { cause?: unknown }).cause, undefined, `${name}: no cause that would tell the failures apart`);
+      messages.add((e as Error).message);
+      return true;
+    });
+  }
+  assert.equal(messages.size, 1, [...messages].join(' | '));
+});
+
+test('precheck refuses a request before its body is decrypted or deserialized', () => {
+  const wire = request('yaml', 'ping');
+  const garbage = edited('yaml', wire, (o) => o.set(sym('body'), randomBytes(64).toString('base64')));
+  assert.throws(() => decode(garbage), BadSignatureError);
+  const stop = new UnknownSenderError('precheck said no');
+  assert.throws(() => decodeV1Request(garbage, { resolveCallerKey: callerKeys, now: clock, precheck: () => { throw stop; } }), (e) => e === stop);
+});
+
+test('U+2028 and U+2029 are written escaped, never raw, so both YAML versions read them alike', () => {
+  const text = serializeV1(['a\u2028b', 'c\u2029d\n'], 'yaml').toString('utf8');
+  assert.equal(text, '---\n- "a\\Lb"\n- "c\\Pd\\n"\n');
+  assert.deepEqual(loadYaml(Buffer.from(text), LIMITS), ['a\u2028b', 'c\u2029d\n']);
+});
+
+test('the documented default limits', () => {
+  assert.deepEqual({ ...DEFAULT_V1_LIMITS }, { maxBytes: 4 * 1024 * 1024, maxItems: 200_000, maxDepth: 64 });
 });
