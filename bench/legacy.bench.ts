@@ -1,0 +1,11 @@
+/**
+ * `npm run bench:legacy [-- --json] [-- --seconds S]`: only the protocol version 1 rows (bench/legacy-rows.ts),
+ * which `npm run bench` also includes.
+ */
+import { legacyReport, legacyRows } from './legacy-rows.js';
+
+const args = process.argv.slice(2);
+const secondsIndex = args.indexOf('--seconds');
+const rows = legacyRows(secondsIndex >= 0 ? Number(args[secondsIndex + 1]) : 0.5, 3);
+if (args.includes('--json')) console.log(JSON.stringify(rows));
+else console.log(legacyReport(rows).join('\n'));
