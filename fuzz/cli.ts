@@ -7,7 +7,7 @@
  * that is not a documented security error), hangs (one decode over --hang-ms, 1000 by default, twice) and accepted
  * forgeries (a mutant that decodes). A decode that does not return within --kill-after seconds is a hang too: the
  * worker is ended and the run goes on from the next iteration. Exit status 1 on any finding, 2 on bad usage.
- * docs/fuzzing.md describes the mutations and how to reproduce a finding.
+ * docs/testing.md ("The fuzzer") describes the mutations, the messages and what a finding holds.
  */
 import { writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';

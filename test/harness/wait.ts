@@ -36,10 +36,3 @@ export async function within<T>(promise: Promise<T>, options: WaitOptions): Prom
     clearTimeout(timer);
   }
 }
-
-/** A promise for the first value passed to `deliver`, with a bounded `next()`: the usual "first message" inbox. */
-export function firstValue<T>(what: string, timeoutMs: number): { deliver: (value: T) => void; next: () => Promise<T> } {
-  let deliver!: (value: T) => void;
-  const received = new Promise<T>((resolve) => (deliver = resolve));
-  return { deliver, next: () => within(received, { timeoutMs, what }) };
-}
