@@ -3,9 +3,9 @@
  * daemons host the example agent nettest, the external Python agent sysinfo and a third-party agent package from
  * a libdir outside the repository. `plugin doc` (listing, fetching, documenting inputs and outputs), inputs typed
  * from a fetched description, outputs under display names, aggregate summaries (text and --json), and the display
- * policy with --display. Without RabbitMQ it prints a loud line (and fails under CI=true).
+ * policy with --display. Without RabbitMQ its tests are skipped with the reason (and fail under CI=true).
  */
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,18 +13,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import '../../plugins/connector/amqp/index.js';
-import { tcpReachable } from '../integration/harness/brokers.js';
+import { amqpGate } from '../integration/harness/brokers.js';
 import { startCluster, type Cluster } from './cluster.js';
 
 const TSCO = fileURLToPath(new URL('../../src/cli/tsco.js', import.meta.url));
 const EXAMPLES = fileURLToPath(new URL('../../examples/agents/', import.meta.url));
 const EXTERNAL = fileURLToPath(new URL('../../../examples/external/', import.meta.url));
 const COLLECTIVE = `tscoddl${process.pid}`;
+const rabbit = await amqpGate();
 
 interface Run { code: number; stdout: string; stderr: string }
 
 describe('tsco with agent descriptions over RabbitMQ', () => {
-  let available = false;
   let cluster: Cluster;
   let config: string;
   let scratch: string;
@@ -37,13 +37,7 @@ describe('tsco with agent descriptions over RabbitMQ', () => {
   });
 
   before(async () => {
-    if (!(await tcpReachable('127.0.0.1', 5672))) {
-      const line = '!!! RABBITMQ NOT REACHABLE on 127.0.0.1:5672: tsco description CLI tests NOT RUN (start it with: scripts/brokers.sh start rabbitmq) !!!';
-      console.error(line);
-      if (process.env.CI === 'true') throw new Error(`${line} (CI=true requires RabbitMQ)`);
-      return;
-    }
-    available = true;
+    if (!rabbit.reachable) return;
     scratch = mkdtempSync(join(tmpdir(), 'tsc-cli-ddl-'));
     cacheHome = join(scratch, 'cache');
     // A third-party agent package, outside the repository, importing tscollective/agent.
@@ -67,8 +61,7 @@ export default defineAgent({ name: 'greeter', version: '0.3.0', description: 'Gr
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  test('plugin doc: lists known agents, fetches and documents nettest\'s inputs and outputs, documents rpcutil', async (t) => {
-    if (!available) return t.diagnostic('RabbitMQ unreachable');
+  rabbit.test('plugin doc: lists known agents, fetches and documents nettest\'s inputs and outputs, documents rpcutil', async () => {
     const before = await tsco(['plugin', 'doc']);
     assert.equal(before.code, 0, before.stderr);
     assert.match(before.stdout, /^ {2}rpcutil\s+1\.0\.0\s+local\s+General helpful actions/m);
@@ -111,8 +104,7 @@ export default defineAgent({ name: 'greeter', version: '0.3.0', description: 'Gr
     assert.match(unknown.stderr, /no description of agent nosuchagent: no node hosting nosuchagent answered discovery/);
   });
 
-  test('rpc types inputs from a fetched description (message=007 stays text) and prints display names', async (t) => {
-    if (!available) return t.diagnostic('RabbitMQ unreachable');
+  rabbit.test('rpc types inputs from a fetched description (message=007 stays text) and prints display names', async () => {
     const echo = await tsco(['rpc', 'nettest', 'echo', 'message=007', '-I', 'web1', '--json']);
     assert.equal(echo.code, 0, echo.stderr);
     assert.equal(JSON.parse(echo.stdout).items[0].data.message, '007');
@@ -127,8 +119,7 @@ export default defineAgent({ name: 'greeter', version: '0.3.0', description: 'Gr
     assert.ok(readdirSync(join(cacheHome, 'tscollective', 'ddl')).includes('greeter@0.3.0.json'));
   });
 
-  test('aggregate summaries after the results, and in --json as their own member', async (t) => {
-    if (!available) return t.diagnostic('RabbitMQ unreachable');
+  rabbit.test('aggregate summaries after the results, and in --json as their own member', async () => {
     const facts = await tsco(['rpc', 'rpcutil', 'get_fact', 'fact=country']);
     assert.equal(facts.code, 0, facts.stderr);
     assert.match(facts.stdout, /^web1\n\s+Fact: country\n\s+Value: uk\n/m);
@@ -145,8 +136,7 @@ export default defineAgent({ name: 'greeter', version: '0.3.0', description: 'Gr
     assert.match(disk.stdout, /Summary of Used %:\n\n {3}Average: [\d.]+\n {3}Maximum: [\d.]+\n\nSummary of Free:\n\n {3}Minimum: \d+/);
   });
 
-  test('the display policy decides which replies print; --display overrides it', async (t) => {
-    if (!available) return t.diagnostic('RabbitMQ unreachable');
+  rabbit.test('the display policy decides which replies print; --display overrides it', async () => {
     // sysinfo#runtime declares display "failed": successful replies are not printed, the summaries are.
     const quiet = await tsco(['rpc', 'sysinfo', 'runtime']);
     assert.equal(quiet.code, 0, quiet.stderr);

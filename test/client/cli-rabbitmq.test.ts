@@ -4,7 +4,7 @@
  * and expired or tampered requests explained by `tsco decode`. Without RabbitMQ it prints a loud line
  * (and fails under CI=true).
  */
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { createSecurityProvider } from '../../src/security/registry.js';
 import { MemoryCounters } from '../../src/util/counters.js';
 import { CapturingLogger } from '../../src/util/log.js';
 import { emptyFilter, newRequestId } from '../../src/client/index.js';
-import { tcpReachable } from '../integration/harness/brokers.js';
+import { amqpGate } from '../integration/harness/brokers.js';
 import { startCluster, type Cluster } from './cluster.js';
 
 const TSCO = fileURLToPath(new URL('../../src/cli/tsco.js', import.meta.url));
@@ -38,22 +38,14 @@ function tsco(args: string[], options: { stdin?: string; config?: string } = {})
   });
 }
 
-async function rabbitAvailable(): Promise<boolean> {
-  if (await tcpReachable('127.0.0.1', 5672)) return true;
-  const line = '!!! RABBITMQ NOT REACHABLE on 127.0.0.1:5672: tsco CLI tests NOT RUN (start it with: sudo scripts/brokers.sh start rabbitmq) !!!';
-  console.error(line);
-  if (process.env.CI === 'true') throw new Error(`${line} (CI=true requires RabbitMQ)`);
-  return false;
-}
+const rabbit = await amqpGate();
 
 describe('tsco CLI over RabbitMQ', () => {
-  let available = false;
   let cluster: Cluster;
   let config: string;
 
   before(async () => {
-    available = await rabbitAvailable();
-    if (!available) return;
+    if (!rabbit.reachable) return;
     cluster = await startCluster(AMQP);
     config = cluster.writeClientConfig('client.cfg');
   });
@@ -71,16 +63,14 @@ describe('tsco CLI over RabbitMQ', () => {
   };
   const senders = (doc: { items: Array<Record<string, unknown>> }) => doc.items.map((item) => item['sender']).sort();
 
-  test('ping lists every node with a round trip, then the statistics', async (t) => {
-    if (!available) return t.diagnostic('RabbitMQ unreachable: see the loud line above');
+  rabbit.test('ping lists every node with a round trip, then the statistics', async () => {
     const run = await tsco(['ping', '--dt', '2'], { config });
     assert.equal(run.code, 0, run.stderr);
     for (const node of ['web1', 'web2', 'db1']) assert.match(run.stdout, new RegExp(`^${node}\\s+time=\\d+\\.\\d\\d ms$`, 'm'));
     assert.match(run.stdout, /---- ping statistics ----\n3 replies max: [\d.]+ min: [\d.]+ avg: [\d.]+/);
   });
 
-  test('rpc with each filter kind selects the right nodes; inputs are typed from the agent declaration', async (t) => {
-    if (!available) return t.diagnostic('RabbitMQ unreachable');
+  rabbit.test('rpc with each filter kind selects the right nodes; inputs are typed from the agent declaration', async () => {
     const cases: Array<[string[], string[]]> = [
       [['-I', 'web1'], ['web1']],
       [['-I', '/^web/'], ['web1', 'web2']],
@@ -99,8 +89,7 @@ describe('tsco CLI over RabbitMQ', () => {
     }
   });
 
-  test('--json prints one document of items, stats and aggregates', async (t) => {
-    if (!available) return t.diagnostic('RabbitMQ unreachable');
+  rabbit.test('--json prints one document of items, stats and aggregates', async () => {
     const { run, doc } = await json(['rpc', 'rpcutil', 'ping', '-C', 'web']);
     assert.equal(run.code, 0, run.stderr);
     // rpcutil#ping declares aggregates (min/max/average of pong): they come as their own member.
@@ -117,8 +106,7 @@ describe('tsco CLI over RabbitMQ', () => {
     assert.equal(doc.stats['responded'], 2);
   });
 
-  test('exit codes: 2 failures and denials, 1 nothing discovered, 3 no responses, 4 nothing at all', async (t) => {
-    if (!available) return t.diagnostic('RabbitMQ unreachable');
+  rabbit.test('exit codes: 2 failures and denials, 1 nothing discovered, 3 no responses, 4 nothing at all', async () => {
     const failed = await json(['rpc', 'example', 'fail', '-I', 'db1']);
     assert.equal(failed.run.code, 2);
     assert.equal(failed.doc.items[0]!['statusmsg'], 'failed on purpose');
@@ -143,8 +131,7 @@ describe('tsco CLI over RabbitMQ', () => {
     assert.match(silence.stdout, /No responses received/);
   });
 
-  test('bad input is refused with the argument named and exit 1, before any request is sent', async (t) => {
-    if (!available) return t.diagnostic('RabbitMQ unreachable');
+  rabbit.test('bad input is refused with the argument named and exit 1, before any request is sent', async () => {
     const undeclared = await tsco(['rpc', 'example', 'echo', 'message=x', 'colour=red', '-I', 'web1'], { config });
     assert.equal(undeclared.code, 1);
     assert.match(undeclared.stderr, /input colour is not declared by example\.echo/);
@@ -155,8 +142,7 @@ describe('tsco CLI over RabbitMQ', () => {
     assert.match(filter.stderr, /fact filter "country"/);
   });
 
-  test('decode explains why an expired or tampered request is refused, and shows a good one', async (t) => {
-    if (!available) return t.diagnostic('RabbitMQ unreachable');
+  rabbit.test('decode explains why an expired or tampered request is refused, and shows a good one', async () => {
     const server = join(cluster.dir, 'web1', 'server.cfg');
     writeFileSync(server, [
       `identity = web1`, `securityprovider = aes_security`, `connector = amqp`, `plugin.amqp.host = 127.0.0.1`,

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { type Server, type Socket, connect as tcpConnect, createServer } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import type { ConsumeMessage } from 'amqplib';
 import {
   AmqpConnector, DEFAULT_TTL_GRACE_SECONDS, createAmqpConnector, parseDelivery, publishProperties, readAmqpOptions,
@@ -15,7 +15,8 @@ import type { ConfigView } from '../../src/inter/config.js';
 import type { ConnectorState, InboundMessage } from '../../src/inter/connector.js';
 import { MemoryCounters } from '../../src/util/counters.js';
 import { CapturingLogger } from '../../src/util/log.js';
-import { tcpReachable } from './harness/brokers.js';
+import { within } from '../harness/wait.js';
+import { amqpGate } from './harness/brokers.js';
 
 type Settings = Record<string, string | number | boolean>;
 
@@ -89,19 +90,7 @@ class OutageProxy {
   }
 }
 
-let brokerUp = false;
-before(async () => {
-  brokerUp = await tcpReachable('127.0.0.1', 5672);
-});
-
-/** Whether RabbitMQ is usable; prints a loud line otherwise and fails under CI=true. */
-function usable(): boolean {
-  if (brokerUp) return true;
-  const line = '!!! AMQP (rabbitmq 127.0.0.1:5672) NOT REACHABLE: amqp connector test NOT RUN (scripts/brokers.sh start rabbitmq) !!!';
-  console.error(line);
-  if (process.env.CI === 'true') assert.fail(`${line} (CI=true requires every broker)`);
-  return false;
-}
+const rabbit = await amqpGate();
 
 describe('amqp settings', () => {
   test('url form: amqps defaults to 5671, credentials and vhost come from the URL', () => {
@@ -184,8 +173,7 @@ describe('amqp connector against RabbitMQ', () => {
   const proxy = new OutageProxy();
   after(() => proxy.cut());
 
-  test('bad arguments are refused with an error naming them, counted and logged', async () => {
-    if (!usable()) return;
+  rabbit.test('bad arguments are refused with an error naming them, counted and logged', async () => {
     const { connector, logger, counters } = amqpConnector('badargs.example.net', { 'plugin.amqp.host': '127.0.0.1' });
     await connector.connect();
     try {
@@ -199,8 +187,7 @@ describe('amqp connector against RabbitMQ', () => {
     }
   });
 
-  test('the default grace gives expiration (ttl + 10) s; a directed request to nobody is returned and counted', async () => {
-    if (!usable()) return;
+  rabbit.test('the default grace gives expiration (ttl + 10) s; a directed request to nobody is returned and counted', async () => {
     const node = amqpConnector('grace-node.example.net', { 'plugin.amqp.host': '127.0.0.1' });
     const client = amqpConnector('grace-client.example.net', { 'plugin.amqp.host': '127.0.0.1' });
     await node.connector.connect();
@@ -210,7 +197,7 @@ describe('amqp connector against RabbitMQ', () => {
       const received = new Promise<InboundMessage>((resolve) => (deliver = resolve));
       await node.connector.subscribeDirected('gracetest', 'grace-node.example.net', (m) => deliver(m));
       await client.connector.publishRequest({ collective: 'gracetest', agent: 'rpcutil', body: Buffer.from('x'), ttl: 60, node: 'grace-node.example.net' });
-      const message = await received;
+      const message = await within(received, { timeoutMs: 10_000, what: 'the directed request at grace-node' });
       assert.equal(message.headers.expiration, '70000');
       assert.equal(message.headers.mc_sender, 'grace-client.example.net');
 
@@ -223,8 +210,7 @@ describe('amqp connector against RabbitMQ', () => {
     }
   });
 
-  test('an outage: publishes wait for the reconnection, subscriptions and the reply queue come back', async () => {
-    if (!usable()) return;
+  rabbit.test('an outage: publishes wait for the reconnection, subscriptions and the reply queue come back', async () => {
     await proxy.start();
     const node = amqpConnector('outage-node.example.net', { 'plugin.amqp.host': '127.0.0.1', 'plugin.amqp.port': proxy.port, 'plugin.amqp.publish_timeout': 20 });
     const client = amqpConnector('outage-client.example.net', { 'plugin.amqp.host': '127.0.0.1' });
@@ -259,8 +245,7 @@ describe('amqp connector against RabbitMQ', () => {
     }
   });
 
-  test('a publish during an outage longer than publish_timeout fails with PublishError', async () => {
-    if (!usable()) return;
+  rabbit.test('a publish during an outage longer than publish_timeout fails with PublishError', async () => {
     await proxy.start();
     const node = amqpConnector('timeout-node.example.net', { 'plugin.amqp.host': '127.0.0.1', 'plugin.amqp.port': proxy.port, 'plugin.amqp.publish_timeout': 0.3 });
     await node.connector.connect();
@@ -278,8 +263,7 @@ describe('amqp connector against RabbitMQ', () => {
     }
   });
 
-  test('failover: a dead first pool host is skipped with back-off; all hosts dead gives ConnectionError', async () => {
-    if (!usable()) return;
+  rabbit.test('failover: a dead first pool host is skipped with back-off; all hosts dead gives ConnectionError', async () => {
     await proxy.start();
     const deadPort = proxy.port;
     await proxy.cut();

@@ -4,7 +4,7 @@
  * up by harness/rabbitmq-tls.ts (idempotent, no broker restart).
  */
 import assert from 'node:assert/strict';
-import { before, describe, test } from 'node:test';
+import { describe } from 'node:test';
 import { AmqpConnector, createAmqpConnector } from '../../plugins/connector/amqp/index.js';
 import { configFromObject } from '../../src/config/index.js';
 import { ConnectionError } from '../../src/errors.js';
@@ -12,36 +12,39 @@ import type { Connector } from '../../src/inter/connector.js';
 import { MemoryCounters } from '../../src/util/counters.js';
 import { CapturingLogger } from '../../src/util/log.js';
 import { createStompConnector } from '../../plugins/connector/stomp/index.js';
+import { probeRepeatedly, serviceGate, type ServiceGate } from '../harness/gate.js';
+import { within } from '../harness/wait.js';
 import { STOMP_CREDENTIALS } from './harness/brokers.js';
 import { AMQPS_PORT, STOMPS_PORT, type TlsMaterial, amqpReachable, setupRabbitTls, stompsReachable } from './harness/rabbitmq-tls.js';
 
-let material: TlsMaterial | undefined;
-let unavailable: string | undefined;
-let stompTlsUp = false;
-
-before(async () => {
-  if (!(await amqpReachable())) {
-    unavailable = 'RabbitMQ is not reachable on 127.0.0.1:5672';
-    return;
+/**
+ * The TLS listeners, set up (idempotently) once when the file loads. Their tests are skipped with the reason
+ * when RabbitMQ is unreachable or the setup failed, and fail under CI=true.
+ */
+async function tlsGates(): Promise<{ material: TlsMaterial | undefined; amqps: ServiceGate; stomps: ServiceGate }> {
+  const hint = 'start RabbitMQ as root (sudo bash scripts/brokers.sh start rabbitmq); the setup writes /etc/rabbitmq';
+  let unavailable: string | undefined;
+  let material: TlsMaterial | undefined;
+  let stompTlsUp = false;
+  if (!(await probeRepeatedly(amqpReachable))) {
+    unavailable = 'is not available: RabbitMQ is not reachable on 127.0.0.1:5672';
+  } else {
+    try {
+      material = (await setupRabbitTls()).material;
+      stompTlsUp = await stompsReachable();
+    } catch (error) {
+      unavailable = `is not available: the TLS listeners could not be set up: ${(error as Error).message}`;
+    }
   }
-  try {
-    material = (await setupRabbitTls()).material;
-    stompTlsUp = await stompsReachable();
-  } catch (error) {
-    unavailable = `the AMQPS listener could not be set up: ${(error as Error).message}`;
-  }
-});
-
-/** Whether the TLS listener is usable; prints a loud line otherwise and fails under CI=true. */
-function usable(listener: 'amqps' | 'stomps' = 'amqps'): boolean {
-  if (material && !unavailable && (listener === 'amqps' || stompTlsUp)) return true;
-  const port = listener === 'amqps' ? AMQPS_PORT : STOMPS_PORT;
-  const reason = unavailable ?? (material ? 'the listener is not up (is rabbitmq_stomp enabled?)' : 'setup did not run');
-  const line = `!!! ${listener.toUpperCase()} (rabbitmq 127.0.0.1:${port}) NOT AVAILABLE: ${reason}; TLS test NOT RUN !!!`;
-  console.error(line);
-  if (process.env.CI === 'true') assert.fail(`${line} (CI=true requires every broker)`);
-  return false;
+  return {
+    material,
+    amqps: serviceGate(`RabbitMQ AMQPS (127.0.0.1:${AMQPS_PORT})`, unavailable, hint),
+    stomps: serviceGate(`RabbitMQ STOMP over TLS (127.0.0.1:${STOMPS_PORT})`,
+      unavailable ?? (stompTlsUp ? undefined : 'is not up (is rabbitmq_stomp enabled?)'), hint),
+  };
 }
+
+const { material, amqps, stomps } = await tlsGates();
 
 function tlsConnector(identity: string, settings: Record<string, string | number | boolean>) {
   const logger = new CapturingLogger();
@@ -73,8 +76,7 @@ async function refused(connector: Connector, pattern: RegExp): Promise<Connectio
 }
 
 describe('amqp connector over mutual TLS', () => {
-  test('connects with the CA and a client certificate, and messages flow', async () => {
-    if (!usable()) return;
+  amqps.test('connects with the CA and a client certificate, and messages flow', async () => {
     const settings = { 'plugin.amqp.ssl.cert': material!.clientCert, 'plugin.amqp.ssl.key': material!.clientKey };
     const node = tlsConnector('tls-node.example.net', settings);
     const client = tlsConnector('tls-client.example.net', settings);
@@ -87,28 +89,25 @@ describe('amqp connector over mutual TLS', () => {
       const received = new Promise<string>((resolve) => (deliver = resolve));
       await node.connector.subscribeDirected('tlstest', 'tls-node.example.net', (m) => deliver(`${m.sender}:${Buffer.from(m.body).toString()}`));
       await client.connector.publishRequest({ collective: 'tlstest', agent: 'rpcutil', body: Buffer.from('over tls'), ttl: 30, node: 'tls-node.example.net' });
-      assert.equal(await received, 'tls-client.example.net:over tls');
+      assert.equal(await within(received, { timeoutMs: 10_000, what: 'the message over AMQPS' }), 'tls-client.example.net:over tls');
     } finally {
       await node.connector.disconnect();
       await client.connector.disconnect();
     }
   });
 
-  test('without a client certificate the broker refuses: ConnectionError naming the missing certificate', async () => {
-    if (!usable()) return;
+  amqps.test('without a client certificate the broker refuses: ConnectionError naming the missing certificate', async () => {
     const { connector, logger } = tlsConnector('tls-nocert.example.net', {});
     await refused(connector, new RegExp(`127\\.0\\.0\\.1:${AMQPS_PORT} \\(tls\\): TLS handshake failed: the broker requires a client certificate`));
     assert.equal(logger.find('error', 'could not connect to any broker').length, 1);
   });
 
-  test('a client certificate from a CA the broker does not trust is refused', async () => {
-    if (!usable()) return;
+  amqps.test('a client certificate from a CA the broker does not trust is refused', async () => {
     const { connector } = tlsConnector('tls-rogue.example.net', { 'plugin.amqp.ssl.cert': material!.rogueClientCert, 'plugin.amqp.ssl.key': material!.rogueClientKey });
     await refused(connector, /broker does not accept the client certificate/);
   });
 
-  test('a broker certificate that does not chain to ssl.ca is refused by the client', async () => {
-    if (!usable()) return;
+  amqps.test('a broker certificate that does not chain to ssl.ca is refused by the client', async () => {
     const { connector } = tlsConnector('tls-wrongca.example.net', {
       'plugin.amqp.ssl.ca': material!.rogueClientCert.replace('rogue-client.pem', 'rogue-ca.pem'),
       'plugin.amqp.ssl.cert': material!.clientCert,
@@ -140,8 +139,7 @@ function stompTlsConnector(identity: string, settings: Record<string, string | n
 }
 
 describe('rabbitmq STOMP connector over mutual TLS', () => {
-  test('connects with the CA and a client certificate, and messages flow', async () => {
-    if (!usable('stomps')) return;
+  stomps.test('connects with the CA and a client certificate, and messages flow', async () => {
     const settings = { 'plugin.rabbitmq.pool.1.ssl.cert': material!.clientCert, 'plugin.rabbitmq.pool.1.ssl.key': material!.clientKey };
     const node = stompTlsConnector('stomps-node.example.net', settings);
     const client = stompTlsConnector('stomps-client.example.net', settings);
@@ -153,15 +151,14 @@ describe('rabbitmq STOMP connector over mutual TLS', () => {
       const received = new Promise<string>((resolve) => (deliver = resolve));
       await node.subscribeDirected('stompstls', 'stomps-node.example.net', (m) => deliver(`${m.sender}:${Buffer.from(m.body).toString()}`));
       await client.publishRequest({ collective: 'stompstls', agent: 'rpcutil', body: Buffer.from('stomp over tls'), ttl: 30, node: 'stomps-node.example.net' });
-      assert.equal(await received, 'stomps-client.example.net:stomp over tls');
+      assert.equal(await within(received, { timeoutMs: 10_000, what: 'the message over STOMP+TLS' }), 'stomps-client.example.net:stomp over tls');
     } finally {
       await node.disconnect();
       await client.disconnect();
     }
   });
 
-  test('without a client certificate the STOMP TLS listener refuses with ConnectionError', async () => {
-    if (!usable('stomps')) return;
+  stomps.test('without a client certificate the STOMP TLS listener refuses with ConnectionError', async () => {
     await refused(stompTlsConnector('stomps-nocert.example.net', {}), /certificate/i);
   });
 });

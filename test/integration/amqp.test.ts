@@ -7,7 +7,7 @@ import { configFromObject } from '../../src/config/index.js';
 import { MemoryCounters } from '../../src/util/counters.js';
 import { CapturingLogger } from '../../src/util/log.js';
 import { runConnectorSuite } from './connector-suite.js';
-import { restartBroker, tcpReachable } from './harness/brokers.js';
+import { amqpGate, restartBroker } from './harness/brokers.js';
 
 runConnectorSuite({
   name: 'amqp (rabbitmq 127.0.0.1:5672)',
@@ -24,7 +24,7 @@ runConnectorSuite({
       logger: new CapturingLogger(),
       counters: new MemoryCounters(),
     }),
-  reachable: () => tcpReachable('127.0.0.1', 5672),
+  gate: await amqpGate(),
   restartBroker: () => restartBroker('rabbitmq'),
   ttlGraceSeconds: 0,
   reconnectTimeoutMs: 90_000,

@@ -10,7 +10,6 @@ runConnectorSuite({
   name: 'memory',
   makeConnector: (identity) =>
     new MemoryConnector({ identity, broker, logger: new CapturingLogger(), counters: new MemoryCounters(), options: { ttlGraceSeconds: 0 } }),
-  reachable: async () => true,
   restartBroker: async () => {
     broker.stop();
     await new Promise((resolve) => setTimeout(resolve, 50));

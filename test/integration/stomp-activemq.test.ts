@@ -6,7 +6,7 @@ import { MemoryCounters } from '../../src/util/counters.js';
 import { CapturingLogger } from '../../src/util/log.js';
 import { TTL_GRACE_SECONDS } from '../../plugins/connector/stomp/index.js';
 import { runConnectorSuite } from './connector-suite.js';
-import { BROKERS, brokerReachable, restartBroker, stompTestSettings } from './harness/brokers.js';
+import { BROKERS, brokerGate, restartBroker, stompTestSettings } from './harness/brokers.js';
 
 runConnectorSuite({
   name: `activemq (STOMP ${BROKERS.activemq.host}:${BROKERS.activemq.stompPort})`,
@@ -17,7 +17,7 @@ runConnectorSuite({
       logger: new CapturingLogger(),
       counters: new MemoryCounters(),
     }),
-  reachable: () => brokerReachable('activemq'),
+  gate: await brokerGate('activemq'),
   restartBroker: () => restartBroker('activemq'),
   ttlGraceSeconds: TTL_GRACE_SECONDS,
   reconnectTimeoutMs: 90_000,

@@ -15,8 +15,9 @@ import { ConfigError, ConnectionError, InvalidArgumentError, PublishError } from
 import type { ConnectorState, InboundMessage } from '../../src/inter/connector.js';
 import { MemoryCounters } from '../../src/util/counters.js';
 import { CapturingLogger } from '../../src/util/log.js';
-import { type BrokerName, BROKERS, brokerControl, requireBroker, stompTestSettings } from './harness/brokers.js';
+import { type BrokerName, BROKERS, brokerControl, brokerGate, stompTestSettings } from './harness/brokers.js';
 
+const gates = { activemq: await brokerGate('activemq'), rabbitmq: await brokerGate('rabbitmq') };
 const run = randomBytes(3).toString('hex');
 const collective = `stomptest_${run}`;
 
@@ -290,8 +291,7 @@ describe('stomp connector: without a broker', () => {
 
 for (const flavor of ['activemq', 'rabbitmq'] as const) {
   describe(`stomp connector: ${flavor} (broker)`, () => {
-    test('fails over past a dead pool host to the live broker', async () => {
-      if (!(await requireBroker(flavor, 'failover test'))) return;
+    gates[flavor].test('fails over past a dead pool host to the live broker', async () => {
       const settings = stompTestSettings(flavor, {
         'pool.size': 2,
         'pool.1.host': '127.0.0.1',
@@ -311,8 +311,7 @@ for (const flavor of ['activemq', 'rabbitmq'] as const) {
       }
     });
 
-    test('refused credentials fail with ConnectionError carrying the broker\'s ERROR', async () => {
-      if (!(await requireBroker(flavor, 'credentials test'))) return;
+    gates[flavor].test('refused credentials fail with ConnectionError carrying the broker\'s ERROR', async () => {
       const { connector } = makeConnector(flavor, stompTestSettings(flavor, { 'pool.1.password': 'wrong-password', max_reconnect_attempts: 1 }));
       try {
         await assert.rejects(connector.connect(), (error: unknown) => error instanceof ConnectionError && /ERROR/.test(`${error.message} ${(error.cause as Error)?.message}`));
@@ -322,8 +321,7 @@ for (const flavor of ['activemq', 'rabbitmq'] as const) {
       }
     });
 
-    test('a 1 MiB binary body with every byte value arrives byte-exact', async () => {
-      if (!(await requireBroker(flavor, 'binary body test'))) return;
+    gates[flavor].test('a 1 MiB binary body with every byte value arrives byte-exact', async () => {
       const node = makeConnector(flavor, stompTestSettings(flavor), `big-${run}.example.net`);
       const client = makeConnector(flavor, stompTestSettings(flavor), `client-${run}.example.net`);
       try {
@@ -344,8 +342,7 @@ for (const flavor of ['activemq', 'rabbitmq'] as const) {
 }
 
 describe('stomp connector: rabbitmq reply exchange (broker)', () => {
-  test('with use_reply_exchange, replies travel through mcollective_reply to the requester only', async () => {
-    if (!(await requireBroker('rabbitmq', 'reply exchange test'))) return;
+  gates['rabbitmq'].test('with use_reply_exchange, replies travel through mcollective_reply to the requester only', async () => {
     const settings = stompTestSettings('rabbitmq', { use_reply_exchange: true });
     const server = makeConnector('rabbitmq', settings, `server-${run}.example.net`);
     const client = makeConnector('rabbitmq', settings, `client-${run}.example.net`);
@@ -373,8 +370,7 @@ describe('stomp connector: rabbitmq reply exchange (broker)', () => {
 });
 
 describe('stomp connector: activemq restart (broker)', () => {
-  test('a publish made while the broker is down waits and is delivered after the reconnect', async () => {
-    if (!(await requireBroker('activemq', 'publish-through-restart test'))) return;
+  gates['activemq'].test('a publish made while the broker is down waits and is delivered after the reconnect', async () => {
     const settings = stompTestSettings('activemq', { publish_timeout: 120 });
     const node = makeConnector('activemq', settings, `waiter-${run}.example.net`);
     const client = makeConnector('activemq', settings, `sender-${run}.example.net`);

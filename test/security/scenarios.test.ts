@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Packr } from 'msgpackr';
 import { aeadDecrypt, hmacSha256 } from '../../plugins/security/aes_security/primitives.js';
 import { LABELS, decodeEnvelope } from '../../plugins/security/aes_security/wire.js';
+import { SecurityError } from '../../src/errors.js';
 import type { DecodedReply, DecodedRequest } from '../../src/inter/message.js';
 import { World, makeCa, request, type ProviderUnderTest } from './world.js';
 
@@ -136,10 +137,16 @@ function eavesdrop(wire: Uint8Array): unknown {
   return plaintext === null ? null : packr.unpack(plaintext);
 }
 
-function attempt<T>(fn: () => T): T | null {
+/**
+ * Runs `fn`: its result when it succeeds, null when it is refused with exactly the security error `code`.
+ * Any other failure (another code, a crash) fails the test: a "no" must be the refusal the protocol promises.
+ */
+function attempt<T>(fn: () => T, code: string): T | null {
   try {
     return fn();
-  } catch {
+  } catch (error) {
+    assert.ok(error instanceof SecurityError, `expected a refusal with ${code}, got ${String(error)}`);
+    assert.equal(error.code, code, `refused, but with ${error.code} (${error.message}) instead of ${code}`);
     return null;
   }
 }
@@ -157,7 +164,8 @@ const OBSERVE: Record<string, (d: Deployment) => Promise<boolean>> = {
   async [ROWS.clientsUnique](d) {
     const genuine = d.node1.provider.decodeRequest(d.alice.provider.encodeRequest(request()));
     const forger = await d.attackerClient('alice');
-    const forged = attempt(() => d.node1.provider.decodeRequest(forger.provider.encodeRequest(request())));
+    // Another key under the name alice: the installed (or learned) alice key has another key id.
+    const forged = attempt(() => d.node1.provider.decodeRequest(forger.provider.encodeRequest(request())), 'TSC_SEC_UNKNOWN_SENDER');
     return genuine.callerid === 'cert=alice' && forged === null;
   },
   async [ROWS.clientKeyHolderReads](d) {
@@ -170,22 +178,23 @@ const OBSERVE: Record<string, (d: Deployment) => Promise<boolean>> = {
   async [ROWS.repliesOnlyCaller](d) {
     const outgoing = request();
     const wire = reply(d.node1, d.node1.provider.decodeRequest(d.alice.provider.encodeRequest(outgoing)), 'node1');
-    const byCaller = attempt(() => d.alice.provider.decodeReply(wire));
+    const byCaller = d.alice.provider.decodeReply(wire);
     d.mallory.provider['pending'].add(outgoing.requestid, { mode: 'rsa' }, 60);
-    const byOtherClient = attempt(() => d.mallory.provider.decodeReply(wire));
+    const byOtherClient = attempt(() => d.mallory.provider.decodeReply(wire), 'TSC_SEC_NOT_FOR_US');
     const byListener = Buffer.from(wire).includes('reply secret');
     return byCaller !== null && byOtherClient === null && !byListener;
   },
   async [ROWS.newClientCerts](d) {
     const eve = await d.attackerClient('eve');
-    return attempt(() => d.node1.provider.decodeRequest(eve.provider.encodeRequest(request()))) !== null;
+    // Without learning, a key the server does not hold is unknown, even when the message carries it.
+    return attempt(() => d.node1.provider.decodeRequest(eve.provider.encodeRequest(request())), 'TSC_SEC_UNKNOWN_SENDER') !== null;
   },
   async [ROWS.serversUnique](d) {
     // node2 answers a request as if it were node1: is the client able to tell?
     const genuineRequest = request();
     const genuine = d.alice.provider.decodeReply(reply(d.node1, d.node1.provider.decodeRequest(d.alice.provider.encodeRequest(genuineRequest)), 'node1'));
     const forgedRequest = request();
-    const forged: DecodedReply | null = attempt(() => d.alice.provider.decodeReply(reply(d.node2, d.node2.provider.decodeRequest(d.alice.provider.encodeRequest(forgedRequest)), 'node1')));
+    const forged: DecodedReply | null = attempt(() => d.alice.provider.decodeReply(reply(d.node2, d.node2.provider.decodeRequest(d.alice.provider.encodeRequest(forgedRequest)), 'node1')), 'TSC_SEC_IDENTITY_MISMATCH');
     const indistinguishable = forged !== null && forged.senderid === 'node1' && forged.signer === genuine.signer;
     return !indistinguishable;
   },
@@ -200,12 +209,12 @@ const OBSERVE: Record<string, (d: Deployment) => Promise<boolean>> = {
   async [ROWS.registrationProtected](d) {
     // A rogue agent on node2 sends registration data posing as node1: can the receiver tell it from node1's own?
     const genuine = d.receiver.provider.decodeRequest(register(d.node1, 'node1'));
-    const rogue = attempt(() => d.receiver.provider.decodeRequest(register(d.node2, 'node1')));
+    const rogue = attempt(() => d.receiver.provider.decodeRequest(register(d.node2, 'node1')), 'TSC_SEC_IDENTITY_MISMATCH');
     return !(rogue !== null && rogue.callerid === genuine.callerid);
   },
   async [ROWS.newNodes](d) {
     const intruder = await d.attackerServer('newnode');
-    return attempt(() => d.receiver.provider.decodeRequest(register(intruder, 'newnode'))) !== null;
+    return attempt(() => d.receiver.provider.decodeRequest(register(intruder, 'newnode')), 'TSC_SEC_UNKNOWN_SENDER') !== null;
   },
 };
 
@@ -239,6 +248,6 @@ describe('Beyond the seed: automatic distribution gated by a CA', () => {
     const server = world.provider('server', { learn_pubkeys: 1, ca_cert: caPath, server_private: '/x', server_public: '/x', client_cert_dir: world.dir('ca-gated/certs') });
     const eveKeys = await world.keys('eve', world.dir('ca-gated/eve'));
     const eve = world.provider('client', { send_pubkey: 1, client_private: eveKeys.privatePath, client_public: eveKeys.publicPath, server_cert_dir: world.dir('ca-gated/eve') });
-    assert.equal(attempt(() => server.provider.decodeRequest(eve.provider.encodeRequest(request()))), null);
+    assert.equal(attempt(() => server.provider.decodeRequest(eve.provider.encodeRequest(request())), 'TSC_SEC_CA_REJECTED'), null);
   });
 });

@@ -1,11 +1,13 @@
 /**
  * Broker control for the integration tests: where the brokers of scripts/brokers.sh listen, the
- * credentials it sets up, a reachability probe, and stop/start/restart through the script (run
- * asynchronously, so connectors keep running and notice the outage).
+ * credentials it sets up, reachability gates (tests skipped with the reason locally, failing under
+ * CI=true), and stop/start/restart through the script (run asynchronously, so connectors keep
+ * running and notice the outage).
  */
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { probeRepeatedly, serviceGate, type ServiceGate } from '../../harness/gate.js';
 
 /** The brokers scripts/brokers.sh manages. */
 export type BrokerName = 'activemq' | 'rabbitmq';
@@ -73,14 +75,25 @@ export async function restartBroker(broker: BrokerName, downMs = 500): Promise<v
   await brokerControl('start', broker);
 }
 
-/** Prints a loud line naming the broker; fails the test under CI=true. Returns whether to go on. */
-export async function requireBroker(broker: BrokerName, what: string): Promise<boolean> {
-  if (await brokerReachable(broker)) return true;
+/** How to start the brokers, for the "not reachable" lines. */
+const START_HINT = 'start it with: sudo bash scripts/brokers.sh start (npm test does this when run as root)';
+
+/**
+ * The gate of the tests that need `broker` (its STOMP port and, for RabbitMQ, AMQP), probed once when the
+ * test file loads: call it with top-level await before declaring the tests.
+ */
+export async function brokerGate(broker: BrokerName): Promise<ServiceGate> {
   const endpoint = BROKERS[broker];
-  const line = `!!! ${broker.toUpperCase()} NOT REACHABLE on ${endpoint.host}:${endpoint.stompPort}: ${what} NOT RUN (start it with: sudo scripts/brokers.sh start ${broker}) !!!`;
-  console.error(line);
-  if (process.env.CI === 'true') throw new Error(`${line} (CI=true requires every broker)`);
-  return false;
+  const where = [`STOMP ${endpoint.host}:${endpoint.stompPort}`, ...(endpoint.amqpPort ? [`AMQP ${endpoint.host}:${endpoint.amqpPort}`] : [])].join(', ');
+  const up = await probeRepeatedly(() => brokerReachable(broker));
+  return serviceGate(`${broker === 'rabbitmq' ? 'RabbitMQ' : 'ActiveMQ'} (${where})`, up ? undefined : 'is not reachable', START_HINT);
+}
+
+/** The gate of the tests that use RabbitMQ over AMQP only (127.0.0.1:5672). */
+export async function amqpGate(): Promise<ServiceGate> {
+  const port = BROKERS.rabbitmq.amqpPort!;
+  const up = await probeRepeatedly(() => tcpReachable(BROKERS.rabbitmq.host, port));
+  return serviceGate(`RabbitMQ AMQP (${BROKERS.rabbitmq.host}:${port})`, up ? undefined : 'is not reachable', START_HINT);
 }
 
 /** Settings (`plugin.<broker>.*`) for a connector to the local `broker`, tuned for tests; `extra` overrides. */

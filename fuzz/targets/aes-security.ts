@@ -1,0 +1,188 @@
+/**
+ * The aes_security provider (wire protocol version 2) as a fuzz target. It sets up, in a work directory, the
+ * deployments that exercise every decode path: keys distributed by hand, keys sent along and learned with a
+ * CA, keys learned without one, RSA and ephemeral (X25519) reply encryption, msgpack and yaml bodies, a server
+ * signing its own request (registration). Every provider is built through the security registry from plain
+ * settings, with a frozen clock so that no seed expires however long the run takes.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Packr } from 'msgpackr';
+import '../../plugins/security/aes_security/index.js';
+import { configFromObject } from '../../src/config/index.js';
+import type { OutgoingRequest } from '../../src/inter/message.js';
+import type { SecurityProvider, SecurityRole } from '../../src/inter/security.js';
+import { createCa, generateRsaKeyPair, signCertificate } from '../../src/keys/index.js';
+import { createSecurityProvider } from '../../src/security/registry.js';
+import { MemoryCounters } from '../../src/util/counters.js';
+import { CapturingLogger } from '../../src/util/log.js';
+import type { Dissected, FuzzTarget, Seed, SideTarget } from '../target.js';
+
+/** "TSC" | version | kind: the fixed prefix of a version 2 envelope (docs/protocol.md). */
+const PREFIX_BYTES = 5;
+/** Section length widths in wire order: header u32, ciphertext u32, signature u16. */
+const LENGTH_WIDTHS = [4, 4, 2] as const;
+
+const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, bundleStrings: false });
+
+/** The version 2 envelope taken apart independently of the provider's own parser. */
+function dissect(wire: Uint8Array): Dissected | null {
+  const bytes = Buffer.from(wire.buffer, wire.byteOffset, wire.length);
+  if (bytes.length < PREFIX_BYTES) return null;
+  let offset = PREFIX_BYTES;
+  const sections: Uint8Array[] = [];
+  for (const width of LENGTH_WIDTHS) {
+    if (offset + width > bytes.length) return null;
+    const length = width === 4 ? bytes.readUInt32BE(offset) : bytes.readUInt16BE(offset);
+    offset += width;
+    if (offset + length > bytes.length) return null;
+    sections.push(bytes.subarray(offset, offset + length));
+    offset += length;
+  }
+  if (offset !== bytes.length) return null;
+  let fields: unknown;
+  try {
+    fields = packr.unpack(sections[0]!);
+  } catch {
+    return null;
+  }
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return null;
+  return { fields: { ...(fields as Record<string, unknown>) }, sections, prefix: bytes.subarray(0, PREFIX_BYTES) };
+}
+
+function frame(prefix: Uint8Array, sections: readonly Uint8Array[]): Uint8Array {
+  const parts: Uint8Array[] = [prefix];
+  sections.forEach((section, index) => {
+    const width = LENGTH_WIDTHS[Math.min(index, LENGTH_WIDTHS.length - 1)]!;
+    const length = Buffer.alloc(width);
+    if (width === 4) length.writeUInt32BE(Math.min(section.length, 0xffff_ffff));
+    else length.writeUInt16BE(Math.min(section.length, 0xffff));
+    parts.push(length, section);
+  });
+  return Buffer.concat(parts);
+}
+
+function lengthFields(prefix: Uint8Array, sections: readonly Uint8Array[]): Array<{ offset: number; bytes: 2 | 4 }> {
+  const fields: Array<{ offset: number; bytes: 2 | 4 }> = [];
+  let offset = prefix.length;
+  sections.forEach((section, index) => {
+    const width = LENGTH_WIDTHS[Math.min(index, LENGTH_WIDTHS.length - 1)]!;
+    fields.push({ offset, bytes: width });
+    offset += width + section.length;
+  });
+  return fields;
+}
+
+const codec = { dissect, frame, lengthFields, encodeFields: (fields: Record<string, unknown>) => packr.pack(fields) };
+
+interface KeyFiles {
+  privatePath: string;
+  publicPath: string;
+  publicPem: string;
+}
+
+/** Builds the aes_security target in `workDir`. */
+export async function createAesSecurityTarget(workDir: string): Promise<FuzzTarget> {
+  const clock = Date.now();
+  const dir = (name: string): string => {
+    const path = join(workDir, name);
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+    return path;
+  };
+  const keys = async (name: string, where: string, certify?: (publicPem: string) => Promise<string>): Promise<KeyFiles> => {
+    const pair = await generateRsaKeyPair(2048);
+    const privatePath = join(where, `${name}-private.pem`);
+    const publicPath = join(where, `${name}.pem`);
+    writeFileSync(privatePath, pair.privateKeyPem, { mode: 0o600 });
+    const publicPem = certify ? await certify(pair.publicKeyPem) : pair.publicKeyPem;
+    writeFileSync(publicPath, publicPem);
+    return { privatePath, publicPath, publicPem };
+  };
+  const install = (where: string, name: string, pem: string): void => writeFileSync(join(where, `${name}.pem`), pem);
+  const provider = (role: SecurityRole, settings: Record<string, string | number | boolean>): SecurityProvider => {
+    const config = configFromObject(Object.fromEntries(Object.entries(settings).map(([k, v]) => [`plugin.aes.${k}`, v])), { source: `fuzz ${role}` });
+    const built = createSecurityProvider('aes_security', { config, role, logger: new CapturingLogger(), counters: new MemoryCounters(), now: () => clock });
+    const problems = built.validate();
+    if (problems.length > 0) throw new Error(`fuzz target setup: ${problems.join('; ')}`);
+    return built;
+  };
+
+  const ca = await createCa({ cn: 'fuzz CA' });
+  const caPath = join(dir('ca'), 'ca.pem');
+  writeFileSync(caPath, ca.certPem);
+  const [alice, carol, dave, node1] = await Promise.all([
+    keys('alice', dir('alice')),
+    keys('carol', dir('carol'), (pem) => signCertificate({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, publicKeyPem: pem, cn: 'carol' })),
+    keys('dave', dir('dave')),
+    keys('node1', dir('node1')),
+  ]);
+  const serverCerts = dir('server-certs');
+  for (const [name, pem] of [['alice', alice.publicPem], ['node1', node1.publicPem]] as const) install(serverCerts, name, pem);
+  const clientCerts = dir('client-certs');
+  install(clientCerts, 'node1', node1.publicPem);
+
+  const serverKeys = { server_private: node1.privatePath, server_public: node1.publicPath };
+  // Keys given by hand; keys learned through a CA; keys learned without one.
+  const manual = provider('server', { ...serverKeys, client_cert_dir: serverCerts });
+  const caLearning = provider('server', { ...serverKeys, client_cert_dir: dir('learned-ca'), learn_pubkeys: 1, ca_cert: caPath });
+  const openLearning = provider('server', { ...serverKeys, client_cert_dir: dir('learned-open'), learn_pubkeys: 1, insecure_learning: 1 });
+  const serverWithKey = provider('server', { ...serverKeys, client_cert_dir: serverCerts, send_pubkey: 1 });
+  const yamlServer = provider('server', { ...serverKeys, client_cert_dir: serverCerts, serializer: 'yaml' });
+
+  const client = (who: KeyFiles, extra: Record<string, string | number> = {}) =>
+    provider('client', { client_private: who.privatePath, client_public: who.publicPath, server_cert_dir: clientCerts, ...extra });
+  const aliceRsa = client(alice);
+  const aliceEphemeral = client(alice, { reply_encryption: 'ephemeral' });
+  const aliceYaml = client(alice, { serializer: 'yaml' });
+  const carolWithCert = client(carol, { send_pubkey: 1 });
+  const daveWithKey = client(dave, { send_pubkey: 1 });
+
+  const outgoing = (overrides: Partial<OutgoingRequest> = {}): OutgoingRequest => ({
+    requestid: randomBytes(16).toString('hex'), senderid: 'client.example.net', agent: 'rpcutil', collective: 'mcollective',
+    filter: { fact: [{ fact: 'role', operator: '==', value: 'web' }], cf_class: ['apache'], agent: ['rpcutil'], identity: ['/^web/'], compound: [] },
+    ttl: 3600, body: { action: 'ping', data: { n: 42, text: 'hello', list: [1, 2, 3], bytes: Buffer.from([0, 1, 255]) } }, ...overrides,
+  });
+  const decodeWith = (receiver: SecurityProvider) => (wire: Uint8Array) => receiver.decodeRequest(wire);
+  const requestSeeds: Seed[] = [
+    { label: 'request, rsa reply, msgpack, manual keys', wire: aliceRsa.encodeRequest(outgoing()), decode: decodeWith(manual) },
+    { label: 'request, ephemeral reply', wire: aliceEphemeral.encodeRequest(outgoing()), decode: decodeWith(manual) },
+    { label: 'request, yaml body', wire: aliceYaml.encodeRequest(outgoing({ body: { action: 'run', data: { command: 'ls', args: ['-l', '/tmp'] } } })), decode: decodeWith(manual) },
+    { label: 'request, CA-signed certificate sent along, learned', wire: carolWithCert.encodeRequest(outgoing()), decode: decodeWith(caLearning) },
+    { label: 'request, key sent along, insecure learning', wire: daveWithKey.encodeRequest(outgoing()), decode: decodeWith(openLearning) },
+    {
+      label: 'registration request signed by a server',
+      wire: serverWithKey.encodeRequest(outgoing({ agent: 'registration', senderid: 'node1', body: { agentlist: ['rpcutil'], facts: { role: 'web' } } })),
+      decode: decodeWith(manual),
+    },
+  ];
+
+  // Replies answer requests whose reply material the sending client keeps: each reply is decoded by its client.
+  const answered = (from: SecurityProvider, by: SecurityProvider, senderid: string, body: unknown): Uint8Array => {
+    const request = manual.decodeRequest(from.encodeRequest(outgoing()));
+    return by.encodeReply({ senderid, senderagent: 'rpcutil', body }, request);
+  };
+  const replyBody = { statuscode: 0, statusmsg: 'OK', data: { pong: 1, facts: { role: 'web' }, bytes: Buffer.from([1, 2, 3]) } };
+  const decodeReplyWith = (receiver: SecurityProvider) => (wire: Uint8Array) => receiver.decodeReply(wire);
+  const replySeeds: Seed[] = [
+    { label: 'reply, rsa', wire: answered(aliceRsa, manual, 'node1', replyBody), decode: decodeReplyWith(aliceRsa) },
+    { label: 'reply, ephemeral', wire: answered(aliceEphemeral, manual, 'node1', replyBody), decode: decodeReplyWith(aliceEphemeral) },
+    { label: 'reply, server key sent along', wire: answered(aliceRsa, serverWithKey, 'node1', replyBody), decode: decodeReplyWith(aliceRsa) },
+    { label: 'reply, yaml body', wire: answered(aliceRsa, yamlServer, 'node1', { statuscode: 1, statusmsg: 'failed', data: { lines: ['a', 'b'] } }), decode: decodeReplyWith(aliceRsa) },
+  ];
+  for (const seed of [...requestSeeds, ...replySeeds]) seed.decode(seed.wire);
+  // Decoding a request records it for replay protection: seeds were decoded once above, so their mutants are
+  // checked by fresh receivers that have seen nothing (a replay refusal must not hide a forged signature).
+  const fresh = { manual: provider('server', { ...serverKeys, client_cert_dir: serverCerts }) };
+  const freshCa = provider('server', { ...serverKeys, client_cert_dir: dir('learned-ca-2'), learn_pubkeys: 1, ca_cert: caPath });
+  const freshOpen = provider('server', { ...serverKeys, client_cert_dir: dir('learned-open-2'), learn_pubkeys: 1, insecure_learning: 1 });
+  const receivers = [fresh.manual, fresh.manual, fresh.manual, freshCa, freshOpen, fresh.manual];
+  requestSeeds.forEach((seed, index) => { seed.decode = decodeWith(receivers[index]!); });
+
+  const side = (seeds: Seed[]): SideTarget => ({ seeds, ...codec });
+  return {
+    name: 'aes_security v2',
+    sides: { request: side(requestSeeds), reply: side(replySeeds) },
+    close: () => rmSync(workDir, { recursive: true, force: true }),
+  };
+}
