@@ -5,7 +5,8 @@
  * failures, filter misses, misrouted requests) or answered with an RPC status.
  */
 import { runAction, readRpcBody } from '../agent/run.js';
-import type { Agent, NodeView, ReceiveContext } from '../agent/types.js';
+import type { NodeView, ReceiveContext } from '../agent/types.js';
+import type { HostedAgent } from './agent-host.js';
 import type { ActionPolicyAuthorizer } from '../authz/actionpolicy.js';
 import type { AuditLog } from '../audit/logfile.js';
 import { ExpiredError, ReplayedError, SecurityError } from '../errors.js';
@@ -15,12 +16,6 @@ import type { Counters, Logger } from '../inter/logger.js';
 import { StatusCode, type DecodedRequest, type RpcReplyBody } from '../inter/message.js';
 import type { SecurityProvider } from '../inter/security.js';
 import { COUNTER } from './stats.js';
-
-/** An agent as hosted by a daemon, with its `plugin.<agent>.*` settings. */
-export interface HostedAgent {
-  agent: Agent;
-  config: Readonly<Record<string, string>>;
-}
 
 /** What the pipeline needs from the daemon. */
 export interface PipelineHost {

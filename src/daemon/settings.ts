@@ -9,8 +9,9 @@ import { checkedFlag, checkedNumber } from '../config/checked.js';
 import type { ConfigView } from '../inter/config.js';
 import { nameProblem } from '../names.js';
 
-/** Registration body formats: `agentlist` (agent names, MCollective's default) or `facts` (also facts, classes, collectives). */
-export type RegistrationKind = 'agentlist' | 'facts';
+import type { RegistrationKind } from '../registration/publisher.js';
+
+export type { RegistrationKind };
 
 /** The settings the daemon runs with. */
 export interface DaemonSettings {

@@ -11,7 +11,9 @@ import { randomBytes } from 'node:crypto';
 import type { Connector } from '../inter/connector.js';
 import type { Counters, Logger } from '../inter/logger.js';
 import type { SecurityProvider } from '../inter/security.js';
-import type { RegistrationKind } from '../daemon/settings.js';
+
+/** Registration body formats: `agentlist` (agent names, MCollective's default) or `facts` (also facts, classes, collectives). */
+export type RegistrationKind = 'agentlist' | 'facts';
 
 /** What the publisher needs. */
 export interface RegistrationPublisherOptions {
