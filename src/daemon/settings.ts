@@ -8,7 +8,6 @@ import { hostname } from 'node:os';
 import { checkedFlag, checkedNumber } from '../config/checked.js';
 import type { ConfigView } from '../inter/config.js';
 import { nameProblem } from '../names.js';
-
 import type { RegistrationKind } from '../registration/publisher.js';
 
 export type { RegistrationKind };
