@@ -27,6 +27,8 @@ import { registrationPublisher } from './registration.js';
 import { readDaemonSettings, type DaemonSettings } from './settings.js';
 import { buildStats, type DaemonStats } from './stats.js';
 import { SubscriptionSet } from './subscriptions.js';
+import { PREAUTHORIZATION_PAYLOAD_BYTES } from './decode.js';
+import { LogLimiter } from '../util/log-limiter.js';
 
 /** The version daemon_stats and inventory report (package.json's). */
 export const DAEMON_VERSION: string = (() => {
@@ -99,7 +101,7 @@ function prepare(config: ConfigView, options: DaemonOptions) {
     logger, counters, ...(options.provider ? { provider: options.provider } : {}), ...(options.connector ? { connectorInstance: options.connector } : {}),
     ...(options.now ? { now: options.now } : {}),
   }, problems);
-  const audit = settings.audit && settings.auditLogfile ? build('plugin.rpcaudit.logfile', problems, () => new AuditLog(settings.auditLogfile!, logger, counters)) : undefined;
+  const audit = settings.audit && settings.auditLogfile ? build('plugin.rpcaudit.logfile', problems, () => new AuditLog(settings.auditLogfile!, logger, counters, settings.auditMaxDataBytes)) : undefined;
   return { settings, problems, logger, counters, provider, connector, audit };
 }
 
@@ -141,8 +143,11 @@ export async function startDaemon(config: ConfigView, options: DaemonOptions = {
     agents: () => agents.summaries(),
     stats: () => stats() as unknown as Record<string, unknown>,
   };
+  // Per-message refusal lines: a burst per kind and minute, then a summary; flushed on stop.
+  const limiter = new LogLimiter(logger);
   const host: PipelineHost = {
-    identity: settings.identity, collectives: settings.collectives, logger, counters, provider, connector, node, authorizer, audit,
+    identity: settings.identity, collectives: settings.collectives, logger, counters, limiter, provider, connector, node, authorizer, audit,
+    preauthorizePayloadBytes: PREAUTHORIZATION_PAYLOAD_BYTES,
     shutdown: lifecycle.shutdown,
     hostedAgent: (name) => agents.get(name),
     nodeFacts: (): NodeFacts => ({ identity: settings.identity, facts: facts.facts(), classes: facts.classes(), agents: agents.names() }),
@@ -155,25 +160,28 @@ export async function startDaemon(config: ConfigView, options: DaemonOptions = {
     })),
   });
 
+  const publisher = registrationPublisher(settings, {
+    provider, connector, logger, counters, limiter, agents: () => agents.names(), facts: () => facts.facts(), classes: () => facts.classes(),
+  });
   await agents.load();
   try {
     await connector.connect();
     await subscriptions.sync(agents.names());
+    await publisher?.start();
   } catch (error) {
+    await publisher?.stop();
     await connector.disconnect().catch(() => {});
+    limiter.close();
     throw error;
   }
-  const publisher = registrationPublisher(settings, {
-    provider, connector, logger, counters, agents: () => agents.names(), facts: () => facts.facts(), classes: () => facts.classes(),
-  });
-  publisher?.start();
   logger.info({ agents: agents.names(), collectives: settings.collectives, connector: connector.name, securityprovider: provider.name }, 'tscollectived started');
 
   const stop = async (): Promise<void> => {
-    publisher?.stop();
+    await publisher?.stop();
     await subscriptions.clear();
     await lifecycle.drain(settings.softShutdownTimeout);
     await connector.disconnect();
+    limiter.close();
     logger.info({}, 'tscollectived stopped');
   };
   const reload = async (): Promise<ReloadResult> => {
