@@ -5,6 +5,7 @@
  * many acknowledgements the collector published that the node never received (lost in the outage), and how fresh
  * each record was after each recovery. The tests assert the targets on these figures.
  */
+import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { configFromObject } from '../../src/config/index.js';
 import { startDaemon, type DaemonHandle } from '../../src/daemon/index.js';
@@ -69,17 +70,17 @@ export async function runOutageScenario(options: OutageScenarioOptions): Promise
     const config = configFromObject({
       identity, collectives: options.collective, 'plugin.yaml': join(dir, 'none.yaml'), ...options.connectorSettings, ...settings,
     }, { source: join(dir, `${identity}.cfg`) });
-    const connector = options.connectorFor?.(identity, logger);
-    if (connector && countAcks) {
-      const publishReply = connector.publishReply.bind(connector);
-      // Every acknowledgement the collector tries to send is one stored registration, even when the send fails.
-      connector.publishReply = async (replyTo, body, ttl) => {
-        const node = identities.find((candidate) => replyTo.includes(candidate));
-        if (node) acknowledgementsTo.set(node, acknowledgementsTo.get(node)! + 1);
-        await publishReply(replyTo, body, ttl);
+    const provider = new FakeSecurity(identity, secrets);
+    if (countAcks) {
+      // Every acknowledgement the collector encodes is one stored registration, whether or not its publish succeeds.
+      const encodeReply = provider.encodeReply.bind(provider);
+      provider.encodeReply = (reply, request) => {
+        if (request.agent === 'registration' && acknowledgementsTo.has(request.senderid)) acknowledgementsTo.set(request.senderid, acknowledgementsTo.get(request.senderid)! + 1);
+        return encodeReply(reply, request);
       };
     }
-    const daemon = await startDaemon(config, { provider: new FakeSecurity(identity, secrets), logger, ...(connector ? { connector } : {}) });
+    const connector = options.connectorFor?.(identity, logger);
+    const daemon = await startDaemon(config, { provider, logger, ...(connector ? { connector } : {}) });
     daemons.push(daemon);
     return daemon;
   };
@@ -140,4 +141,18 @@ export function formatFigures(figures: readonly NodeFigures[]): string[] {
     + `retried=${f.retried} reconnect_rounds=${f.reconnectRounds} lost_acks=${f.lostAcknowledgements} late_acks=${f.lateAcknowledgements} `
     + `fresh_after_ms=${f.freshAfterMs.join(',')}`);
   return rows;
+}
+
+/** The targets, asserted on the figures of any connector's run. */
+export function assertOutageTargets(figures: readonly NodeFigures[], intervalSeconds: number, outages: number): void {
+  for (const node of figures) {
+    const where = `${node.identity}: ${JSON.stringify(node)}`;
+    assert.equal(node.stored, node.acknowledgementsSent, `${where}: the collector acknowledges every registration it stores`);
+    assert.equal(node.sent - node.stored, node.failed - node.lateAcknowledgements - node.lostAcknowledgements, `${where}: sent - stored == failed (less acknowledgements lost or late)`);
+    assert.equal(node.refused, 0, where);
+    assert.ok(node.reconnectRounds >= outages, `${where}: registered again on every reconnection`);
+    assert.equal(node.freshAfterMs.length, outages);
+    for (const ms of node.freshAfterMs) assert.ok(ms <= intervalSeconds * 1000, `${where}: fresh within one interval of the recovery`);
+  }
+  assert.ok(figures.some((node) => node.failed > 0), 'registrations that found no collector were counted as failed');
 }

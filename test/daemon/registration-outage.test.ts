@@ -6,26 +6,11 @@
  * registrations counted failed yet stored are those whose acknowledgement was lost or late (measured here).
  */
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
 import { MemoryBroker, MemoryConnector } from '../../plugins/connector/memory/index.js';
 import { MemoryCounters } from '../../src/util/counters.js';
-import { formatFigures, runOutageScenario, type NodeFigures } from './outage-scenario.js';
+import { assertOutageTargets, formatFigures, runOutageScenario } from './outage-scenario.js';
 
 const INTERVAL_SECONDS = 2;
-
-/** The targets, asserted on the figures of any connector's run. */
-export function assertOutageTargets(figures: readonly NodeFigures[], intervalSeconds: number, outages: number): void {
-  for (const node of figures) {
-    const where = `${node.identity}: ${JSON.stringify(node)}`;
-    assert.equal(node.stored, node.acknowledgementsSent, `${where}: the collector acknowledges every registration it stores`);
-    assert.equal(node.sent - node.stored, node.failed - node.lateAcknowledgements - node.lostAcknowledgements, `${where}: sent - stored == failed (less acknowledgements lost or late)`);
-    assert.equal(node.refused, 0, where);
-    assert.ok(node.reconnectRounds >= outages, `${where}: registered again on every reconnection`);
-    assert.equal(node.freshAfterMs.length, outages);
-    for (const ms of node.freshAfterMs) assert.ok(ms <= intervalSeconds * 1000, `${where}: fresh within one interval of the recovery`);
-  }
-  assert.ok(figures.some((node) => node.failed > 0), 'registrations that found no collector were counted as failed');
-}
 
 test('registrations through two broker outages over the memory connector: fresh after each recovery, none lost untraced', async (t) => {
   const broker = new MemoryBroker({ name: `registration-outage-${process.pid}` });
