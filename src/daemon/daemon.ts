@@ -1,34 +1,33 @@
 /**
  * startDaemon: the programmatic tscollectived, composed of its parts: the security provider (role server) and
- * connector (src/runtime/plugins.ts), the hosted agents (AgentHost), the subscriptions (SubscriptionSet), the
- * request pipeline (pipeline.ts), the lifecycle (serialized reload/stop, in-flight work, soft shutdown) and the
- * registration publisher. The CLI (src/cli/tscollectived.ts) is a thin wrapper; tests and the demo run daemons
+ * connector (src/runtime/plugins.ts), the hosted agents (AgentHost), the node view and pipeline host (host.ts),
+ * the subscriptions (SubscriptionSet), the request pipeline (pipeline.ts), the lifecycle (serialized reload/stop,
+ * in-flight work, soft shutdown), the rate-limited refusal log (LogLimiter) and the registration publisher. The CLI (src/cli/tscollectived.ts) is a thin wrapper; tests and the demo run daemons
  * in-process.
  */
 import { readFileSync } from 'node:fs';
 import { agentDirectories } from '../agent/loader.js';
-import type { Agent, NodeView } from '../agent/types.js';
+import type { Agent } from '../agent/types.js';
 import { ActionPolicyAuthorizer } from '../authz/actionpolicy.js';
 import { AuditLog } from '../audit/logfile.js';
 import { ConfigError } from '../errors.js';
 import { NodeFactSource } from '../facts/index.js';
-import type { NodeFacts } from '../filter/match.js';
 import type { ConfigView } from '../inter/config.js';
 import type { Connector } from '../inter/connector.js';
 import type { Counters, Logger } from '../inter/logger.js';
 import type { SecurityProvider } from '../inter/security.js';
+import { buildRuntimePlugins } from '../runtime/plugins.js';
 import { MemoryCounters } from '../util/counters.js';
 import { CapturingLogger, createLogger } from '../util/log.js';
-import { buildRuntimePlugins } from '../runtime/plugins.js';
+import { LogLimiter } from '../util/log-limiter.js';
 import { AgentHost } from './agent-host.js';
+import { buildHost } from './host.js';
 import { Lifecycle } from './lifecycle.js';
-import { handleRequest, type PipelineHost } from './pipeline.js';
+import { handleRequest } from './pipeline.js';
 import { registrationPublisher } from './registration.js';
 import { readDaemonSettings, type DaemonSettings } from './settings.js';
-import { buildStats, type DaemonStats } from './stats.js';
+import type { DaemonStats } from './stats.js';
 import { SubscriptionSet } from './subscriptions.js';
-import { PREAUTHORIZATION_PAYLOAD_BYTES } from './decode.js';
-import { LogLimiter } from '../util/log-limiter.js';
 
 /** The version daemon_stats and inventory report (package.json's). */
 export const DAEMON_VERSION: string = (() => {
@@ -125,34 +124,16 @@ export async function startDaemon(config: ConfigView, options: DaemonOptions = {
 
   const facts = NodeFactSource.fromConfig(config, logger, counters);
   const authorizer = settings.authorization ? ActionPolicyAuthorizer.fromConfig(config, logger.child({ component: 'authz' })) : undefined;
-  const starttime = Math.floor(Date.now() / 1000);
   const lifecycle = new Lifecycle(logger);
   const agents = new AgentHost({
     config, activateAgents: settings.activateAgents, agentDirs: options.agentDirs ?? agentDirectories(settings.libdirs),
     extraAgents: options.agents ?? [], logger,
   });
-  const stats = (): DaemonStats =>
-    buildStats(counters, { starttime, agents: agents.names(), version: DAEMON_VERSION, configfile: config.source, identity: settings.identity });
-  const node: NodeView = {
-    identity: settings.identity,
-    collectives: settings.collectives,
-    mainCollective: settings.mainCollective,
-    config,
-    facts: () => facts.facts(),
-    classes: () => facts.classes(),
-    agents: () => agents.summaries(),
-    stats: () => stats() as unknown as Record<string, unknown>,
-  };
   // Per-message refusal lines: a burst per kind and minute, then a summary; flushed on stop.
   const limiter = new LogLimiter(logger);
-  const host: PipelineHost = {
-    identity: settings.identity, collectives: settings.collectives, logger, counters, limiter, provider, connector, node, authorizer, audit,
-    preauthorizePayloadBytes: PREAUTHORIZATION_PAYLOAD_BYTES,
-    shutdown: lifecycle.shutdown,
-    hostedAgent: (name) => agents.get(name),
-    nodeFacts: (): NodeFacts => ({ identity: settings.identity, facts: facts.facts(), classes: facts.classes(), agents: agents.names() }),
-    isStopping: () => lifecycle.isStopping,
-  };
+  const { host, stats } = buildHost({
+    config, settings, version: DAEMON_VERSION, logger, counters, limiter, provider, connector, facts, agents, authorizer, audit, lifecycle,
+  });
   const subscriptions = new SubscriptionSet({
     connector, identity: settings.identity, collectives: settings.collectives, logger,
     handler: (message) => lifecycle.track(handleRequest(host, message).catch((error: unknown) => {
