@@ -51,6 +51,8 @@ export interface RegistrationPublisherOptions {
   classes: () => readonly string[];
   /** Rate-limits the per-attempt lines; a limiter of its own by default. */
   limiter?: LogLimiter;
+  /** Milliseconds an attempt waits for its acknowledgement; default min(10 s, interval / 4). */
+  ackWaitMs?: number;
   /** For tests: a random number in [0, 1). */
   random?: () => number;
 }
@@ -82,9 +84,9 @@ export class RegistrationPublisher {
     this.acks = new Acknowledgements({ ...options, limiter: this.limiter });
   }
 
-  /** Milliseconds an attempt waits for its acknowledgement: min(10 s, interval / 4). */
+  /** Milliseconds an attempt waits for its acknowledgement: min(10 s, interval / 4) unless configured. */
   get ackWaitMs(): number {
-    return Math.max(1, Math.min(MAX_ACK_WAIT_MS, Math.round((this.options.interval * 1000) / 4)));
+    return this.options.ackWaitMs ?? Math.max(1, Math.min(MAX_ACK_WAIT_MS, Math.round((this.options.interval * 1000) / 4)));
   }
 
   /** Subscribes the acknowledgement destination, then sends the first registration after the splay (at once without). */

@@ -18,7 +18,7 @@ import { FakeSecurity } from './fake-security.js';
 import { tempDir, TestClient, waitFor } from './helpers.js';
 import { makeKeys } from './keys.js';
 
-const secrets = new Map([['web1', 'w-secret'], ['registrar', 'r-secret'], ['alice', 'a-secret'], ['bob', 'b-secret'], ['node2', 'n2-secret'], ['fleet', 'f-secret'], ['web2', 'w2-secret']]);
+const secrets = new Map([['web1', 'w-secret'], ['registrar', 'r-secret'], ['alice', 'a-secret'], ['bob', 'b-secret'], ['node2', 'n2-secret'], ['fleet', 'f-secret'], ['web2', 'w2-secret'], ['web3', 'w3-secret'], ['old', 'o-secret']]);
 const dir = tempDir('registration');
 const storeDir = join(dir, 'store');
 const policyDir = join(dir, 'policies');
@@ -56,7 +56,7 @@ describe('registration', () => {
   before(async () => {
     mkdirSync(policyDir);
     // bob is known (his requests decode) but the registration policy denies him: `policy default deny`.
-    writeFileSync(join(policyDir, 'registration.policy'), 'policy default deny\nallow\tcert=web1 cert=web2 cert=alice cert=node2 cert=fleet\tregister\t*\t*\n');
+    writeFileSync(join(policyDir, 'registration.policy'), 'policy default deny\nallow\tcert=web1 cert=web2 cert=web3 cert=old cert=alice cert=node2 cert=fleet\tregister\t*\t*\n');
     writeFileSync(join(dir, 'web1.yaml'), 'country: uk\nrole: web\nnet:\n  ips: [10.0.0.1, 10.0.0.2]\n');
     writeFileSync(join(dir, 'web1.classes'), 'webserver\n');
     registrar = await start('registrar', {
@@ -169,7 +169,41 @@ describe('registration', () => {
     assert.ok(registrar.logger.find('warn', 'claiming sender web1').length <= 10, 'at most a burst of lines per minute');
     assert.equal(RegistrationStore.open(storeDir).get('web1')!.facts['role'], 'web');
     assert.equal(RegistrationStore.open(storeDir).get('web1')!.signer, 'cert=web1');
+    const audited = auditLines().find((line) => line['requestid'] === requestids[0]);
+    assert.deepEqual([audited?.['caller'], audited?.['action']], ['cert=node2@web1', 'register'], 'authorized, so audited with the proven signer');
     await node2.stop();
+  });
+
+  test('a registration without reply-to (an MCollective node) is stored and gets no reply', async () => {
+    const old = new MemoryConnector({ identity: 'old', logger: new CapturingLogger(), counters: new MemoryCounters(), broker });
+    await old.connect();
+    const replies = registrar.daemon.stats().replies;
+    const body = new FakeSecurity('old', secrets).encodeRequest({ requestid: 'ef'.repeat(16), senderid: 'old', agent: 'registration', collective: 'ops', filter: registrationFilter, ttl: 60, body: ['rpcutil'] });
+    await old.publishRequest({ collective: 'ops', agent: 'registration', ttl: 60, body });
+    await waitFor(() => RegistrationStore.open(storeDir).get('old') !== undefined, 'the record');
+    assert.equal(registrar.daemon.stats().replies, replies);
+    assert.equal(registrar.daemon.stats().reply_failures, 0);
+    await old.disconnect();
+  });
+
+  test('an acknowledgement the node cannot verify is refused and counted; the attempt fails', async () => {
+    // web3 does not know the registrar's key, so the registrar's signed acknowledgement does not verify.
+    const logger = new CapturingLogger();
+    const config = configFromObject({ identity: 'web3', collectives: 'mcollective,ops', main_collective: 'mcollective', registerinterval: 1, registration_collective: 'ops', 'plugin.yaml': join(dir, 'none.yaml') });
+    const web3 = await startDaemon(config, {
+      provider: new FakeSecurity('web3', new Map([['web3', 'w3-secret']])),
+      connector: new MemoryConnector({ identity: 'web3', logger, counters: new MemoryCounters(), broker }),
+      logger,
+    });
+    try {
+      await waitFor(() => web3.counters.get('registration.failed') >= 1, 'a failed attempt');
+      assert.ok(web3.counters.get('registration.ack_rejected.TSC_SEC_UNKNOWN_SENDER') >= 1);
+      assert.equal(web3.counters.get('registration.acknowledged'), 0);
+      assert.ok(logger.find('warn', 'registration acknowledgement refused by the security provider').length >= 1);
+      assert.equal(RegistrationStore.open(storeDir).get('web3')?.signer, 'cert=web3', 'the collector stored it all the same');
+    } finally {
+      await web3.stop();
+    }
   });
 
   test('tsco discover --dm registration -F role=db returns no forged node', async () => {
