@@ -12,7 +12,6 @@ import { startDaemon, type DaemonHandle } from '../../src/daemon/index.js';
 import type { Connector } from '../../src/inter/connector.js';
 import { RegistrationStore } from '../../src/registration/index.js';
 import { CapturingLogger } from '../../src/util/log.js';
-import { MemoryCounters } from '../../src/util/counters.js';
 import { FakeSecurity } from './fake-security.js';
 import { tempDir, waitFor } from './helpers.js';
 
