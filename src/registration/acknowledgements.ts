@@ -103,13 +103,13 @@ export class Acknowledgements {
         `registration acknowledgement refused by the security provider: ${(error as Error).message}`);
       return;
     }
-    provider.forgetRequest(reply.requestid);
+    // The provider's record of the request is left to expire on its own, so a second collector's answer still decodes.
     const entry = this.waiting.get(reply.requestid);
     if (!entry) {
-      // The attempt already timed out (or another collector answered first): the record was stored after all.
-      counters.increment('registration.late_acknowledgements');
-      limiter.log('info', 'registration.late_acknowledgements', { requestid: reply.requestid, signer: reply.signer },
-        `acknowledgement of registration ${reply.requestid} from ${reply.signer} arrived after its attempt ended`);
+      // The attempt already ended (its bound passed, or another collector answered first): stored all the same.
+      counters.increment('registration.unmatched_acknowledgements');
+      limiter.log('info', 'registration.unmatched_acknowledgements', { requestid: reply.requestid, signer: reply.signer },
+        `acknowledgement of registration ${reply.requestid} from ${reply.signer} arrived when no attempt waited for it`);
       return;
     }
     const body = reply.body as Partial<RpcReplyBody> | null;

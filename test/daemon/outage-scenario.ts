@@ -44,7 +44,7 @@ export interface NodeFigures {
   refused: number;
   retried: number;
   reconnectRounds: number;
-  lateAcknowledgements: number;
+  unmatchedAcknowledgements: number;
   /** Registrations the collector stored for this node (its record's `registrations`). */
   stored: number;
   /** Acknowledgements the collector sent (or tried to send) to this node: one per stored registration. */
@@ -111,7 +111,7 @@ export async function runOutageScenario(options: OutageScenarioOptions): Promise
     await quiet();
     return identities.map((identity, index) => {
       const counters = nodes[index]!.counters;
-      const received = counters.get('registration.acknowledged') + counters.get('registration.refused') + counters.get('registration.late_acknowledgements');
+      const received = counters.get('registration.acknowledged') + counters.get('registration.refused') + counters.get('registration.unmatched_acknowledgements');
       return {
         identity,
         sent: counters.get('registration.sent'),
@@ -121,7 +121,7 @@ export async function runOutageScenario(options: OutageScenarioOptions): Promise
         refused: counters.get('registration.refused'),
         retried: counters.get('registration.retried'),
         reconnectRounds: counters.get('registration.reconnect_rounds'),
-        lateAcknowledgements: counters.get('registration.late_acknowledgements'),
+        unmatchedAcknowledgements: counters.get('registration.unmatched_acknowledgements'),
         stored: store.get(identity)!.registrations,
         acknowledgementsSent: acknowledgementsTo.get(identity)!,
         lostAcknowledgements: acknowledgementsTo.get(identity)! - received,
@@ -137,7 +137,7 @@ export async function runOutageScenario(options: OutageScenarioOptions): Promise
 export function formatFigures(figures: readonly NodeFigures[]): string[] {
   const rows = figures.map((f) =>
     `${f.identity.padEnd(16)} sent=${f.sent} published=${f.published} acknowledged=${f.acknowledged} stored=${f.stored} failed=${f.failed} `
-    + `retried=${f.retried} reconnect_rounds=${f.reconnectRounds} lost_acks=${f.lostAcknowledgements} late_acks=${f.lateAcknowledgements} `
+    + `retried=${f.retried} reconnect_rounds=${f.reconnectRounds} lost_acks=${f.lostAcknowledgements} unmatched_acks=${f.unmatchedAcknowledgements} `
     + `fresh_after_ms=${f.freshAfterMs.join(',')}`);
   return rows;
 }
@@ -147,7 +147,7 @@ export function assertOutageTargets(figures: readonly NodeFigures[], intervalSec
   for (const node of figures) {
     const where = `${node.identity}: ${JSON.stringify(node)}`;
     assert.equal(node.stored, node.acknowledgementsSent, `${where}: the collector acknowledges every registration it stores`);
-    assert.equal(node.sent - node.stored, node.failed - node.lateAcknowledgements - node.lostAcknowledgements, `${where}: sent - stored == failed (less acknowledgements lost or late)`);
+    assert.equal(node.sent - node.stored, node.failed - node.unmatchedAcknowledgements - node.lostAcknowledgements, `${where}: sent - stored == failed (less acknowledgements lost or late)`);
     assert.equal(node.refused, 0, where);
     assert.ok(node.reconnectRounds >= outages, `${where}: registered again on every reconnection`);
     assert.equal(node.freshAfterMs.length, outages);
