@@ -8,10 +8,12 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { configFromObject } from '../../src/config/index.js';
+import { createConnector } from '../../src/connector/registry.js';
 import { startDaemon, type DaemonHandle } from '../../src/daemon/index.js';
 import type { Connector } from '../../src/inter/connector.js';
 import { RegistrationStore } from '../../src/registration/index.js';
 import { CapturingLogger } from '../../src/util/log.js';
+import { MemoryCounters } from '../../src/util/counters.js';
 import { FakeSecurity } from './fake-security.js';
 import { tempDir, waitFor } from './helpers.js';
 
@@ -28,7 +30,7 @@ export interface OutageScenarioOptions {
   collectorDelayMs: number;
   /** Configuration settings selecting and tuning the connector (connector = ..., plugin.<connector>.*). */
   connectorSettings: Record<string, string | number | boolean>;
-  /** A new connector for a daemon; undefined: built from connectorSettings. */
+  /** A new connector for a daemon; undefined: the connector connectorSettings name, built from them. */
   connectorFor?(identity: string, logger: CapturingLogger): Connector;
   /** Starts an outage of `ms` and resolves when the broker is usable again. */
   cut(ms: number): Promise<void>;
@@ -51,7 +53,10 @@ export interface NodeFigures {
   acknowledgementsSent: number;
   /** Acknowledgements sent but never received (each is a stored registration the node counted as failed). */
   lostAcknowledgements: number;
-  /** Per recovery: ms between the recovery and the node's first fresh record. */
+  /**
+   * Per recovery: ms between the recovery (the broker back and the collector reconnected, whichever is later: no
+   * registration can be stored before both) and the node's first fresh record.
+   */
   freshAfterMs: number[];
 }
 
@@ -63,6 +68,7 @@ export async function runOutageScenario(options: OutageScenarioOptions): Promise
   const secrets = new Map([...identities, 'collector'].map((name) => [name, `${name}-secret`]));
   const acknowledgementsTo = new Map<string, number>(identities.map((identity) => [identity, 0]));
   const daemons: DaemonHandle[] = [];
+  let collectorConnectedAt = 0;
 
   const start = async (identity: string, settings: Record<string, string | number | boolean>, countAcks = false): Promise<DaemonHandle> => {
     const logger = new CapturingLogger();
@@ -78,8 +84,10 @@ export async function runOutageScenario(options: OutageScenarioOptions): Promise
         return encodeReply(reply, request);
       };
     }
-    const connector = options.connectorFor?.(identity, logger);
-    const daemon = await startDaemon(config, { provider, logger, ...(connector ? { connector } : {}) });
+    const connector = options.connectorFor?.(identity, logger)
+      ?? createConnector(String(options.connectorSettings['connector']), { config, identity, logger, counters: new MemoryCounters() });
+    if (countAcks) connector.on('state', (state) => { if (state === 'connected') collectorConnectedAt = Date.now(); });
+    const daemon = await startDaemon(config, { provider, logger, connector });
     daemons.push(daemon);
     return daemon;
   };
@@ -102,9 +110,12 @@ export async function runOutageScenario(options: OutageScenarioOptions): Promise
       // The outage starts at a random point of the registration cycle, as a broker crash would.
       await quiet();
       await new Promise((resolve) => setTimeout(resolve, Math.random() * options.intervalSeconds * 1000));
+      const cutAt = Date.now();
       await options.cut(options.outageMs);
-      const recovered = Date.now();
-      await waitFor(() => identities.every((identity) => (store.get(identity)?.lastSeen ?? 0) >= recovered), `every record fresh after outage ${outage + 1}`, hangGuardMs);
+      const brokerBack = Date.now();
+      await waitFor(() => collectorConnectedAt > cutAt, `the collector to reconnect after outage ${outage + 1}`, hangGuardMs);
+      const recovered = Math.max(brokerBack, collectorConnectedAt);
+      await waitFor(() => identities.every((identity) => (store.get(identity)?.lastSeen ?? 0) >= brokerBack), `every record fresh after outage ${outage + 1}`, hangGuardMs);
       for (const identity of identities) freshAfterMs.get(identity)!.push(store.get(identity)!.lastSeen - recovered);
     }
 
