@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     const store = RegistrationStore.open(storeDir);
     for (let waited = 0; store.list().length < SERVERS.length && waited < 5000; waited += 100) await sleep(100);
     for (const record of store.list()) {
-      say(`   ${record.identity.padEnd(6)} signed by ${record.callerid.padEnd(11)} last seen ${new Date(record.lastSeen).toISOString()}  agents ${record.agents.join(', ')}`);
+      say(`   ${record.identity.padEnd(6)} signed by ${record.signer.padEnd(11)} (${record.senderProof}) last seen ${new Date(record.lastSeen).toISOString()}  agents ${record.agents.join(', ')}`);
     }
     say('   `tsco discover --dm registration` answers from this store without asking the network.');
 

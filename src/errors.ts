@@ -105,6 +105,14 @@ export class IdentityMismatchError extends SecurityError {
   constructor(message: string) { super('TSC_SEC_IDENTITY_MISMATCH', message); }
 }
 
+/**
+ * Pre-authorization refused a request before its payload was decrypted and deserialized: the payload is large and no
+ * policy line could allow the (verified) caller to call the agent at all, whatever the action and facts.
+ */
+export class PreauthorizationError extends SecurityError {
+  constructor(message: string) { super('TSC_SEC_UNAUTHORIZED', message); }
+}
+
 /** The message could not be parsed: wrong framing, missing or mistyped fields, unsupported version. */
 export class MalformedMessageError extends SecurityError {
   constructor(message: string, options?: { cause?: unknown }) { super('TSC_SEC_MALFORMED', message, options); }

@@ -1,8 +1,12 @@
 /**
  * registration: receives other nodes' registration messages and stores them in a
  * RegistrationStore (`plugin.registration.store_dir`). Hosted only when store_dir is set.
- * It never replies. Only requests the security provider authenticated reach it (forged or
- * unknown-key registrations are refused before any agent runs).
+ * What reaches it passed the daemon's pipeline: the security provider authenticated the signer, the action
+ * policy allowed it (agent `registration`, action `register`), the audit log recorded it, and its senderid is
+ * bound to the signing key (proof `key-name`, `certificate`, `mapping`, or `shared`; `none` is refused before
+ * this agent runs). A record is written only for that senderid and keeps the signer and the proof.
+ * It acknowledges what it stored with `{stored: true, identity}`: the daemon replies with it when the
+ * registration carries a reply-to (tscollective nodes do; MCollective ones do not and get no reply).
  *
  * Bodies: a list of agent names (`registration = agentlist`), or
  * `{agentlist, facts, classes, collectives}` (`registration = facts`).
@@ -40,11 +44,12 @@ function readBody(body: unknown): { agents: string[]; facts?: Record<string, str
 export default defineAgent({
   name: 'registration',
   version: '1.0.0',
-  description: 'Stores registration data sent by nodes (plugin.registration.store_dir); never replies',
+  description: 'Stores registration data sent by nodes (plugin.registration.store_dir) and acknowledges what it stored',
   author: 'tscollective',
   license: 'Apache-2.0',
   timeout: 10,
   actions: {},
+  receiveAction: 'register',
   activate: (config) => (config['store_dir'] ?? '').trim() !== '',
   receive(body, context) {
     const contents = readBody(body);
@@ -55,10 +60,12 @@ export default defineAgent({
     const store = storeFor(context.config['store_dir']!.trim(), (path, error) => context.logger.warn({ path }, `registration record ${path} is unreadable: ${error.message}`));
     store.record({
       identity: context.senderid,
-      callerid: context.callerid,
+      signer: context.callerid,
+      senderProof: context.senderProof,
       collective: context.collective,
       ...contents,
     });
-    context.logger.debug({ sender: context.senderid }, 'registration stored');
+    context.logger.debug({ sender: context.senderid, senderProof: context.senderProof }, 'registration stored');
+    return { stored: true, identity: context.senderid };
   },
 });

@@ -47,6 +47,11 @@ export function defineAgent(spec: AgentSpec): Agent {
   if (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout)) problems.push(`timeout: expected a positive number of seconds, got ${String(spec.timeout)}`);
   if (spec.receive !== undefined && typeof spec.receive !== 'function') problems.push('receive: expected a function');
   if (spec.activate !== undefined && typeof spec.activate !== 'function') problems.push('activate: expected a function');
+  if (spec.receiveAction !== undefined) {
+    const receiveActionIssue = nameProblem('action', 'receiveAction', spec.receiveAction);
+    if (receiveActionIssue) problems.push(receiveActionIssue);
+    if (!spec.receive) problems.push('receiveAction: only an agent with a receive handler takes one');
+  }
   const actions = spec.actions ?? {};
   if (typeof actions !== 'object') problems.push('actions: expected an object');
   else if (Object.keys(actions).length === 0 && !spec.receive) problems.push('actions: an agent needs at least one action (or a receive handler)');

@@ -2,6 +2,7 @@
 import type { ConfigView } from '../inter/config.js';
 import type { Logger } from '../inter/logger.js';
 import type { AgentDdl, AggregateDdl, DisplayPolicy } from './ddl.js';
+import type { SenderProof } from '../inter/message.js';
 
 /** The type of one action input. `list` is an array, `hash` a plain object, `any` anything JSON-like. */
 export type InputType = 'string' | 'integer' | 'number' | 'boolean' | 'list' | 'hash' | 'any';
@@ -102,20 +103,28 @@ export interface ActionSpec {
 }
 
 /**
- * What a receiver of non-RPC data messages sees (the registration agent): the decoded body and
- * who sent it. Such agents never reply.
+ * What a receiver of non-RPC data messages sees (the registration agent): the decoded body and who sent it.
+ * The daemon only delivers messages whose senderid is bound to the signing key (`senderProof` is `key-name`,
+ * `certificate`, `mapping` or `shared`), after authorization (as action `receiveAction`) and audit.
  */
 export interface ReceiveContext {
   readonly agent: string;
   readonly requestid: string;
+  /** `cert=<name>`: the signer, proven by the signature. */
   readonly callerid: string;
+  /** The sending node's identity as the message states it; `senderProof` says how it is bound to the signer. */
   readonly senderid: string;
+  /** How senderid is bound to the signer: `shared` means the signer is a key several servers share. */
+  readonly senderProof: SenderProof;
   readonly collective: string;
   readonly msgtime: number;
   readonly config: Readonly<Record<string, string>>;
   readonly logger: Logger;
   readonly node: NodeView;
 }
+
+/** What a receive handler returns: acknowledgement data, or nothing. */
+export type ReceiveResult = Record<string, unknown> | void;
 
 /** An agent definition as written by its author (see defineAgent). */
 export interface AgentSpec {
@@ -130,10 +139,14 @@ export interface AgentSpec {
   timeout?: number;
   actions: Record<string, ActionSpec>;
   /**
-   * For data agents such as `registration`: handles every request body instead of RPC dispatch;
-   * no reply is ever sent. An agent with `receive` may have no actions.
+   * For data agents such as `registration`: handles every request body instead of RPC dispatch. An agent with
+   * `receive` may have no actions. Returning a hash acknowledges the message: when it carries a reply-to, the
+   * daemon replies status 0 with that hash as data (registration: `{stored: true, identity}`); returning nothing
+   * sends no reply. A thrown error replies status 5 (when there is a reply-to) and is logged and counted.
    */
-  receive?: (body: unknown, context: ReceiveContext) => void | Promise<void>;
+  receive?: (body: unknown, context: ReceiveContext) => ReceiveResult | Promise<ReceiveResult>;
+  /** The action name data messages are authorized and audited as (default `receive`; registration: `register`). */
+  receiveAction?: string;
   /** Whether the agent should be hosted with this configuration (default: yes). */
   activate?: (config: Readonly<Record<string, string>>, daemonConfig: ConfigView) => boolean;
 }

@@ -9,7 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ConfigView } from '../inter/config.js';
 import type { Logger } from '../inter/logger.js';
-import { evaluatePolicy, parsePolicy, type Policy, type PolicySubject } from './policy.js';
+import { evaluatePolicy, parsePolicy, policyMayAllow, type Policy, type PolicySubject } from './policy.js';
 
 /** Settings of the action policy provider. */
 export interface ActionPolicyOptions {
@@ -82,19 +82,40 @@ export class ActionPolicyAuthorizer {
     return policy;
   }
 
-  /** Decides whether `request.callerid` may call `request.agent`#`request.action` on this node. */
-  authorize(request: AuthorizationRequest): AuthorizationDecision {
-    const candidates = [join(this.options.policyDir, `${request.agent}.policy`)];
+  /** The policy governing `agent` (its own file, else the default one when enabled), or undefined when none exists. */
+  private governing(agent: string): { path: string; policy: Policy | Error } | undefined {
+    const candidates = [join(this.options.policyDir, `${agent}.policy`)];
     if (this.options.enableDefault) candidates.push(join(this.options.policyDir, `${this.options.defaultName}.policy`));
     for (const path of candidates) {
       const policy = this.load(path);
-      if (policy === undefined) continue;
-      if (policy instanceof Error) return { allowed: false, reason: `${path} is invalid` };
-      return evaluatePolicy(policy, request);
+      if (policy !== undefined) return { path, policy };
     }
-    return this.options.allowUnconfigured
-      ? { allowed: true, reason: 'no policy file; allow_unconfigured' }
-      : { allowed: false, reason: `no policy file for agent ${request.agent} in ${this.options.policyDir}` };
+    return undefined;
+  }
+
+  /** Decides whether `request.callerid` may call `request.agent`#`request.action` on this node. */
+  authorize(request: AuthorizationRequest): AuthorizationDecision {
+    const governing = this.governing(request.agent);
+    if (governing === undefined) {
+      return this.options.allowUnconfigured
+        ? { allowed: true, reason: 'no policy file; allow_unconfigured' }
+        : { allowed: false, reason: `no policy file for agent ${request.agent} in ${this.options.policyDir}` };
+    }
+    if (governing.policy instanceof Error) return { allowed: false, reason: `${governing.path} is invalid` };
+    return evaluatePolicy(governing.policy, request);
+  }
+
+  /**
+   * Whether any request of `callerid` to `agent` could be allowed, whatever its action, the node's facts and
+   * classes: pre-authorization asks this before a large payload is decrypted and deserialized. False only when
+   * `authorize` would deny every such request (an invalid policy, no policy without allow_unconfigured, no allow
+   * rule for the caller before an unconditional deny of it, and no default allow).
+   */
+  mayCall(callerid: string, agent: string): boolean {
+    const governing = this.governing(agent);
+    if (governing === undefined) return this.options.allowUnconfigured;
+    if (governing.policy instanceof Error) return false;
+    return policyMayAllow(governing.policy, callerid);
   }
 
   /** Forgets cached policies (SIGHUP); files are also re-read whenever they change. */

@@ -29,6 +29,10 @@ export interface PolicyRule {
   effect: 'allow' | 'deny';
   line: number;
   matches(subject: PolicySubject): boolean;
+  /** Whether the callerid column matches `callerid` (whatever the action, facts and classes). */
+  matchesCaller(callerid: string): boolean;
+  /** Whether the actions, facts and classes columns are all `*` (the rule applies to every request of its callers). */
+  unconditional: boolean;
 }
 
 /** A parsed policy file. */
@@ -99,6 +103,8 @@ export function parsePolicy(text: string, source: string): Policy {
         effect,
         line,
         matches: (s) => callerTest(s.callerid) && actionTest(s.action) && factTest(s) && classTest(s),
+        matchesCaller: callerTest,
+        unconditional: actions === '*' && facts === '*' && classes === '*',
       });
     } catch (error) {
       problems.push(`${source}:${line}: ${(error as Error).message}`);
@@ -106,6 +112,20 @@ export function parsePolicy(text: string, source: string): Policy {
   });
   if (problems.length > 0) throw new PolicyError(`policy file has ${problems.length} problem(s):\n  - ${problems.join('\n  - ')}`);
   return { source, defaultEffect, rules };
+}
+
+/**
+ * Whether `policy` could allow `callerid` anything at all, whatever the action, facts and classes: an allow rule
+ * for the caller before any unconditional deny for it, or a default allow not shadowed by such a deny. A sound
+ * over-approximation of `evaluatePolicy` (never false when some request of the caller would be allowed).
+ */
+export function policyMayAllow(policy: Policy, callerid: string): boolean {
+  for (const rule of policy.rules) {
+    if (!rule.matchesCaller(callerid)) continue;
+    if (rule.effect === 'allow') return true;
+    if (rule.unconditional) return false;
+  }
+  return policy.defaultEffect === 'allow';
 }
 
 /** The decision of a policy for one request, with the rule that made it. */

@@ -12,7 +12,7 @@ import { Command } from 'commander';
 import { Config, loadConfig } from '../config/index.js';
 import { DAEMON_VERSION, startDaemon, validateDaemonConfig, type DaemonHandle } from '../daemon/daemon.js';
 import { removePidFile, writePidFile } from '../daemon/pidfile.js';
-import { loadBuiltinPlugins } from '../daemon/plugins.js';
+import { loadBuiltinPlugins } from '../runtime/builtin-plugins.js';
 import { ConfigError } from '../errors.js';
 
 function fail(message: string): never {

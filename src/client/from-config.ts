@@ -10,7 +10,7 @@ import type { SecurityProvider } from '../inter/security.js';
 import { MemoryCounters } from '../util/counters.js';
 import { CapturingLogger, createLogger } from '../util/log.js';
 import { RpcClient } from './client.js';
-import { loadBuiltinPlugins } from '../daemon/plugins.js';
+import { loadBuiltinPlugins } from '../runtime/builtin-plugins.js';
 import { buildRuntimePlugins } from '../runtime/plugins.js';
 import { readClientSettings, type ClientSettings } from './settings.js';
 

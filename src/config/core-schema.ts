@@ -58,6 +58,10 @@ export const rpcauditSchema: ConfigSchema = {
   namespace: 'rpcaudit',
   keys: {
     logfile: { type: 'path', default: '/var/log/mcollective-audit.log', doc: 'The file the logfile audit plugin appends one line per request to.' },
+    max_data_bytes: {
+      type: 'integer', default: 4096, min: 64, max: 16777216,
+      doc: "Bytes: the most of a request's data (its JSON text) one audit line stores; larger data is stored cut, with data_truncated and the original size in data_bytes.",
+    },
   },
 };
 

@@ -1,29 +1,33 @@
 /**
- * startDaemon: the programmatic tscollectived. Builds the security provider (role server) and
- * the connector from the configuration (or takes injected ones), loads and activates agents,
- * subscribes to each hosted agent's broadcast destination in every collective plus this node's
- * directed destination, runs the request pipeline, and sends registrations.
- * The CLI (src/cli/tscollectived.ts) is a thin wrapper; tests and the demo run daemons in-process.
+ * startDaemon: the programmatic tscollectived, composed of its parts: the security provider (role server) and
+ * connector (src/runtime/plugins.ts), the hosted agents (AgentHost), the node view and pipeline host (host.ts),
+ * the subscriptions (SubscriptionSet), the request pipeline (pipeline.ts), the lifecycle (serialized reload/stop,
+ * in-flight work, soft shutdown), the rate-limited refusal log (LogLimiter) and the registration publisher. The CLI (src/cli/tscollectived.ts) is a thin wrapper; tests and the demo run daemons
+ * in-process.
  */
 import { readFileSync } from 'node:fs';
-import { agentDirectories, loadAgents } from '../agent/loader.js';
-import type { Agent, AgentSummary, NodeView } from '../agent/types.js';
+import { agentDirectories } from '../agent/loader.js';
+import type { Agent } from '../agent/types.js';
 import { ActionPolicyAuthorizer } from '../authz/actionpolicy.js';
 import { AuditLog } from '../audit/logfile.js';
 import { ConfigError } from '../errors.js';
 import { NodeFactSource } from '../facts/index.js';
-import type { NodeFacts } from '../filter/match.js';
 import type { ConfigView } from '../inter/config.js';
-import type { Connector, InboundMessage, Subscription } from '../inter/connector.js';
+import type { Connector } from '../inter/connector.js';
 import type { Counters, Logger } from '../inter/logger.js';
 import type { SecurityProvider } from '../inter/security.js';
-import { RegistrationPublisher } from '../registration/publisher.js';
+import { buildRuntimePlugins } from '../runtime/plugins.js';
 import { MemoryCounters } from '../util/counters.js';
 import { CapturingLogger, createLogger } from '../util/log.js';
-import { buildRuntimePlugins } from '../runtime/plugins.js';
-import { handleRequest, type HostedAgent, type PipelineHost } from './pipeline.js';
-import { pluginSettings, readDaemonSettings, type DaemonSettings } from './settings.js';
-import { buildStats, type DaemonStats } from './stats.js';
+import { LogLimiter } from '../util/log-limiter.js';
+import { AgentHost } from './agent-host.js';
+import { buildHost } from './host.js';
+import { Lifecycle } from './lifecycle.js';
+import { handleRequest } from './pipeline.js';
+import { registrationPublisher } from './registration.js';
+import { readDaemonSettings, type DaemonSettings } from './settings.js';
+import type { DaemonStats } from './stats.js';
+import { SubscriptionSet } from './subscriptions.js';
 
 /** The version daemon_stats and inventory report (package.json's). */
 export const DAEMON_VERSION: string = (() => {
@@ -96,7 +100,7 @@ function prepare(config: ConfigView, options: DaemonOptions) {
     logger, counters, ...(options.provider ? { provider: options.provider } : {}), ...(options.connector ? { connectorInstance: options.connector } : {}),
     ...(options.now ? { now: options.now } : {}),
   }, problems);
-  const audit = settings.audit && settings.auditLogfile ? build('plugin.rpcaudit.logfile', problems, () => new AuditLog(settings.auditLogfile!, logger, counters)) : undefined;
+  const audit = settings.audit && settings.auditLogfile ? build('plugin.rpcaudit.logfile', problems, () => new AuditLog(settings.auditLogfile!, logger, counters, settings.auditMaxDataBytes)) : undefined;
   return { settings, problems, logger, counters, provider, connector, audit };
 }
 
@@ -120,196 +124,66 @@ export async function startDaemon(config: ConfigView, options: DaemonOptions = {
 
   const facts = NodeFactSource.fromConfig(config, logger, counters);
   const authorizer = settings.authorization ? ActionPolicyAuthorizer.fromConfig(config, logger.child({ component: 'authz' })) : undefined;
-  const agentDirs = options.agentDirs ?? agentDirectories(settings.libdirs);
-  const starttime = Math.floor(Date.now() / 1000);
-  const shutdown = new AbortController();
-  const inflight = new Set<Promise<void>>();
-  const subscriptions = new Map<string, Subscription>();
-  let hosted = new Map<string, HostedAgent>();
-  let stopping: Promise<void> | undefined;
-
-  const activate = (agent: Agent): HostedAgent | undefined => {
-    const agentConfig = pluginSettings(config, agent.name);
-    const explicit = agentConfig['activate_agent'];
-    const enabled = explicit === undefined ? settings.activateAgents : /^(1|true|yes|y|on)$/i.test(explicit.trim());
-    if (!enabled) return undefined;
-    try {
-      if (agent.activate && !agent.activate(agentConfig, config)) return undefined;
-    } catch (error) {
-      logger.error({ err: error, agent: agent.name }, `agent ${agent.name} failed its activation check; not hosted`);
-      return undefined;
-    }
-    return { agent, config: agentConfig };
-  };
-
-  const loadHosted = async (): Promise<{ agents: Map<string, HostedAgent>; problems: string[] }> => {
-    const loaded = await loadAgents(agentDirs, logger);
-    for (const agent of options.agents ?? []) loaded.agents.set(agent.name, agent);
-    const active = new Map<string, HostedAgent>();
-    for (const agent of loaded.agents.values()) {
-      const entry = activate(agent);
-      if (entry) active.set(agent.name, entry);
-    }
-    return { agents: active, problems: loaded.problems };
-  };
-
-  const agentSummaries = (): AgentSummary[] =>
-    [...hosted.values()].map(({ agent }) => ({
-      agent: agent.name,
-      name: agent.name,
-      version: agent.version,
-      description: agent.description,
-      timeout: agent.timeout,
-      actions: Object.keys(agent.actions).sort(),
-    }));
-  const stats = (): DaemonStats =>
-    buildStats(counters, { starttime, agents: [...hosted.keys()].sort(), version: DAEMON_VERSION, configfile: config.source, identity: settings.identity });
-
-  const node: NodeView = {
-    identity: settings.identity,
-    collectives: settings.collectives,
-    mainCollective: settings.mainCollective,
-    config,
-    facts: () => facts.facts(),
-    classes: () => facts.classes(),
-    agents: agentSummaries,
-    stats: () => stats() as unknown as Record<string, unknown>,
-    agentDdl: (name) => hosted.get(name)?.agent.ddl,
-  };
-  const host: PipelineHost = {
-    identity: settings.identity,
-    collectives: settings.collectives,
-    logger,
-    counters,
-    provider,
-    connector,
-    node,
-    authorizer,
-    audit,
-    shutdown: shutdown.signal,
-    hostedAgent: (name) => hosted.get(name),
-    nodeFacts: (): NodeFacts => ({ identity: settings.identity, facts: facts.facts(), classes: facts.classes(), agents: [...hosted.keys()] }),
-    isStopping: () => stopping !== undefined,
-  };
-
-  const onMessage = (message: InboundMessage): void => {
-    const work = handleRequest(host, message).catch((error: unknown) => {
+  const lifecycle = new Lifecycle(logger);
+  const agents = new AgentHost({
+    config, activateAgents: settings.activateAgents, agentDirs: options.agentDirs ?? agentDirectories(settings.libdirs),
+    extraAgents: options.agents ?? [], logger,
+  });
+  // Per-message refusal lines: a burst per kind and minute, then a summary; flushed on stop.
+  const limiter = new LogLimiter(logger);
+  const { host, stats } = buildHost({
+    config, settings, version: DAEMON_VERSION, logger, counters, limiter, provider, connector, facts, agents, authorizer, audit, lifecycle,
+  });
+  const subscriptions = new SubscriptionSet({
+    connector, identity: settings.identity, collectives: settings.collectives, logger,
+    handler: (message) => lifecycle.track(handleRequest(host, message).catch((error: unknown) => {
       logger.error({ err: error }, `unexpected failure handling a request: ${(error as Error).message}`);
-    });
-    inflight.add(work);
-    void work.finally(() => inflight.delete(work));
-  };
+    })),
+  });
 
-  const syncSubscriptions = async (): Promise<void> => {
-    const wanted = new Set<string>();
-    for (const collective of settings.collectives) {
-      for (const name of hosted.keys()) wanted.add(`${collective}/${name}`);
-    }
-    for (const [key, subscription] of subscriptions) {
-      if (key.startsWith('directed:') || wanted.has(key)) continue;
-      await subscription.unsubscribe();
-      subscriptions.delete(key);
-      logger.info({ subscription: key }, 'unsubscribed');
-    }
-    for (const key of wanted) {
-      if (subscriptions.has(key)) continue;
-      const [collective, agent] = key.split('/') as [string, string];
-      subscriptions.set(key, await connector.subscribeBroadcast(collective, agent, onMessage));
-    }
-    for (const collective of settings.collectives) {
-      const key = `directed:${collective}`;
-      if (!subscriptions.has(key)) subscriptions.set(key, await connector.subscribeDirected(collective, settings.identity, onMessage));
-    }
-  };
-
-  const initial = await loadHosted();
-  hosted = initial.agents;
+  const publisher = registrationPublisher(settings, {
+    provider, connector, logger, counters, limiter, agents: () => agents.names(), facts: () => facts.facts(), classes: () => facts.classes(),
+  });
+  await agents.load();
   try {
     await connector.connect();
-    await syncSubscriptions();
+    await subscriptions.sync(agents.names());
+    await publisher?.start();
   } catch (error) {
+    await publisher?.stop();
     await connector.disconnect().catch(() => {});
+    limiter.close();
     throw error;
   }
-
-  const publisher = settings.registerInterval > 0
-    ? new RegistrationPublisher({
-        identity: settings.identity,
-        collective: settings.registrationCollective,
-        collectives: settings.collectives,
-        kind: settings.registration,
-        interval: settings.registerInterval,
-        splay: settings.registrationSplay,
-        ttl: settings.ttl,
-        provider,
-        connector,
-        logger: logger.child({ component: 'registration' }),
-        counters,
-        agents: () => [...hosted.keys()].sort(),
-        facts: () => facts.facts(),
-        classes: () => facts.classes(),
-      })
-    : undefined;
-  publisher?.start();
-  logger.info({ agents: [...hosted.keys()].sort(), collectives: settings.collectives, connector: connector.name, securityprovider: provider.name }, 'tscollectived started');
+  logger.info({ agents: agents.names(), collectives: settings.collectives, connector: connector.name, securityprovider: provider.name }, 'tscollectived started');
 
   const stop = async (): Promise<void> => {
-    publisher?.stop();
-    await Promise.allSettled([...subscriptions.values()].map((subscription) => subscription.unsubscribe()));
-    subscriptions.clear();
-    const pending = [...inflight];
-    if (pending.length > 0) {
-      logger.info({ inflight: pending.length, timeout: settings.softShutdownTimeout }, 'waiting for in-flight requests');
-      let timer: NodeJS.Timeout | undefined;
-      const bound = settings.softShutdownTimeout;
-      const finished = await Promise.race([
-        Promise.allSettled(pending).then(() => true),
-        ...(bound === undefined ? [] : [new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), bound * 1000); })]),
-      ]);
-      clearTimeout(timer);
-      if (!finished) {
-        logger.warn({ inflight: inflight.size }, `in-flight requests still running after soft_shutdown_timeout (${settings.softShutdownTimeout}s); aborting them`);
-        shutdown.abort();
-        await Promise.allSettled([...inflight]);
-      }
-    }
+    await publisher?.stop();
+    await subscriptions.clear();
+    await lifecycle.drain(settings.softShutdownTimeout);
     await connector.disconnect();
+    limiter.close();
     logger.info({}, 'tscollectived stopped');
   };
-
-  // Reloads and the stop run one at a time, so subscriptions are never changed concurrently.
-  let lastChange: Promise<unknown> = Promise.resolve();
-  const serially = <T>(change: () => Promise<T>): Promise<T> => {
-    const next = lastChange.then(change, change);
-    lastChange = next.catch(() => undefined);
-    return next;
-  };
-
   const reload = async (): Promise<ReloadResult> => {
-    if (stopping) return { agents: [...hosted.keys()].sort(), problems: ['the daemon is stopping'] };
+    if (lifecycle.isStopping) return { agents: agents.names(), problems: ['the daemon is stopping'] };
     provider.reload();
     facts.invalidate();
     authorizer?.reload();
-    const reloaded = await loadHosted();
-    hosted = reloaded.agents;
-    await syncSubscriptions();
-    const agents = [...hosted.keys()].sort();
-    logger.info({ agents, problems: reloaded.problems.length }, 'reloaded keys, facts, policies and agents');
-    return { agents, problems: reloaded.problems };
+    const problems = await agents.load();
+    await subscriptions.sync(agents.names());
+    logger.info({ agents: agents.names(), problems: problems.length }, 'reloaded keys, facts, policies and agents');
+    return { agents: agents.names(), problems };
   };
 
   return {
     identity: settings.identity,
     settings,
     counters,
-    stop() {
-      // Marked at once so new requests are refused while a reload finishes.
-      stopping ??= serially(stop);
-      return stopping;
-    },
-    reload: () => serially(reload),
+    stop: () => lifecycle.stop(stop),
+    reload: () => lifecycle.serially(reload),
     stats,
-    agents: () => [...hosted.keys()].sort(),
-    inFlight: () => inflight.size,
+    agents: () => agents.names(),
+    inFlight: () => lifecycle.inFlight,
   };
 }

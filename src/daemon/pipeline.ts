@@ -1,26 +1,24 @@
 /**
  * The request pipeline of the daemon, one inbound message at a time:
- * security decode -> routing check -> filter -> authorization -> audit -> action -> reply.
- * Nothing here throws: every refusal is counted, logged, and either dropped (no reply: security
- * failures, filter misses, misrouted requests) or answered with an RPC status.
+ * security decode (with pre-authorization) -> routing check -> filter -> authorization -> audit -> action or
+ * data agent -> reply. Nothing here throws: every refusal is counted exactly, logged through the daemon's
+ * LogLimiter (a burst per kind and interval, then a summary), and either dropped (no reply: security failures,
+ * filter misses, misrouted requests) or answered with an RPC status.
  */
 import { runAction, readRpcBody } from '../agent/run.js';
-import type { Agent, NodeView, ReceiveContext } from '../agent/types.js';
+import type { NodeView } from '../agent/types.js';
 import type { ActionPolicyAuthorizer } from '../authz/actionpolicy.js';
 import type { AuditLog } from '../audit/logfile.js';
-import { ExpiredError, ReplayedError, SecurityError } from '../errors.js';
 import { compileFilter, type NodeFacts } from '../filter/match.js';
 import type { InboundMessage, Connector } from '../inter/connector.js';
 import type { Counters, Logger } from '../inter/logger.js';
-import { StatusCode, type DecodedRequest, type RpcReplyBody } from '../inter/message.js';
+import { StatusCode, type DecodedRequest } from '../inter/message.js';
 import type { SecurityProvider } from '../inter/security.js';
+import type { LogLimiter } from '../util/log-limiter.js';
+import type { HostedAgent } from './agent-host.js';
+import { decodeMessage } from './decode.js';
+import { deliverData, sendReply } from './replies.js';
 import { COUNTER } from './stats.js';
-
-/** An agent as hosted by a daemon, with its `plugin.<agent>.*` settings. */
-export interface HostedAgent {
-  agent: Agent;
-  config: Readonly<Record<string, string>>;
-}
 
 /** What the pipeline needs from the daemon. */
 export interface PipelineHost {
@@ -28,11 +26,15 @@ export interface PipelineHost {
   readonly collectives: readonly string[];
   readonly logger: Logger;
   readonly counters: Counters;
+  /** Rate-limits every per-message refusal or drop line (counters stay exact). */
+  readonly limiter: LogLimiter;
   readonly provider: SecurityProvider;
   readonly connector: Connector;
   readonly node: NodeView;
   readonly authorizer: ActionPolicyAuthorizer | undefined;
   readonly audit: AuditLog | undefined;
+  /** Payloads larger than this are pre-authorized before decryption (PREAUTHORIZATION_PAYLOAD_BYTES). */
+  readonly preauthorizePayloadBytes: number;
   /** Aborted when the daemon stops waiting for in-flight actions. */
   readonly shutdown: AbortSignal;
   hostedAgent(name: string): HostedAgent | undefined;
@@ -40,57 +42,54 @@ export interface PipelineHost {
   isStopping(): boolean;
 }
 
-function decode(host: PipelineHost, message: InboundMessage): DecodedRequest | undefined {
-  try {
-    const request = host.provider.decodeRequest(message.body);
-    host.counters.increment(COUNTER.validated);
-    for (const warning of request.warnings) host.logger.warn({ requestid: request.requestid, sender: message.sender }, warning);
-    return request;
-  } catch (error) {
-    host.counters.increment(COUNTER.unvalidated);
-    const code = error instanceof SecurityError ? error.code : 'TSC_SEC_INTERNAL';
-    host.counters.increment(`security.${code}`);
-    if (error instanceof ExpiredError) host.counters.increment(COUNTER.ttlexpired);
-    if (error instanceof ReplayedError) host.counters.increment(COUNTER.replayed);
-    const log = error instanceof SecurityError ? host.logger.warn.bind(host.logger) : host.logger.error.bind(host.logger);
-    log({ code, sender: message.sender, err: error }, `request refused by the security provider: ${(error as Error).message}`);
+/** Whether the request is for an agent and collective this node serves, and its filter selects this node. */
+function selects(host: PipelineHost, request: DecodedRequest): HostedAgent | undefined {
+  const where = { requestid: request.requestid, callerid: request.callerid, agent: request.agent, collective: request.collective };
+  const hosted = host.hostedAgent(request.agent);
+  if (!hosted || !host.collectives.includes(request.collective)) {
+    host.counters.increment(COUNTER.misrouted);
+    host.limiter.log('warn', 'misrouted', where, `request for agent ${request.agent} in collective ${request.collective}, which this node does not serve; dropped`);
     return undefined;
   }
+  let matches: boolean;
+  try {
+    matches = compileFilter(request.filter)(host.nodeFacts());
+  } catch (error) {
+    host.counters.increment(COUNTER.badFilter);
+    host.limiter.log('warn', 'bad_filter', { ...where, err: error }, `request filter is invalid; dropped: ${(error as Error).message}`);
+    return undefined;
+  }
+  if (!matches) {
+    host.counters.increment(COUNTER.filtered);
+    host.limiter.log('debug', 'filtered', where, 'request filter does not match this node; dropped');
+    return undefined;
+  }
+  host.counters.increment(COUNTER.passed);
+  return hosted;
 }
 
-async function sendReply(host: PipelineHost, request: DecodedRequest, replyTo: string | undefined, body: RpcReplyBody): Promise<void> {
-  if (!replyTo) {
-    host.logger.debug({ requestid: request.requestid }, 'request has no reply-to; reply not sent');
-    return;
+/**
+ * Authorization, then audit: a denied request is counted (`unauthorized`), logged (limited) and answered status 1;
+ * an allowed one is written to the audit log before anything runs. Resolves whether the request may proceed.
+ */
+async function admit(host: PipelineHost, request: DecodedRequest, replyTo: string | undefined, action: string, data: unknown): Promise<boolean> {
+  if (host.authorizer) {
+    const facts = host.nodeFacts();
+    const decision = host.authorizer.authorize({ callerid: request.callerid, agent: request.agent, action, facts: facts.facts, classes: facts.classes });
+    if (!decision.allowed) {
+      host.counters.increment(COUNTER.unauthorized);
+      host.limiter.log('warn', 'unauthorized', { requestid: request.requestid, callerid: request.callerid, agent: request.agent, action, reason: decision.reason },
+        `denied ${request.callerid} calling ${request.agent}#${action}: ${decision.reason}`);
+      await sendReply(host, request, replyTo, {
+        statuscode: StatusCode.Aborted,
+        statusmsg: `${request.callerid} is not authorized to call ${request.agent}#${action}`,
+        data: {},
+      });
+      return false;
+    }
   }
-  try {
-    const wire = host.provider.encodeReply({ senderid: host.identity, senderagent: request.agent, body }, request);
-    await host.connector.publishReply(replyTo, wire, request.ttl);
-    host.counters.increment(COUNTER.replies);
-  } catch (error) {
-    host.counters.increment(COUNTER.replyFailures);
-    host.logger.error({ err: error, requestid: request.requestid, agent: request.agent }, `could not send the reply: ${(error as Error).message}`);
-  }
-}
-
-async function receiveData(host: PipelineHost, hosted: HostedAgent, request: DecodedRequest): Promise<void> {
-  const context: ReceiveContext = {
-    agent: hosted.agent.name,
-    requestid: request.requestid,
-    callerid: request.callerid,
-    senderid: request.senderid,
-    collective: request.collective,
-    msgtime: request.msgtime,
-    config: hosted.config,
-    logger: host.logger.child({ agent: hosted.agent.name, requestid: request.requestid }),
-    node: host.node,
-  };
-  try {
-    await hosted.agent.receive!(request.body, context);
-  } catch (error) {
-    host.counters.increment(`agent.${hosted.agent.name}.errors`);
-    host.logger.error({ err: error, agent: hosted.agent.name, sender: request.senderid }, `agent ${hosted.agent.name} could not handle a message: ${(error as Error).message}`);
-  }
+  host.audit?.record({ requestid: request.requestid, caller: `${request.callerid}@${request.senderid}`, agent: request.agent, action, data });
+  return true;
 }
 
 /** Handles one inbound request message end to end. Resolves when the reply (if any) is published. */
@@ -98,64 +97,23 @@ export async function handleRequest(host: PipelineHost, message: InboundMessage)
   host.counters.increment(COUNTER.total);
   if (host.isStopping()) {
     host.counters.increment(COUNTER.refusedStopping);
-    host.logger.info({ sender: message.sender }, 'request received while stopping; dropped');
+    host.limiter.log('info', 'stopping', { sender: message.sender }, 'request received while stopping; dropped');
     return;
   }
-  const request = decode(host, message);
+  const request = decodeMessage(host, message);
   if (!request) return;
-  const log = host.logger.child({ requestid: request.requestid, callerid: request.callerid, agent: request.agent });
-
-  const hosted = host.hostedAgent(request.agent);
-  if (!hosted || !host.collectives.includes(request.collective)) {
-    host.counters.increment(COUNTER.misrouted);
-    log.warn({ collective: request.collective }, `request for agent ${request.agent} in collective ${request.collective}, which this node does not serve; dropped`);
-    return;
-  }
-
-  let matches: boolean;
-  try {
-    matches = compileFilter(request.filter)(host.nodeFacts());
-  } catch (error) {
-    host.counters.increment(COUNTER.badFilter);
-    log.warn({ err: error }, `request filter is invalid; dropped: ${(error as Error).message}`);
-    return;
-  }
-  if (!matches) {
-    host.counters.increment(COUNTER.filtered);
-    log.debug({}, 'request filter does not match this node; dropped');
-    return;
-  }
-  host.counters.increment(COUNTER.passed);
+  const hosted = selects(host, request);
+  if (!hosted) return;
 
   if (hosted.agent.receive) {
-    await receiveData(host, hosted, request);
+    const action = hosted.agent.receiveAction ?? 'receive';
+    if (await admit(host, request, message.replyTo, action, request.body)) await deliverData(host, hosted, request, message.replyTo);
     return;
   }
 
   const rpc = readRpcBody(request.body);
   const action = typeof rpc === 'string' ? '(none)' : rpc.action;
-  if (host.authorizer) {
-    const facts = host.nodeFacts();
-    const decision = host.authorizer.authorize({ callerid: request.callerid, agent: request.agent, action, facts: facts.facts, classes: facts.classes });
-    if (!decision.allowed) {
-      host.counters.increment(COUNTER.unauthorized);
-      log.warn({ action, reason: decision.reason }, `denied ${request.callerid} calling ${request.agent}#${action}: ${decision.reason}`);
-      await sendReply(host, request, message.replyTo, {
-        statuscode: StatusCode.Aborted,
-        statusmsg: `${request.callerid} is not authorized to call ${request.agent}#${action}`,
-        data: {},
-      });
-      return;
-    }
-  }
-  host.audit?.record({
-    requestid: request.requestid,
-    caller: `${request.callerid}@${request.senderid}`,
-    agent: request.agent,
-    action,
-    data: typeof rpc === 'string' ? null : rpc.data ?? {},
-  });
-
+  if (!(await admit(host, request, message.replyTo, action, typeof rpc === 'string' ? null : rpc.data ?? {}))) return;
   const reply = await runAction(
     hosted.agent,
     { requestid: request.requestid, callerid: request.callerid, senderid: request.senderid, collective: request.collective, body: request.body },
@@ -163,6 +121,7 @@ export async function handleRequest(host: PipelineHost, message: InboundMessage)
   );
   // Per-status counts make bad input (3, 4) and failing actions (5) visible in daemon_stats.
   host.counters.increment(`status.${reply.statuscode}`);
-  log.info({ action, statuscode: reply.statuscode }, `${request.agent}#${action} from ${request.callerid}: ${reply.statusmsg}`);
+  host.logger.info({ requestid: request.requestid, callerid: request.callerid, agent: request.agent, action, statuscode: reply.statuscode },
+    `${request.agent}#${action} from ${request.callerid}: ${reply.statusmsg}`);
   await sendReply(host, request, message.replyTo, reply);
 }

@@ -5,12 +5,13 @@
  * schema types a key (a flag may be declared boolean or integer).
  */
 import { hostname } from 'node:os';
+import { DEFAULT_AUDIT_MAX_DATA_BYTES } from '../audit/logfile.js';
 import { checkedFlag, checkedNumber } from '../config/checked.js';
 import type { ConfigView } from '../inter/config.js';
 import { nameProblem } from '../names.js';
+import type { RegistrationKind } from '../registration/publisher.js';
 
-/** Registration body formats: `agentlist` (agent names, MCollective's default) or `facts` (also facts, classes, collectives). */
-export type RegistrationKind = 'agentlist' | 'facts';
+export type { RegistrationKind };
 
 /** The settings the daemon runs with. */
 export interface DaemonSettings {
@@ -31,6 +32,8 @@ export interface DaemonSettings {
   authorization: boolean;
   audit: boolean;
   auditLogfile: string | undefined;
+  /** `plugin.rpcaudit.max_data_bytes`: the most of a request's data one audit line stores. */
+  auditMaxDataBytes: number;
   /**
    * Seconds in-flight requests may take to finish on stop; undefined waits for all of them
    * (each is bounded by its agent's timeout anyway).
@@ -89,6 +92,7 @@ export function readDaemonSettings(config: ConfigView): { settings: DaemonSettin
   if (audit && auditProvider !== 'logfile') problems.push(`${config.origin('rpcauditprovider')}: rpcauditprovider: only logfile is available, got ${JSON.stringify(auditProvider)}`);
   const auditLogfile = config.raw('plugin.rpcaudit.logfile')?.trim() || undefined;
   if (audit && !auditLogfile) problems.push(`${config.origin('rpcaudit')}: plugin.rpcaudit.logfile: required when rpcaudit = 1`);
+  const auditMaxDataBytes = checkedNumber(config, 'plugin.rpcaudit.max_data_bytes', DEFAULT_AUDIT_MAX_DATA_BYTES, 64, problems, true);
 
   const settings: DaemonSettings = {
     identity,
@@ -109,6 +113,7 @@ export function readDaemonSettings(config: ConfigView): { settings: DaemonSettin
     authorization,
     audit,
     auditLogfile,
+    auditMaxDataBytes,
     softShutdownTimeout: config.raw('soft_shutdown_timeout') === undefined ? undefined : checkedNumber(config, 'soft_shutdown_timeout', 10, 0, problems),
     activateAgents: checkedFlag(config, 'activate_agents', true, problems),
   };

@@ -32,6 +32,10 @@ export const COUNTER = {
   badFilter: 'bad_filter',
   /** Requests that arrived while the daemon was stopping (dropped). */
   refusedStopping: 'refused_stopping',
+  /** Large requests refused by pre-authorization before decryption (also counted as security.TSC_SEC_UNAUTHORIZED). */
+  preauthorizationRefused: 'preauthorization_refused',
+  /** Data messages (registration) whose senderid is not bound to the signer (`none`); by agent as `<agent>.refused.unbound`. */
+  unboundSender: 'unbound_sender',
 } as const;
 
 /** The counters reported by daemon_stats. */
@@ -48,6 +52,8 @@ export interface DaemonStats {
   reply_failures: number;
   misrouted: number;
   bad_filter: number;
+  preauthorization_refused: number;
+  unbound_sender: number;
   /** Security failures by error code, e.g. `{TSC_SEC_BAD_SIGNATURE: 2}`. */
   security: Record<string, number>;
   /** Replies by RPC status code, e.g. `{"0": 10, "4": 1}`. */
@@ -85,6 +91,8 @@ export function buildStats(
     reply_failures: counters.get(COUNTER.replyFailures),
     misrouted: counters.get(COUNTER.misrouted),
     bad_filter: counters.get(COUNTER.badFilter),
+    preauthorization_refused: counters.get(COUNTER.preauthorizationRefused),
+    unbound_sender: counters.get(COUNTER.unboundSender),
     security,
     statuses,
     starttime: details.starttime,

@@ -10,7 +10,8 @@ import type { DecodedReply, DecodedRequest, OutgoingReply, OutgoingRequest } fro
 /**
  * Which side of the exchange a provider instance serves. A `client` signs requests with
  * client_private and decrypts replies; a `server` verifies requests against client_cert_dir,
- * signs replies with server_private and signs its own requests (registration) with it too.
+ * signs replies with server_private and signs its own requests (registration) with it too, and decodes the
+ * replies to those requests (registration acknowledgements).
  */
 export type SecurityRole = 'client' | 'server';
 
@@ -40,7 +41,7 @@ export interface SecurityProvider {
   decodeRequest(wire: Uint8Array, options?: DecodeRequestOptions): DecodedRequest;
   /** Encrypts a reply to the caller of `request` and signs it as this server. */
   encodeReply(reply: OutgoingReply, request: DecodedRequest): Uint8Array;
-  /** Decrypts and authenticates a reply to one of this client's requests. */
+  /** Decrypts and authenticates a reply to one of this side's requests (a client's calls, a server's registrations). */
   decodeReply(wire: Uint8Array): DecodedReply;
   /** Drops per-request reply key material once the client stops waiting for replies. */
   forgetRequest(requestid: string): void;

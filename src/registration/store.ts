@@ -9,13 +9,20 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, RegistrationStoreError } from '../errors.js';
+import type { SenderProof } from '../inter/message.js';
 import { checkName } from '../names.js';
 
 /** What the store knows about one node. */
 export interface NodeRecord {
   identity: string;
   /** `cert=<name>` of the key that signed the last registration. */
-  callerid: string;
+  signer: string;
+  /**
+   * How `identity` was bound to `signer` when it was stored: `key-name`, `certificate` or `mapping` prove the node's
+   * name; `shared` means a key several servers share signed it, so the name is NOT authenticated (tools should say
+   * so). Records written before signer and proof were kept read as `none`.
+   */
+  senderProof: SenderProof;
   collective: string;
   agents: string[];
   /** Flattened facts (empty for `agentlist` registrations). */
@@ -31,7 +38,9 @@ export interface NodeRecord {
 /** A registration to record. */
 export interface RegistrationUpdate {
   identity: string;
-  callerid: string;
+  /** `cert=<name>` of the signing key. */
+  signer: string;
+  senderProof: SenderProof;
   collective: string;
   agents: string[];
   facts?: Record<string, string>;
@@ -49,6 +58,16 @@ function checkIdentity(identity: unknown): string {
 function isRecord(value: unknown): value is NodeRecord {
   const r = value as NodeRecord;
   return typeof r === 'object' && r !== null && typeof r.identity === 'string' && typeof r.lastSeen === 'number' && Array.isArray(r.agents);
+}
+
+/** A record as read: older files named the signer `callerid` and kept no proof (read as `none`: unverified). */
+function upgrade(record: NodeRecord & { callerid?: unknown }): NodeRecord {
+  const { callerid, ...rest } = record;
+  return {
+    ...rest,
+    signer: typeof rest.signer === 'string' ? rest.signer : typeof callerid === 'string' ? callerid : '',
+    senderProof: typeof rest.senderProof === 'string' ? rest.senderProof : 'none',
+  };
 }
 
 /** A directory of node records. */
@@ -85,7 +104,7 @@ export class RegistrationStore {
     try {
       const value: unknown = JSON.parse(text);
       if (!isRecord(value)) throw new Error('not a node record');
-      return value;
+      return upgrade(value);
     } catch (error) {
       this.onCorrupt(path, error as Error);
       return undefined;
@@ -117,7 +136,8 @@ export class RegistrationStore {
     const previous = this.read(this.path(identity));
     const record: NodeRecord = {
       identity,
-      callerid: update.callerid,
+      signer: update.signer,
+      senderProof: update.senderProof,
       collective: update.collective,
       agents: [...update.agents],
       facts: { ...(update.facts ?? {}) },

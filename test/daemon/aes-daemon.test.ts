@@ -53,7 +53,8 @@ describe('daemon with aes_security', () => {
   before(async () => {
     [alice, mallory, carol, node1, node2] = await Promise.all(['alice', 'mallory', 'carol', 'node1', 'node2'].map((name) => makeKeys(join(dir, 'keys'), name))) as [KeyFiles, KeyFiles, KeyFiles, KeyFiles, KeyFiles];
     rogue = await makeKeys(join(dir, 'rogue'), 'node1');
-    trust(serverCerts, alice);
+    // node2 collects registrations; node1 verifies its signed acknowledgements with node2's key.
+    trust(serverCerts, alice, node2);
     trust(clientCerts, node1, node2);
     trust(registrarCerts, node1);
     const policies = join(dir, 'policies');
@@ -92,9 +93,10 @@ describe('daemon with aes_security', () => {
     await client.stop();
   });
 
-  test('registrations signed with the server key are stored; a forged one is refused', async () => {
-    await waitFor(() => RegistrationStore.open(storeDir).get('node1') !== undefined, 'the registration of node1');
-    assert.equal(RegistrationStore.open(storeDir).get('node1')!.callerid, 'cert=node1');
+  test('registrations signed with the server key are stored and acknowledged; a forged one is refused', async () => {
+    await waitFor(() => server.daemon.counters.get('registration.acknowledged') >= 1, 'the acknowledged registration of node1');
+    const record = RegistrationStore.open(storeDir).get('node1')!;
+    assert.deepEqual([record.signer, record.senderProof], ['cert=node1', 'key-name']);
     const forger = new TestClient(broker, clientProvider(rogue, clientCerts));
     await forger.start();
     const before = registrar.daemon.stats();

@@ -47,12 +47,12 @@ export class TestClient {
   }
 
   /** Sends a request; returns its request id. */
-  async send(agent: string, body: unknown, options: { filter?: RequestFilter; node?: string; ttl?: number; msgtime?: number; collective?: string } = {}): Promise<string> {
+  async send(agent: string, body: unknown, options: { filter?: RequestFilter; node?: string; ttl?: number; msgtime?: number; collective?: string; senderid?: string } = {}): Promise<string> {
     const requestid = randomBytes(16).toString('hex');
     const collective = options.collective ?? this.collective;
     const ttl = options.ttl ?? 60;
     const wire = this.security.encodeRequest({
-      requestid, senderid: 'client.example', agent, collective, filter: options.filter ?? filter(), ttl, body,
+      requestid, senderid: options.senderid ?? 'client.example', agent, collective, filter: options.filter ?? filter(), ttl, body,
       ...(options.msgtime !== undefined ? { msgtime: options.msgtime } : {}),
     });
     await this.connector.publishRequest({ collective, agent, body: wire, ttl, replyTo: this.subscription!.replyTo, ...(options.node ? { node: options.node } : {}) });

@@ -116,6 +116,9 @@ export class AesSecurityProvider implements SecurityProvider {
       } else {
         this.pending.add(request.requestid, { mode: 'rsa' }, request.ttl);
       }
+    } else {
+      // A server's own requests (registration) are acknowledged with replies sealed to its key.
+      this.pending.add(request.requestid, { mode: 'rsa' }, request.ttl);
     }
     const iv = randomBytesFast(GCM_IV_BYTES);
     const header: RequestHeader = {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Config, loadConfig } from '../../config/index.js';
 import { validateClientConfig } from '../../client/from-config.js';
 import { ConfigError } from '../../errors.js';
-import { loadBuiltinPlugins } from '../../daemon/plugins.js';
+import { loadBuiltinPlugins } from '../../runtime/builtin-plugins.js';
 import type { ConfigView } from '../../inter/config.js';
 import type { Streams } from './output.js';
 

@@ -1,7 +1,7 @@
 /**
- * Loads the project's built-in connector and security plugins, which register themselves in
- * the connector and security registries (and their configuration schemas) when imported.
- * They must load before the configuration is read, so their keys validate.
+ * The plugin host shared by the client (tsco) and the daemon (tscollectived): loads the project's built-in
+ * connector and security plugins, which register themselves in the connector and security registries (and their
+ * configuration schemas) when imported. They must load before the configuration is read, so their keys validate.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
