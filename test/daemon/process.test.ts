@@ -95,18 +95,20 @@ test('tscollectived against RabbitMQ: pid file, request/reply, SIGHUP, SIGTERM',
   }
   const dir = tempDir('process');
   const keys = join(dir, 'keys');
-  const [client, server, late] = await Promise.all([makeKeys(keys, 'operator'), makeKeys(keys, 'procnode'), makeKeys(keys, 'latecomer')]);
+  const identity = `procnode-${randomBytes(3).toString('hex')}`;
+  // The server key is named after the node: that is what proves its replies come from it.
+  const [client, server, late] = await Promise.all([makeKeys(keys, 'operator'), makeKeys(keys, identity), makeKeys(keys, 'latecomer')]);
   trust(join(dir, 'server-certs'), client);
   trust(join(dir, 'client-certs'), server);
   writeFileSync(join(dir, 'facts.yaml'), 'role: testnode\n');
   const collective = `tsctest${randomBytes(4).toString('hex')}`;
-  const identity = `procnode-${randomBytes(3).toString('hex')}`;
   const cfg = join(dir, 'server.cfg');
   const pidfile = join(dir, 'run', 'tscollectived.pid');
   writeConfig(cfg, {
     identity, collectives: collective, connector: 'amqp', 'plugin.amqp.host': '127.0.0.1', securityprovider: 'aes_security',
     'plugin.aes.server_private': server.privatePath, 'plugin.aes.server_public': server.publicPath, 'plugin.aes.client_cert_dir': join(dir, 'server-certs'),
     logfile: join(dir, 'daemon.log'), loglevel: 'debug', 'plugin.yaml': join(dir, 'facts.yaml'), classesfile: join(dir, 'classes.txt'),
+    statedir: join(dir, 'state'),
   });
   const daemon = run(['--config', cfg, '--pidfile', pidfile]);
   try {

@@ -101,7 +101,7 @@ export class World {
 }
 
 /** A CA and a way to issue certificates from it. */
-export async function makeCa(cn = 'Test CA'): Promise<{ certPem: string; keyPem: string; issue(name: string, publicPem: string, options?: { days?: number; notBefore?: Date }): Promise<string> }> {
+export async function makeCa(cn = 'Test CA'): Promise<{ certPem: string; keyPem: string; issue(name: string, publicPem: string, options?: { days?: number; notBefore?: Date; dnsNames?: string[] }): Promise<string> }> {
   const ca = await createCa({ cn });
   return {
     ...ca,
