@@ -52,7 +52,9 @@ test('tscollectived refuses a bad configuration, listing every problem, exit 1',
   const dir = tempDir('badcfg');
   const cfg = join(dir, 'server.cfg');
   // Problems the file parser finds (types, enums) are listed first, every one of them.
-  writeConfig(cfg, { connector: 'amqp', loglevel: 'chatty', ttl: 'soon' });
+  // Every configuration names a state directory of its own: start-up checks open the replay journal there.
+  const statedir = join(dir, 'state');
+  writeConfig(cfg, { connector: 'amqp', loglevel: 'chatty', ttl: 'soon', statedir });
   const unparsable = run(['--config', cfg]);
   assert.equal(await unparsable.exited, 1);
   assert.match(unparsable.stderr(), /refusing to start/);
@@ -62,7 +64,7 @@ test('tscollectived refuses a bad configuration, listing every problem, exit 1',
   // A well-formed file: the daemon's own checks, the provider's and the connector's, all at once.
   writeConfig(cfg, {
     identity: 'bad name!', connector: 'amqp', 'plugin.amqp.host': '127.0.0.1', securityprovider: 'aes_security',
-    rpcaudit: 1, rpcauditprovider: 'syslog', 'plugin.aes.server_private': join(dir, 'missing.pem'),
+    rpcaudit: 1, rpcauditprovider: 'syslog', 'plugin.aes.server_private': join(dir, 'missing.pem'), statedir,
   });
   const daemon = run(['--config', cfg, '--pidfile', join(dir, 'd.pid')]);
   assert.equal(await daemon.exited, 1);
@@ -75,7 +77,7 @@ test('tscollectived refuses a bad configuration, listing every problem, exit 1',
   assert.ok(!existsSync(join(dir, 'd.pid')), 'no pid file for a daemon that did not start');
 
   // Both at once: invalid values in the file do not hide what the later stages find in the rest of it.
-  writeConfig(cfg, { identity: 'bad name!', connector: 'zeromq', ttl: 'soon', 'plugin.aes.send_pubky': 1 });
+  writeConfig(cfg, { identity: 'bad name!', connector: 'zeromq', ttl: 'soon', 'plugin.aes.send_pubky': 1, statedir });
   const both = run(['--config', cfg]);
   assert.equal(await both.exited, 1);
   const all = both.stderr();
