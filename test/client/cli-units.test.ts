@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { convertInputs, inferValue, splitKeyValues } from '../../src/cli/tsco/inputs.js';
 import { callOptionsFromOptions, filterFromOptions, type CommonOptions } from '../../src/cli/tsco/options.js';
-import { formatReply, formatSummary, jsonDocument, progress, type Streams } from '../../src/cli/tsco/output.js';
+import { formatReply, formatSummary, jsonDocument, progress, senderLabel, type Streams } from '../../src/cli/tsco/output.js';
 import { configPath } from '../../src/cli/tsco/context.js';
 import type { RpcReply, RpcStats } from '../../src/client/index.js';
 import { exampleAgent } from './example-agent.js';
@@ -99,6 +99,10 @@ describe('output', () => {
     assert.match(formatReply({ ...shared, statuscode: 5, statusmsg: 'boom' }), /^n1 \[unauthenticated name: signed by shared key cert=servers\] +Error: boom\n$/);
     assert.match(formatReply(reply('n2', 0, {}, { signer: '', senderProof: 'unsigned' })), /^n2 \[unauthenticated: unsigned reply\]\n/);
     for (const senderProof of ['certificate', 'mapping'] as const) assert.match(formatReply(reply('n3', 0, {}, { signer: 'cert=x', senderProof })), /^n3\n/);
+    // What ping prints for each pong.
+    assert.equal(senderLabel({ sender: 'web1', signer: 'cert=servers', senderProof: 'shared' }), 'web1 [unauthenticated name: signed by shared key cert=servers]');
+    assert.equal(senderLabel({ sender: 'web1', signer: 'cert=web1', senderProof: 'key-name' }), 'web1');
+    assert.equal(senderLabel({ sender: 'web1', signer: 'cert=other', senderProof: 'none' }), 'web1 [unauthenticated name: signed by cert=other]');
     const doc = JSON.parse(jsonDocument([shared, reply('n2', 0, {}, { signer: 'cert=n2', senderProof: 'certificate' })], stats)) as { items: Array<Record<string, unknown>> };
     assert.deepEqual(doc.items.map((item) => [item['sender'], item['signer'], item['sender_proof'], item['sender_authenticated']]), [
       ['n1', 'cert=servers', 'shared', false],
