@@ -47,8 +47,11 @@ function writePair(name: string): { privateKey: KeyObject; publicKey: KeyObject;
 const alice = writePair('alice');
 const server = writePair('server1');
 
+let states = 0;
 function provider(role: 'client' | 'server', settings: Record<string, string | number>): AesSecurityProvider {
-  const config = configFromObject(Object.fromEntries(Object.entries(settings).map(([k, v]) => [`plugin.aes.${k}`, v])), { source: 'bench' });
+  // Each server gets a state directory (replay journal) of its own: a fresh receiver must not remember the last one's requests.
+  const top: Record<string, string> = role === 'server' ? { statedir: join(dir, `state-${++states}`) } : {};
+  const config = configFromObject({ ...top, ...Object.fromEntries(Object.entries(settings).map(([k, v]) => [`plugin.aes.${k}`, v])) }, { source: 'bench' });
   return new AesSecurityProvider({ config, role, logger: new CapturingLogger(), counters: new MemoryCounters() });
 }
 
@@ -133,7 +136,7 @@ function steps(body: unknown, plaintextBytes: number): Record<string, Step> {
   const replyBody = { statuscode: 0, statusmsg: 'OK', data: body };
   const replyCount = Math.min(POOL, 400);
   const replies = (mode: 'rsa' | 'ephemeral') => Array.from({ length: replyCount }, () => {
-    const wire = receiver.encodeReply({ senderid: 'node1', senderagent: 'rpcutil', body: replyBody }, decodedFor(mode));
+    const wire = receiver.encodeReply({ senderid: 'server1', senderagent: 'rpcutil', body: replyBody }, decodedFor(mode));
     const envelope = decodeEnvelope(wire, 'reply');
     const header = parseReplyHeader(envelope.headerBytes);
     const pending = clients[mode]['pending'].get(header.requestid)!;
@@ -162,7 +165,7 @@ function steps(body: unknown, plaintextBytes: number): Record<string, Step> {
       },
     },
     'reply encode rsa': {
-      op: () => { receiver.encodeReply({ senderid: 'node1', senderagent: 'rpcutil', body: replyBody }, decoded.rsa); },
+      op: () => { receiver.encodeReply({ senderid: 'server1', senderagent: 'rpcutil', body: replyBody }, decoded.rsa); },
       floor: (i) => { publicEncrypt({ key: alice.publicKey, ...OAEP }, requestKey); gcmSeal(requestKey, plain, aad); sign('sha256', signed[i % 64]!, { key: server.privateKey, ...PSS }); },
     },
     'reply decode rsa': {
@@ -175,7 +178,7 @@ function steps(body: unknown, plaintextBytes: number): Record<string, Step> {
       },
     },
     'reply encode ephemeral': {
-      op: () => { receiver.encodeReply({ senderid: 'node1', senderagent: 'rpcutil', body: replyBody }, decoded.ephemeral); },
+      op: () => { receiver.encodeReply({ senderid: 'server1', senderagent: 'rpcutil', body: replyBody }, decoded.ephemeral); },
       floor: (i) => {
         const pair = generateKeyPairSync('x25519');
         x25519Agree(pair.privateKey, ephemeralReplies[0]!.pending.publicKey!);

@@ -68,7 +68,7 @@ async function main(): Promise<void> {
         identity: server.identity, connector: 'memory', 'plugin.memory.broker': BROKER, securityprovider: 'aes_security',
         libdir: EXAMPLE_LIBDIR, 'plugin.yaml': join(nodeDir, 'facts.yaml'), classesfile: join(nodeDir, 'classes.txt'),
         'plugin.aes.server_private': keys[i + 1]!.privatePath, 'plugin.aes.server_public': keys[i + 1]!.publicPath,
-        'plugin.aes.client_cert_dir': certDir,
+        'plugin.aes.client_cert_dir': certDir, statedir: join(nodeDir, 'state'),
         registerinterval: 1, ...(i === 0 ? { 'plugin.registration.store_dir': storeDir } : {}),
       }, { source: `${server.identity}/server.cfg` });
       const daemon = await startDaemon(config, { logger: new CapturingLogger() });

@@ -52,8 +52,11 @@ export class InvalidArgumentError extends TscError {
 
 /** Data could not be serialized or deserialized (unsafe YAML tag, truncated msgpack, ...). */
 export class SerializationError extends TscError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** True when the data is well-formed so far but passes a structure limit (values, nesting, aliases). */
+  readonly limitExceeded: boolean;
+  constructor(message: string, options?: { cause?: unknown; limitExceeded?: boolean }) {
     super('TSC_SERIALIZATION', message, options);
+    this.limitExceeded = options?.limitExceeded ?? false;
   }
 }
 
@@ -111,6 +114,22 @@ export class IdentityMismatchError extends SecurityError {
  */
 export class PreauthorizationError extends SecurityError {
   constructor(message: string) { super('TSC_SEC_UNAUTHORIZED', message); }
+}
+
+/**
+ * A server could not record an accepted request in its replay journal (disk full, I/O error, unopenable file):
+ * the request is refused, because running it could not be protected against a replay after a restart.
+ */
+export class ReplayJournalError extends SecurityError {
+  constructor(message: string, options?: { cause?: unknown }) { super('TSC_SEC_REPLAY_JOURNAL', message, options); }
+}
+
+/**
+ * A message is bigger than `max_message_size`, or its payload holds more values or deeper nesting than
+ * `plugin.aes.max_payload_items` / `max_payload_depth` allow; refused before it is decrypted or deserialized.
+ */
+export class PayloadLimitError extends SecurityError {
+  constructor(message: string) { super('TSC_SEC_PAYLOAD_LIMIT', message); }
 }
 
 /** The message could not be parsed: wrong framing, missing or mistyped fields, unsupported version. */

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, NotAddressedToUsError, RpcError, SecurityError } from '../errors.js';
 import type { Connector, InboundMessage, ReplySubscription } from '../inter/connector.js';
 import type { Counters, Logger } from '../inter/logger.js';
-import type { DecodedReply, RequestFilter, RpcReplyBody } from '../inter/message.js';
+import type { DecodedReply, RequestFilter, RpcReplyBody, SenderProof } from '../inter/message.js';
 import { StatusCode } from '../inter/message.js';
 import type { SecurityProvider } from '../inter/security.js';
 import { buildFilter, plainIdentityTargets } from './filter.js';
@@ -16,6 +16,7 @@ import { PendingReplies, type ReplySink } from './pending.js';
 import { newRequestId } from './requestid.js';
 import type { RpcReply, RpcResult, RpcStats } from './stats.js';
 import { checkName, nameProblem } from '../names.js';
+import { LogLimiter } from '../util/log-limiter.js';
 
 /** The body of a discovery ping: the `discovery` agent's `ping` action (a reply means "this node matches"). */
 export const DISCOVERY_PING = Object.freeze({ action: 'ping', data: {} });
@@ -94,8 +95,13 @@ export interface RpcCallOptions extends CallOptions {
 
 /** One node's pong. */
 export interface PingReply {
+  /** The replying node's identity (its senderid). */
   sender: string;
   rttMs: number;
+  /** `cert=<name>` of the key that signed the pong. */
+  signer: string;
+  /** How `sender` is bound to `signer`; see RpcReply.senderProof. */
+  senderProof: SenderProof;
 }
 
 /** The result of a ping. */
@@ -131,6 +137,8 @@ export class RpcClient {
   private readonly defaultDiscoveryMs: number;
   private readonly now: () => number;
   private readonly log: Logger;
+  /** Rejected replies are an attacker's to cause, one per message: their log lines are rate-limited. */
+  private readonly limiter: LogLimiter;
   private readonly pending = new Map<string, PendingReplies>();
   private readonly replySubscriptions = new Map<string, Promise<ReplySubscription>>();
   private closed = false;
@@ -149,6 +157,7 @@ export class RpcClient {
     this.defaultDiscoveryMs = options.discoveryTimeoutMs ?? 2_000;
     this.now = options.now ?? (() => performance.now());
     this.log = options.logger.child({ component: 'client', identity: options.identity });
+    this.limiter = new LogLimiter(this.log);
   }
 
   /** Every problem with the options at once. */
@@ -188,7 +197,7 @@ export class RpcClient {
     const requestid = await this.exchange({
       agent: 'discovery', collective: call.collective, body: DISCOVERY_PING, filter: call.filter, ttl: call.ttl,
       timeoutMs: options.timeoutMs ?? call.discoveryTimeoutMs, expected: null,
-      sink: (reply, rttMs) => replies.push({ sender: reply.senderid, rttMs }),
+      sink: (reply, rttMs) => replies.push({ sender: reply.senderid, rttMs, signer: reply.signer, senderProof: reply.senderProof }),
     });
     const totalMs = this.now() - started;
     return {
@@ -293,6 +302,7 @@ export class RpcClient {
   /** Unsubscribes the reply destinations and stops every wait; the connector stays connected (the caller owns it). */
   async close(): Promise<void> {
     this.closed = true;
+    this.limiter.close();
     for (const pending of this.pending.values()) pending.end();
     const subscriptions = [...this.replySubscriptions.values()];
     this.replySubscriptions.clear();
@@ -368,7 +378,7 @@ export class RpcClient {
         this.ignore('unexpected', { reason: error.message, sender: message.sender }, 'reply for a request this client is not waiting for');
       } else if (error instanceof SecurityError) {
         this.options.counters.increment(`client.replies.rejected.${error.code}`);
-        this.ignore('rejected', { code: error.code, reason: error.message, sender: message.sender }, 'reply rejected by the security provider', 'warn');
+        this.ignore('rejected', { code: error.code, reason: error.message, sender: message.sender }, `reply rejected by the security provider: ${error.message}`, 'warn', error.code);
       } else {
         this.ignore('rejected', { reason: String(error), sender: message.sender }, 'reply could not be decoded', 'error');
       }
@@ -380,16 +390,16 @@ export class RpcClient {
       return;
     }
     if (!pending.accept(reply)) {
-      this.ignore('duplicate', { requestid: reply.requestid, sender: reply.senderid }, 'duplicate reply ignored');
+      this.ignore('duplicate', { requestid: reply.requestid, sender: reply.senderid, signer: reply.signer, senderProof: reply.senderProof }, 'duplicate reply ignored');
       return;
     }
     this.options.counters.increment('client.replies.accepted');
   }
 
-  private ignore(kind: 'unexpected' | 'duplicate' | 'rejected', fields: Record<string, unknown>, msg: string, level: 'debug' | 'warn' | 'error' = 'debug'): void {
+  private ignore(kind: 'unexpected' | 'duplicate' | 'rejected', fields: Record<string, unknown>, msg: string, level: 'debug' | 'warn' | 'error' = 'debug', code?: string): void {
     this.options.counters.increment(`client.replies.${kind}`);
     this.options.counters.increment('client.replies.ignored');
-    this.log[level]({ ...fields, kind }, msg);
+    this.limiter.log(level, code ? `${kind}.${code}` : kind, { ...fields, kind }, msg);
   }
 
   private ignoredCount(): number {
@@ -397,7 +407,7 @@ export class RpcClient {
   }
 
   private toRpcReply(agent: string, action: string, reply: DecodedReply, rttMs: number): RpcReply {
-    const base = { agent, action, sender: reply.senderid, signer: reply.signer, rttMs };
+    const base = { agent, action, sender: reply.senderid, signer: reply.signer, senderProof: reply.senderProof, rttMs };
     const problem = replyBodyProblem(reply.body);
     if (problem) {
       this.options.counters.increment('client.replies.malformed_body');

@@ -7,7 +7,8 @@ export { FlatFileDiscoverer, ListDiscoverer, RegistrationDiscoverer, parseNodeLi
 export { buildFilter, emptyFilter, isEmptyFilter, plainIdentityTargets } from './filter.js';
 export { parseNodeLimit, applyNodeLimit, limitCount, type NodeLimit } from './limit.js';
 export { newRequestId, isRequestId } from './requestid.js';
-export { ExitCode, exitCodeFor, type RpcReply, type RpcResult, type RpcStats } from './stats.js';
+export { ExitCode, exitCodeFor, senderAuthenticated, type RpcReply, type RpcResult, type RpcStats } from './stats.js';
+export { replyIdentity } from './pending.js';
 export { readClientSettings, type ClientSettings } from './settings.js';
 export { connectClient, validateClientConfig, type ClientBuildOptions, type ClientSession } from './from-config.js';
 export {

@@ -1,5 +1,14 @@
 /** One outstanding request's reply bookkeeping: who is expected, who answered, and when to stop waiting. */
-import type { DecodedReply } from '../inter/message.js';
+import { PROVEN_SENDER, type DecodedReply } from '../inter/message.js';
+
+/**
+ * The identity replies are de-duplicated by: the senderid when the signing key proves it; otherwise (a shared key,
+ * an unsigned reply) the claimed senderid together with the key that signed it, so that a reply whose name nothing
+ * proves can never shadow the proven reply of the node it names.
+ */
+export function replyIdentity(reply: DecodedReply): string {
+  return PROVEN_SENDER.has(reply.senderProof) ? reply.senderid : `${reply.senderid}\0${reply.senderProof}\0${reply.signer}`;
+}
 
 /** Called for each first reply from a node. */
 export type ReplySink = (reply: DecodedReply, rttMs: number) => void;
@@ -32,10 +41,11 @@ export class PendingReplies {
     this.timer = setTimeout(() => this.end(), ms);
   }
 
-  /** Records a reply; returns false (and ignores it) when this sender already answered. */
+  /** Records a reply; returns false (and ignores it) when this sender (see replyIdentity) already answered. */
   accept(reply: DecodedReply): boolean {
-    if (this.seen.has(reply.senderid)) return false;
-    this.seen.add(reply.senderid);
+    const identity = replyIdentity(reply);
+    if (this.seen.has(identity)) return false;
+    this.seen.add(identity);
     this.responders.push(reply.senderid);
     this.sink(reply, this.now() - this.sentAt);
     if (this.outstanding) {

@@ -1,5 +1,5 @@
 /** What one client call reports: per-node results, counts and timings, and MCollective's exit codes. */
-import type { StatusCode } from '../inter/message.js';
+import { PROVEN_SENDER, type SenderProof, type StatusCode } from '../inter/message.js';
 
 /** One node's answer to an RPC call (the `--json` item shape, plus transport details). */
 export interface RpcReply {
@@ -12,8 +12,18 @@ export interface RpcReply {
   data: Record<string, unknown>;
   /** `cert=<name>` of the key that signed the reply. */
   signer: string;
+  /**
+   * How `sender` is bound to `signer` (docs/protocol.md): `key-name`, `certificate` or `mapping` prove it;
+   * with `shared` (a key several servers hold) or `unsigned`, `sender` is only what the reply claims.
+   */
+  senderProof: SenderProof;
   /** Milliseconds from publishing the request to receiving this reply. */
   rttMs: number;
+}
+
+/** Whether a reply's sender name was proven by the key that signed it (not `shared`, `unsigned` or `none`). */
+export function senderAuthenticated(reply: { senderProof: SenderProof }): boolean {
+  return PROVEN_SENDER.has(reply.senderProof);
 }
 
 /** Counts and timings of one call. */

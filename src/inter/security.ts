@@ -23,6 +23,11 @@ export interface SecurityContext {
   counters: Counters;
   /** Injected clock in milliseconds, for tests; defaults to Date.now. */
   now?: () => number;
+  /**
+   * A one-shot inspection (tsco decode): the provider reads persistent state (a server's replay journal) but
+   * creates and writes nothing, so inspecting a message never changes what the daemon will accept.
+   */
+  inspectOnly?: boolean;
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.js';
+import { checkName } from '../names.js';
 import { checkRsaBits, generateRsaKeyPair, type RsaBits } from './generate.js';
 import { assertKeyName } from './names.js';
 import { RSA_SHA256, importPublicKey, importSigningKey, randomSerialNumber, x509 } from './x509.js';
@@ -44,6 +45,11 @@ export interface SignCertificateOptions {
   days?: number;
   /** Start of validity; five minutes ago when absent. */
   notBefore?: Date;
+  /**
+   * Identities written as subjectAltName DNS names: a server certificate naming several identities lets its key
+   * sign replies and registrations as each of them (docs/protocol.md, sender identity).
+   */
+  dnsNames?: readonly string[];
 }
 
 /** Creates a self-signed RSA CA certificate (basicConstraints CA:TRUE, keyUsage keyCertSign + cRLSign). */
@@ -80,6 +86,9 @@ export async function createCa(options: CreateCaOptions): Promise<CaMaterial> {
  */
 export async function signCertificate(options: SignCertificateOptions): Promise<string> {
   assertKeyName(options?.cn, 'options.cn');
+  const dnsNames = options.dnsNames ?? [];
+  if (!Array.isArray(dnsNames)) throw new InvalidArgumentError('options.dnsNames: expected a list of identities');
+  dnsNames.forEach((name, index) => checkName('identity', `options.dnsNames[${index}]`, name));
   const days = checkDays(options.days ?? 365, 'options.days');
   const notBefore = checkDate(options.notBefore ?? new Date(Date.now() - BACKDATE_MS), 'options.notBefore');
 
@@ -113,6 +122,7 @@ export async function signCertificate(options: SignCertificateOptions): Promise<
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       await x509.SubjectKeyIdentifierExtension.create(subjectKey),
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
+      ...(dnsNames.length > 0 ? [new x509.SubjectAlternativeNameExtension(dnsNames.map((value) => ({ type: 'dns' as const, value })))] : []),
     ],
   });
   return cert.toString('pem') + '\n';

@@ -7,7 +7,9 @@ import { MsgpackSerializer } from './msgpack.js';
 import type { Serializer } from './serializer.js';
 import { YamlSerializer } from './yaml.js';
 
-export type { Serializer } from './serializer.js';
+export type { Serializer, StructureLimits, StructureVerdict } from './serializer.js';
+export { scanMsgpack } from './scan-msgpack.js';
+export { scanYaml } from './scan-yaml.js';
 export { MsgpackSerializer } from './msgpack.js';
 export { YamlSerializer } from './yaml.js';
 

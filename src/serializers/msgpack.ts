@@ -5,7 +5,8 @@
  */
 import { Packr } from 'msgpackr';
 import { SerializationError } from '../errors.js';
-import type { Serializer } from './serializer.js';
+import { scanMsgpack } from './scan-msgpack.js';
+import type { Serializer, StructureLimits, StructureVerdict } from './serializer.js';
 import { checkSerializable, normalizeDecoded, withoutUndefined } from './values.js';
 
 const FORMAT = 'msgpack';
@@ -40,7 +41,11 @@ export class MsgpackSerializer implements Serializer {
     }
   }
 
-  deserialize(bytes: Uint8Array): unknown {
+  scan(bytes: Uint8Array, limits: StructureLimits): StructureVerdict {
+    return scanMsgpack(bytes, limits);
+  }
+
+  deserialize(bytes: Uint8Array, limits?: StructureLimits): unknown {
     if (!(bytes instanceof Uint8Array)) {
       throw new SerializationError(`${FORMAT}: bytes must be a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
     }
@@ -53,6 +58,7 @@ export class MsgpackSerializer implements Serializer {
       const reason = error instanceof Error ? error.message : String(error);
       throw new SerializationError(`${FORMAT}: cannot decode ${bytes.length} bytes: ${reason}`, { cause: error });
     }
-    return normalizeDecoded(FORMAT, decoded, DECODE_LIMITS);
+    if (!limits) return normalizeDecoded(FORMAT, decoded, DECODE_LIMITS);
+    return normalizeDecoded(FORMAT, decoded, { maxNodes: Math.min(DECODE_LIMITS.maxNodes, limits.maxItems), maxDepth: limits.maxDepth });
   }
 }

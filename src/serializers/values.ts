@@ -116,6 +116,8 @@ export function withoutUndefined(value: unknown): unknown {
 export interface DecodeLimits {
   /** Most nodes (values, counting each alias expansion again) a document may expand to. */
   maxNodes: number;
+  /** Deepest container nesting (MAX_DEPTH when absent, and never more). */
+  maxDepth?: number;
 }
 
 /**
@@ -129,13 +131,13 @@ export function normalizeDecoded(format: string, value: unknown, limits: DecodeL
   return normalize(format, value, [], limits, state);
 }
 
-function refuse(format: string, path: Path, problem: string): never {
-  throw new SerializationError(`${format}: cannot deserialize ${renderPath(path)}: ${problem}`);
+function refuse(format: string, path: Path, problem: string, limitExceeded = false): never {
+  throw new SerializationError(`${format}: cannot deserialize ${renderPath(path)}: ${problem}`, { limitExceeded });
 }
 
 function normalize(format: string, value: unknown, path: Path, limits: DecodeLimits, state: { nodes: number }): unknown {
   if (++state.nodes > limits.maxNodes) {
-    refuse(format, path, `document expands to more than ${limits.maxNodes} values (alias bomb?)`);
+    refuse(format, path, `document expands to more than ${limits.maxNodes} values (too many values, or an alias bomb)`, true);
   }
   switch (typeof value) {
     case 'string':
@@ -149,7 +151,8 @@ function normalize(format: string, value: unknown, path: Path, limits: DecodeLim
   }
   if (value === null) return null;
   if (typeof value !== 'object') return refuse(format, path, `a ${typeof value} is not data`);
-  if (path.length >= MAX_DEPTH) refuse(format, path, `nested deeper than ${MAX_DEPTH} levels`);
+  const maxDepth = Math.min(limits.maxDepth ?? MAX_DEPTH, MAX_DEPTH);
+  if (path.length >= maxDepth) refuse(format, path, `nested deeper than ${maxDepth} levels`, true);
   if (value instanceof Uint8Array) {
     return Object.getPrototypeOf(value) === Uint8Array.prototype ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   }

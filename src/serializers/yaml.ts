@@ -6,7 +6,8 @@
  */
 import { CORE_SCHEMA, DUMP_SCHEMA, binaryTag, dump, load, timestampTag } from 'js-yaml';
 import { SerializationError } from '../errors.js';
-import type { Serializer } from './serializer.js';
+import { scanYaml } from './scan-yaml.js';
+import type { Serializer, StructureLimits, StructureVerdict } from './serializer.js';
 import { checkSerializable, MAX_DEPTH, normalizeDecoded, withoutUndefined } from './values.js';
 
 const FORMAT = 'yaml';
@@ -22,6 +23,9 @@ const MAX_ALIASES = 1000;
  * honest documents share a few objects while an alias bomb (`a: &a [*b, *b, ...]`) fails fast.
  */
 const ALIAS_EXPANSION_ALLOWANCE = 10_000;
+
+/** js-yaml's messages for its own limits (nesting, aliases, merge keys), as opposed to syntax errors. */
+const JS_YAML_LIMIT = /exceeded max[A-Z]\w*/;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -40,7 +44,11 @@ export class YamlSerializer implements Serializer {
     return Buffer.from(text, 'utf8');
   }
 
-  deserialize(bytes: Uint8Array): unknown {
+  scan(bytes: Uint8Array, limits: StructureLimits): StructureVerdict {
+    return scanYaml(bytes, limits);
+  }
+
+  deserialize(bytes: Uint8Array, limits?: StructureLimits): unknown {
     if (!(bytes instanceof Uint8Array)) {
       throw new SerializationError(`${FORMAT}: bytes must be a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
     }
@@ -52,12 +60,14 @@ export class YamlSerializer implements Serializer {
     }
     let decoded: unknown;
     try {
-      decoded = load(text, { schema: LOAD_SCHEMA, maxAliases: MAX_ALIASES, maxDepth: MAX_DEPTH });
+      decoded = load(text, { schema: LOAD_SCHEMA, maxAliases: MAX_ALIASES, maxDepth: Math.min(limits?.maxDepth ?? MAX_DEPTH, MAX_DEPTH) });
     } catch (error) {
       // js-yaml's message names the problem (e.g. "unknown mapping tag !<!ruby/object:Foo> (1:4)").
-      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-      throw new SerializationError(`${FORMAT}: cannot decode: ${reason}`, { cause: error });
+      const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+      throw new SerializationError(`${FORMAT}: cannot decode: ${reason}`, { cause: error, limitExceeded: JS_YAML_LIMIT.test(reason) });
     }
-    return normalizeDecoded(FORMAT, decoded, { maxNodes: text.length + 1 + ALIAS_EXPANSION_ALLOWANCE });
+    const maxNodes = text.length + 1 + ALIAS_EXPANSION_ALLOWANCE;
+    if (!limits) return normalizeDecoded(FORMAT, decoded, { maxNodes });
+    return normalizeDecoded(FORMAT, decoded, { maxNodes: Math.min(maxNodes, limits.maxItems), maxDepth: limits.maxDepth });
   }
 }

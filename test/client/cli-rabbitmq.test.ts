@@ -96,7 +96,11 @@ describe('tsco CLI over RabbitMQ', () => {
     assert.deepEqual(Object.keys(doc).sort(), ['aggregates', 'items', 'stats']);
     assert.equal(doc.items.length, 2);
     for (const item of doc.items) {
-      assert.deepEqual(Object.keys(item).sort(), ['action', 'agent', 'data', 'sender', 'statuscode', 'statusmsg']);
+      assert.deepEqual(Object.keys(item).sort(), ['action', 'agent', 'data', 'sender', 'sender_authenticated', 'sender_proof', 'signer', 'statuscode', 'statusmsg']);
+      // Each node signs with its own key, named after it: the sender is proven.
+      assert.equal(item['signer'], `cert=${String(item['sender'])}`);
+      assert.equal(item['sender_proof'], 'key-name');
+      assert.equal(item['sender_authenticated'], true);
       assert.equal(item['agent'], 'rpcutil');
       assert.equal(item['action'], 'ping');
       assert.equal(item['statuscode'], 0);

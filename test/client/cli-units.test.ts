@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { convertInputs, inferValue, splitKeyValues } from '../../src/cli/tsco/inputs.js';
 import { callOptionsFromOptions, filterFromOptions, splitWithFilter, type CommonOptions } from '../../src/cli/tsco/options.js';
-import { formatReply, formatSummary, jsonDocument, progress, type Streams } from '../../src/cli/tsco/output.js';
+import { formatReply, formatSummary, jsonDocument, progress, senderLabel, type Streams } from '../../src/cli/tsco/output.js';
 import { configPath } from '../../src/cli/tsco/context.js';
 import { buildFilter, type RpcReply, type RpcStats } from '../../src/client/index.js';
 import { exampleAgent } from './example-agent.js';
@@ -109,8 +109,8 @@ describe('filters and call options from the command line', () => {
 });
 
 describe('output', () => {
-  const reply = (sender: string, statuscode: 0 | 5, data: Record<string, unknown> = {}): RpcReply =>
-    ({ agent: 'a', action: 'b', sender, statuscode, statusmsg: statuscode === 0 ? 'OK' : 'boom', data, signer: `cert=${sender}`, rttMs: 1 });
+  const reply = (sender: string, statuscode: 0 | 5, data: Record<string, unknown> = {}, proof: Pick<RpcReply, 'signer' | 'senderProof'> = { signer: `cert=${sender}`, senderProof: 'key-name' }): RpcReply =>
+    ({ agent: 'a', action: 'b', sender, statuscode, statusmsg: statuscode === 0 ? 'OK' : 'boom', data, ...proof, rttMs: 1 });
   const stats: RpcStats = {
     discoveryPerformed: true, discovered: 3, responded: 2, ok: 1, failed: 1, discoveryMs: 10, agentMs: 5, totalMs: 15,
     noResponses: ['n3'], ignoredReplies: 0, requestids: ['0'.repeat(32)],
@@ -124,8 +124,27 @@ describe('output', () => {
     assert.match(summary, /Pass \/ Fail: 1 \/ 1/);
     assert.match(summary, /No response from:\n\n {3}n3/);
     const doc = JSON.parse(jsonDocument([reply('n1', 0)], stats)) as { items: object[]; stats: RpcStats };
-    assert.deepEqual(doc.items, [{ agent: 'a', action: 'b', sender: 'n1', statuscode: 0, statusmsg: 'OK', data: {} }]);
+    assert.deepEqual(doc.items, [{
+      agent: 'a', action: 'b', sender: 'n1', statuscode: 0, statusmsg: 'OK', data: {}, signer: 'cert=n1', sender_proof: 'key-name', sender_authenticated: true,
+    }]);
     assert.equal(doc.stats.discovered, 3);
+  });
+
+  test('a reply whose sender name nothing proves is marked, in text and in JSON', () => {
+    const shared = reply('n1', 0, { msg: 'hi' }, { signer: 'cert=servers', senderProof: 'shared' });
+    assert.match(formatReply(shared), /^n1 \[unauthenticated name: signed by shared key cert=servers\]\n {3}msg: hi\n/);
+    assert.match(formatReply({ ...shared, statuscode: 5, statusmsg: 'boom' }), /^n1 \[unauthenticated name: signed by shared key cert=servers\] +Error: boom\n$/);
+    assert.match(formatReply(reply('n2', 0, {}, { signer: '', senderProof: 'unsigned' })), /^n2 \[unauthenticated: unsigned reply\]\n/);
+    for (const senderProof of ['certificate', 'mapping'] as const) assert.match(formatReply(reply('n3', 0, {}, { signer: 'cert=x', senderProof })), /^n3\n/);
+    // What ping prints for each pong.
+    assert.equal(senderLabel({ sender: 'web1', signer: 'cert=servers', senderProof: 'shared' }), 'web1 [unauthenticated name: signed by shared key cert=servers]');
+    assert.equal(senderLabel({ sender: 'web1', signer: 'cert=web1', senderProof: 'key-name' }), 'web1');
+    assert.equal(senderLabel({ sender: 'web1', signer: 'cert=other', senderProof: 'none' }), 'web1 [unauthenticated name: signed by cert=other]');
+    const doc = JSON.parse(jsonDocument([shared, reply('n2', 0, {}, { signer: 'cert=n2', senderProof: 'certificate' })], stats)) as { items: Array<Record<string, unknown>> };
+    assert.deepEqual(doc.items.map((item) => [item['sender'], item['signer'], item['sender_proof'], item['sender_authenticated']]), [
+      ['n1', 'cert=servers', 'shared', false],
+      ['n2', 'cert=n2', 'certificate', true],
+    ]);
   });
 
   test('progress is drawn on a terminal only', () => {

@@ -97,7 +97,7 @@ export async function startCluster(connectorSettings: Record<string, string | nu
         identity: node.identity, securityprovider: 'aes_security', ...connectorSettings,
         'plugin.yaml': join(nodeDir, 'facts.yaml'), classesfile: join(nodeDir, 'classes.txt'),
         'plugin.aes.server_private': serverKeys[i]!.privatePath, 'plugin.aes.server_public': serverKeys[i]!.publicPath,
-        'plugin.aes.client_cert_dir': certDir,
+        'plugin.aes.client_cert_dir': certDir, statedir: join(nodeDir, 'state'),
         rpcauthorization: 1, 'plugin.actionpolicy.policy_dir': policyDir, 'plugin.actionpolicy.enable_default': 1,
       }, { source: join(nodeDir, 'server.cfg') });
       const logger = new CapturingLogger();

@@ -18,7 +18,7 @@ for (const connector of ['memory', 'amqp', 'rabbitmq', 'activemq']) {
     const daemon = readDaemonSettings(server);
     assert.deepEqual(daemon.problems, []);
     assert.equal(daemon.settings.connector, connector);
-    assert.equal(server.raw('plugin.aes.server_public'), '/etc/tscollective/ssl/server1.pem');
+    assert.equal(server.raw('plugin.aes.server_public'), '/etc/tscollective/ssl/server1.example.com.pem');
 
     const client = loadConfig(join(CONFIG_DIR, connector, 'client.cfg'));
     assert.deepEqual(client.warnings, []);

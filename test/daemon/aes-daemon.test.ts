@@ -35,7 +35,7 @@ async function daemon(identity: string, key: KeyFiles, settings: Record<string, 
   const logger = new CapturingLogger();
   const config = configFromObject({
     identity, collectives: 'mcollective', connector: 'memory', securityprovider: 'aes_security', 'plugin.yaml': join(dir, 'none.yaml'),
-    'plugin.aes.server_private': key.privatePath, 'plugin.aes.server_public': key.publicPath, ...settings,
+    'plugin.aes.server_private': key.privatePath, 'plugin.aes.server_public': key.publicPath, statedir: join(dir, 'state', identity), ...settings,
   }, { source: join(dir, `${identity}.cfg`) });
   const started = await startDaemon(config, { connector: new MemoryConnector({ identity, logger, counters: new MemoryCounters(), broker }), logger });
   return { daemon: started, logger };

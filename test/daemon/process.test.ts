@@ -47,7 +47,9 @@ test('tscollectived refuses a bad configuration, listing every problem, exit 1',
   const dir = tempDir('badcfg');
   const cfg = join(dir, 'server.cfg');
   // Problems the file parser finds (types, enums) are listed first, every one of them.
-  writeConfig(cfg, { connector: 'amqp', loglevel: 'chatty', ttl: 'soon' });
+  // Every configuration names a state directory of its own: start-up checks open the replay journal there.
+  const statedir = join(dir, 'state');
+  writeConfig(cfg, { connector: 'amqp', loglevel: 'chatty', ttl: 'soon', statedir });
   const unparsable = run(['--config', cfg]);
   assert.equal(await within(unparsable.exited, EXIT_LIMIT), 1);
   assert.match(unparsable.stderr(), /refusing to start/);
@@ -57,7 +59,7 @@ test('tscollectived refuses a bad configuration, listing every problem, exit 1',
   // A well-formed file: the daemon's own checks, the provider's and the connector's, all at once.
   writeConfig(cfg, {
     identity: 'bad name!', connector: 'amqp', 'plugin.amqp.host': '127.0.0.1', securityprovider: 'aes_security',
-    rpcaudit: 1, rpcauditprovider: 'syslog', 'plugin.aes.server_private': join(dir, 'missing.pem'),
+    rpcaudit: 1, rpcauditprovider: 'syslog', 'plugin.aes.server_private': join(dir, 'missing.pem'), statedir,
   });
   const daemon = run(['--config', cfg, '--pidfile', join(dir, 'd.pid')]);
   assert.equal(await within(daemon.exited, EXIT_LIMIT), 1);
@@ -70,7 +72,7 @@ test('tscollectived refuses a bad configuration, listing every problem, exit 1',
   assert.ok(!existsSync(join(dir, 'd.pid')), 'no pid file for a daemon that did not start');
 
   // Both at once: invalid values in the file do not hide what the later stages find in the rest of it.
-  writeConfig(cfg, { identity: 'bad name!', connector: 'zeromq', ttl: 'soon', 'plugin.aes.send_pubky': 1 });
+  writeConfig(cfg, { identity: 'bad name!', connector: 'zeromq', ttl: 'soon', 'plugin.aes.send_pubky': 1, statedir });
   const both = run(['--config', cfg]);
   assert.equal(await within(both.exited, EXIT_LIMIT), 1);
   const all = both.stderr();
@@ -84,18 +86,20 @@ test('tscollectived refuses a bad configuration, listing every problem, exit 1',
 rabbit.test('tscollectived against RabbitMQ: pid file, request/reply, SIGHUP, SIGTERM', async () => {
   const dir = tempDir('process');
   const keys = join(dir, 'keys');
-  const [client, server, late] = await Promise.all([makeKeys(keys, 'operator'), makeKeys(keys, 'procnode'), makeKeys(keys, 'latecomer')]);
+  const identity = `procnode-${randomBytes(3).toString('hex')}`;
+  // The server key is named after the node: that is what proves its replies come from it.
+  const [client, server, late] = await Promise.all([makeKeys(keys, 'operator'), makeKeys(keys, identity), makeKeys(keys, 'latecomer')]);
   trust(join(dir, 'server-certs'), client);
   trust(join(dir, 'client-certs'), server);
   writeFileSync(join(dir, 'facts.yaml'), 'role: testnode\n');
   const collective = `tsctest${randomBytes(4).toString('hex')}`;
-  const identity = `procnode-${randomBytes(3).toString('hex')}`;
   const cfg = join(dir, 'server.cfg');
   const pidfile = join(dir, 'run', 'tscollectived.pid');
   writeConfig(cfg, {
     identity, collectives: collective, connector: 'amqp', 'plugin.amqp.host': '127.0.0.1', securityprovider: 'aes_security',
     'plugin.aes.server_private': server.privatePath, 'plugin.aes.server_public': server.publicPath, 'plugin.aes.client_cert_dir': join(dir, 'server-certs'),
     logfile: join(dir, 'daemon.log'), loglevel: 'debug', 'plugin.yaml': join(dir, 'facts.yaml'), classesfile: join(dir, 'classes.txt'),
+    statedir: join(dir, 'state'),
   });
   const daemon = run(['--config', cfg, '--pidfile', pidfile]);
   try {

@@ -43,6 +43,16 @@ describe('tsco keys', () => {
     assert.equal(cert.subject, 'CN=alice');
     assert.ok(cert.checkIssued(new X509Certificate(await readFile(join(ca, 'ca.pem')))));
 
+    // A server key certified for the identities it may answer as (subjectAltName DNS names).
+    assert.equal((await tsco('keys', 'generate', 'gateway', '--dir', keys)).code, 0);
+    const gateway = await tsco('keys', 'ca', 'sign', 'gateway', '--dir', ca, '--pubkey', join(keys, 'gateway.pem'), '--san', 'web1', '--san', 'web2.example.com');
+    assert.equal(gateway.code, 0, gateway.stderr);
+    assert.match(gateway.stdout, /CN=gateway, subjectAltName DNS:web1 DNS:web2\.example\.com/);
+    assert.equal(new X509Certificate(await readFile(join(keys, 'gateway.pem'))).subjectAltName, 'DNS:web1, DNS:web2.example.com');
+    const badSan = await tsco('keys', 'ca', 'sign', 'gateway', '--dir', ca, '--pubkey', join(keys, 'gateway.pem'), '--san', 'bad name');
+    assert.equal(badSan.code, 1);
+    assert.match(badSan.stderr, /--san: "bad name" is not a valid identity/);
+
     const installed = await tsco('keys', 'preauthorize', 'alice', join(keys, 'alice.pem'), '--dir', certs);
     assert.equal(installed.code, 0, installed.stderr);
     assert.match(installed.stdout, /alice: installed at .*alice\.pem/);

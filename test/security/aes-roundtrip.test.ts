@@ -16,6 +16,7 @@ let otherClient: ProviderUnderTest;
 let keyDir: string;
 let clientPub: string;
 let clientSettings: Record<string, string>;
+let serverSettings: Record<string, string>;
 
 before(async () => {
   keyDir = world.dir('client-keys');
@@ -31,7 +32,8 @@ before(async () => {
   client = world.provider('client', clientSettings);
   ephemeralClient = world.provider('client', { ...clientSettings, reply_encryption: 'ephemeral' });
   otherClient = world.provider('client', { client_private: mallory.privatePath, client_public: mallory.publicPath, server_cert_dir: certDir });
-  server = world.provider('server', { server_private: srv.privatePath, server_public: srv.publicPath, client_cert_dir: certDir });
+  serverSettings = { server_private: srv.privatePath, server_public: srv.publicPath, client_cert_dir: certDir };
+  server = world.provider('server', serverSettings);
 });
 
 describe('aes_security round trips', () => {
@@ -55,10 +57,10 @@ describe('aes_security round trips', () => {
       assert.deepEqual(decoded.body, outgoing.body);
       assert.deepEqual(decoded.filter, outgoing.filter);
       assert.deepEqual(decoded.warnings, []);
-      const replyWire = server.provider.encodeReply({ senderid: 'node1', senderagent: 'rpcutil', body: { statuscode: 0, statusmsg: 'OK', data: { pong: 1 } } }, decoded);
+      const replyWire = server.provider.encodeReply({ senderid: 'server1', senderagent: 'rpcutil', body: { statuscode: 0, statusmsg: 'OK', data: { pong: 1 } } }, decoded);
       const reply = sender.provider.decodeReply(replyWire);
       assert.equal(reply.signer, 'cert=server1');
-      assert.equal(reply.senderid, 'node1');
+      assert.equal(reply.senderid, 'server1');
       assert.deepEqual(reply.body, { statuscode: 0, statusmsg: 'OK', data: { pong: 1 } });
     });
   }
@@ -71,7 +73,7 @@ describe('aes_security round trips', () => {
   test('a reply is readable by the caller only: another client with its own keys cannot decrypt it', () => {
     const outgoing = request();
     const decoded = server.provider.decodeRequest(client.provider.encodeRequest(outgoing));
-    const replyWire = server.provider.encodeReply({ senderid: 'node1', senderagent: 'rpcutil', body: { secret: 'for alice' } }, decoded);
+    const replyWire = server.provider.encodeReply({ senderid: 'server1', senderagent: 'rpcutil', body: { secret: 'for alice' } }, decoded);
     assert.equal(Buffer.from(replyWire).includes('for alice'), false);
     // Mallory even claims to wait for that request id: the key is wrapped to alice's key, not hers.
     otherClient.provider['pending'].add(outgoing.requestid, { mode: 'rsa' }, 60);
@@ -81,7 +83,7 @@ describe('aes_security round trips', () => {
   test('an ephemeral-mode reply cannot be decrypted once the client forgot the request', () => {
     const outgoing = request();
     const decoded = server.provider.decodeRequest(ephemeralClient.provider.encodeRequest(outgoing));
-    const replyWire = server.provider.encodeReply({ senderid: 'node1', senderagent: 'rpcutil', body: 1 }, decoded);
+    const replyWire = server.provider.encodeReply({ senderid: 'server1', senderagent: 'rpcutil', body: 1 }, decoded);
     ephemeralClient.provider.forgetRequest(outgoing.requestid);
     assert.throws(() => ephemeralClient.provider.decodeReply(replyWire), NotAddressedToUsError);
   });
@@ -109,10 +111,11 @@ describe('aes_security round trips', () => {
     assert.throws(() => stranger.provider.decodeRequest(client.provider.encodeRequest(request())), UnknownSenderError);
   });
 
-  test('yaml and msgpack serializers both round-trip nested bodies, and the receiver follows the sender', () => {
+  test('yaml and msgpack serializers both round-trip nested bodies to a receiver that accepts both', () => {
     const yamlClient = world.provider('client', { ...clientSettings, serializer: 'yaml' });
     const body = { action: 'x', data: { list: [1, 'two', null, true, 2.5], map: { nested: { deep: 'é' } }, bin: new Uint8Array([0, 1, 255]) } };
-    const decoded = server.provider.decodeRequest(yamlClient.provider.encodeRequest(request({ body })));
+    const both = world.provider('server', { ...serverSettings, accept_serializers: 'yaml' });
+    const decoded = both.provider.decodeRequest(yamlClient.provider.encodeRequest(request({ body })));
     assert.deepEqual((decoded.body as typeof body).data.list, body.data.list);
     assert.deepEqual((decoded.body as typeof body).data.map, body.data.map);
     assert.deepEqual(new Uint8Array((decoded.body as typeof body).data.bin), body.data.bin);

@@ -95,9 +95,9 @@ describe('tampering with replies', () => {
   for (const [mode, sender] of [['rsa', () => client], ['ephemeral', () => ephemeralClient]] as const) {
     test(`flipping any byte of a ${mode} reply is rejected, and the original still decodes`, () => {
       const decoded = server.provider.decodeRequest(sender().provider.encodeRequest(request()));
-      const wire = server.provider.encodeReply({ senderid: 'node1', senderagent: 'rpcutil', body: { statuscode: 0, data: {} } }, decoded);
+      const wire = server.provider.encodeReply({ senderid: 'server1', senderagent: 'rpcutil', body: { statuscode: 0, data: {} } }, decoded);
       flipEveryByte(wire, (bytes) => sender().provider.decodeReply(bytes));
-      assert.equal(sender().provider.decodeReply(wire).senderid, 'node1');
+      assert.equal(sender().provider.decodeReply(wire).senderid, 'server1');
     });
 
     const changes: Record<string, (h: Record<string, unknown>) => void> = {
@@ -114,7 +114,7 @@ describe('tampering with replies', () => {
     for (const [field, change] of Object.entries(changes)) {
       test(`changing a ${mode} reply header's ${field} is rejected`, () => {
         const decoded = server.provider.decodeRequest(sender().provider.encodeRequest(request()));
-        const wire = server.provider.encodeReply({ senderid: 'node1', senderagent: 'rpcutil', body: 'pong' }, decoded);
+        const wire = server.provider.encodeReply({ senderid: 'server1', senderagent: 'rpcutil', body: 'pong' }, decoded);
         assert.throws(() => sender().provider.decodeReply(withHeader(wire, change)), SecurityError);
         assert.equal(sender().provider.decodeReply(wire).body, 'pong');
       });

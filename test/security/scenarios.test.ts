@@ -13,7 +13,7 @@ import { Packr } from 'msgpackr';
 import { aeadDecrypt, hmacSha256 } from '../../plugins/security/aes_security/primitives.js';
 import { LABELS, decodeEnvelope } from '../../plugins/security/aes_security/wire.js';
 import { SecurityError } from '../../src/errors.js';
-import type { DecodedReply, DecodedRequest } from '../../src/inter/message.js';
+import { PROVEN_SENDER, type DecodedReply, type DecodedRequest } from '../../src/inter/message.js';
 import { World, makeCa, request, type ProviderUnderTest } from './world.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
@@ -83,7 +83,9 @@ interface Deployment {
 
 async function deploy(index: number, scenario: Scenario): Promise<Deployment> {
   const base = `s${index}`;
-  const aes: Record<string, number> = scenario.automatic ? { send_pubkey: 1, learn_pubkeys: 1, insecure_learning: 1 } : { send_pubkey: 0, learn_pubkeys: 0 };
+  const aes: Record<string, number | string> = scenario.automatic ? { send_pubkey: 1, learn_pubkeys: 1, insecure_learning: 1 } : { send_pubkey: 0, learn_pubkeys: 0 };
+  // Where servers share a key, the fleet says so: their replies are accepted, marked as from an unproven sender.
+  if (scenario.sharedServerKey) aes['shared_server_keys'] = 'server';
   const alice = await world.keys('alice', world.dir(`${base}/alice`));
   const mallory = await world.keys('mallory', world.dir(`${base}/mallory`));
   const shared = scenario.sharedServerKey ? await world.keys('server', world.dir(`${base}/shared`)) : undefined;
@@ -190,13 +192,23 @@ const OBSERVE: Record<string, (d: Deployment) => Promise<boolean>> = {
     return attempt(() => d.node1.provider.decodeRequest(eve.provider.encodeRequest(request())), 'TSC_SEC_UNKNOWN_SENDER') !== null;
   },
   async [ROWS.serversUnique](d) {
-    // node2 answers a request as if it were node1: is the client able to tell?
-    const genuineRequest = request();
-    const genuine = d.alice.provider.decodeReply(reply(d.node1, d.node1.provider.decodeRequest(d.alice.provider.encodeRequest(genuineRequest)), 'node1'));
-    const forgedRequest = request();
-    const forged: DecodedReply | null = attempt(() => d.alice.provider.decodeReply(reply(d.node2, d.node2.provider.decodeRequest(d.alice.provider.encodeRequest(forgedRequest)), 'node1')), 'TSC_SEC_IDENTITY_MISMATCH');
-    const indistinguishable = forged !== null && forged.senderid === 'node1' && forged.signer === genuine.signer;
-    return !indistinguishable;
+    // node2 answers a request as if it were node1: the client must prove node1's own reply and refuse the forgery.
+    const genuine = d.alice.provider.decodeReply(reply(d.node1, d.node1.provider.decodeRequest(d.alice.provider.encodeRequest(request())), 'node1'));
+    let forged: DecodedReply | null = null;
+    let refusal: string | undefined;
+    try {
+      forged = d.alice.provider.decodeReply(reply(d.node2, d.node2.provider.decodeRequest(d.alice.provider.encodeRequest(request())), 'node1'));
+    } catch (error) {
+      refusal = (error as SecurityError).code;
+    }
+    if (PROVEN_SENDER.has(genuine.senderProof)) {
+      assert.equal(refusal, 'TSC_SEC_IDENTITY_MISMATCH', 'a server key proving its own name must not sign as another server');
+      return true;
+    }
+    // A shared key: both replies are accepted, and both are marked as carrying an unauthenticated sender name.
+    assert.equal(genuine.senderProof, 'shared');
+    assert.equal(forged?.senderProof, 'shared');
+    return false;
   },
   async [ROWS.serverKeyHolderReads](d) {
     const name = d.node1.provider.callerid().slice('cert='.length);

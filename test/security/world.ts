@@ -52,6 +52,7 @@ export class World {
   readonly root = mkdtempSync(join(tmpdir(), 'tsco-sec-'));
   /** The injectable clock of every provider this world builds (ms). */
   clock = Date.now();
+  private states = 0;
 
   /** Creates (and returns) a directory under the world's root. */
   dir(name: string): string {
@@ -78,9 +79,13 @@ export class World {
     return path;
   }
 
-  /** Builds a provider for `role` from `plugin.aes.*` settings (keys given without the prefix). */
-  provider(role: SecurityRole, aes: Record<string, string | number | boolean>): ProviderUnderTest {
-    const settings: Record<string, string | number | boolean> = {};
+  /**
+   * Builds a provider for `role` from `plugin.aes.*` settings (keys given without the prefix) and top-level ones.
+   * A server gets a state directory of its own (its replay journal), unless `top` names one.
+   */
+  provider(role: SecurityRole, aes: Record<string, string | number | boolean>, top: Record<string, string | number | boolean> = {}): ProviderUnderTest {
+    const settings: Record<string, string | number | boolean> = { ...top };
+    if (role === 'server' && top['statedir'] === undefined) settings['statedir'] = this.dir(`state-${++this.states}`);
     for (const [key, value] of Object.entries(aes)) settings[`plugin.aes.${key}`] = value;
     const logger = new CapturingLogger();
     const counters = new MemoryCounters();
@@ -96,7 +101,7 @@ export class World {
 }
 
 /** A CA and a way to issue certificates from it. */
-export async function makeCa(cn = 'Test CA'): Promise<{ certPem: string; keyPem: string; issue(name: string, publicPem: string, options?: { days?: number; notBefore?: Date }): Promise<string> }> {
+export async function makeCa(cn = 'Test CA'): Promise<{ certPem: string; keyPem: string; issue(name: string, publicPem: string, options?: { days?: number; notBefore?: Date; dnsNames?: string[] }): Promise<string> }> {
   const ca = await createCa({ cn });
   return {
     ...ca,

@@ -6,12 +6,12 @@
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import {
-  BadSignatureError, ExpiredError, FutureDatedError, InvalidArgumentError, MalformedMessageError,
-  NotAddressedToUsError, ReplayedError, SecurityError,
+  BadSignatureError, IdentityMismatchError, InvalidArgumentError, MalformedMessageError, NotAddressedToUsError, SecurityError,
 } from '../../../src/errors.js';
-import type { DecodedReply, DecodedRequest, OutgoingReply, OutgoingRequest, RequestFilter } from '../../../src/inter/message.js';
-import type { SecurityContext, SecurityProvider } from '../../../src/inter/security.js';
-import { getSerializer, type Serializer } from '../../../src/serializers/index.js';
+import { PROVEN_SENDER, type DecodedReply, type DecodedRequest, type OutgoingReply, type OutgoingRequest, type RequestFilter } from '../../../src/inter/message.js';
+import type { DecodeRequestOptions, SecurityContext, SecurityProvider } from '../../../src/inter/security.js';
+import { nameProblem } from '../../../src/names.js';
+import { FreshnessGuard } from './freshness.js';
 import type { PublicIdentity } from './keys.js';
 import { calleridFor, nameFromCallerid } from './names.js';
 import { OwnIdentity } from './own-identity.js';
@@ -20,12 +20,12 @@ import {
   AES_KEY_BYTES, GCM_IV_BYTES, aeadDecrypt, aeadEncrypt, hmacSha256, oneStepKdf, randomBytesFast, rsaOaepUnwrap, rsaOaepWrap,
   rsaPssSign, rsaPssVerify, x25519Agree, x25519Generate,
 } from './primitives.js';
-import { ReplayCache } from './replay.js';
+import { PayloadPolicy } from './payload.js';
+import { SenderBinding } from './sender-binding.js';
 import { readAesSettings, type AesSettings } from './settings.js';
 import { TrustStore } from './trust.js';
 import {
-  LABELS, decodeEnvelope, encodeEnvelope, pack, parseReplyHeader, parseRequestHeader,
-  type ReplyKeyMaterial, type RequestHeader,
+  LABELS, decodeEnvelope, encodeEnvelope, pack, parseReplyHeader, parseRequestHeader, type ReplyKeyMaterial, type RequestHeader,
 } from './wire.js';
 import { checkFilter, checkOutgoingRequest } from './validate-input.js';
 
@@ -44,10 +44,11 @@ export class AesSecurityProvider implements SecurityProvider {
   private readonly own: OwnIdentity;
   private readonly senders: TrustStore;
   private readonly repliers: TrustStore;
-  private readonly replay: ReplayCache;
+  private readonly freshness: FreshnessGuard;
   private readonly pending: PendingRequests;
+  private readonly payload: PayloadPolicy;
+  private readonly binding: SenderBinding;
   private readonly requestKeys = new WeakMap<KeyObject, Buffer>();
-  private readonly serializers = new Map<string, Serializer>();
 
   constructor(private readonly context: SecurityContext) {
     this.settings = readAesSettings(context.config, context.role);
@@ -60,20 +61,22 @@ export class AesSecurityProvider implements SecurityProvider {
     this.own = new OwnIdentity(s, this.now);
     this.senders = new TrustStore({ ...trust, dir: s.clientCertDir });
     this.repliers = s.serverCertDir === s.clientCertDir ? this.senders : new TrustStore({ ...trust, dir: s.serverCertDir });
-    this.replay = new ReplayCache(s.replayCacheSize);
+    const journal = s.role === 'client' ? 'off' : context.inspectOnly ? 'read' : 'write';
+    this.freshness = new FreshnessGuard(s, { now: this.now, logger: context.logger, counters: context.counters }, journal);
     this.pending = new PendingRequests(this.now);
+    this.payload = new PayloadPolicy(s);
+    this.binding = new SenderBinding({
+      sharedKeys: s.sharedServerKeys, identityMapPath: s.identityMapPath, recheckMs: s.keyRecheckMs, now: this.now, logger: context.logger,
+      // Without a CA, learned certificates may be anyone's: their names then prove nothing beyond the key's own name.
+      certificateProofs: !(s.learnPubkeys && s.insecureLearning && !s.caCert),
+    });
   }
 
   validate(): string[] {
     const s = this.settings;
     const config = this.context.config;
     const at = (key: string) => `${key} (${config.origin(key)})`;
-    const problems: string[] = [];
-    try {
-      this.serializer(s.serializer);
-    } catch (error) {
-      problems.push(`${at('plugin.aes.serializer')}: ${(error as Error).message}`);
-    }
+    const problems = this.payload.problems().map(({ key, problem }) => `${at(key)}: ${problem}`);
     try {
       this.own.get();
     } catch (error) {
@@ -96,6 +99,14 @@ export class AesSecurityProvider implements SecurityProvider {
     }
     const caProblem = this.senders.caProblem();
     if (caProblem) problems.push(`${at('plugin.aes.ca_cert')}: ${caProblem}`);
+    for (const name of s.sharedServerKeys) {
+      const problem = nameProblem('keyName', 'a shared server key', name);
+      if (problem) problems.push(`${at('plugin.aes.shared_server_keys')}: ${problem}`);
+    }
+    const mapProblem = this.binding.mapProblem();
+    if (mapProblem) problems.push(`${at('plugin.aes.identity_map')}: ${mapProblem}`);
+    const journalProblem = this.freshness.start();
+    if (journalProblem) problems.push(journalProblem);
     return problems;
   }
 
@@ -128,37 +139,47 @@ export class AesSecurityProvider implements SecurityProvider {
       ...(this.settings.sendPubkey ? { pubkey: publicKey.pem } : {}),
     };
     const headerBytes = pack(header);
-    const plaintext = this.serializer(this.settings.serializer).serialize({ filter: request.filter, body: request.body });
+    const plaintext = this.payload.outgoing().serialize({ filter: request.filter, body: request.body });
     const ciphertext = aeadEncrypt(this.requestKey(publicKey), iv, plaintext, headerBytes);
     const signature = rsaPssSign(privateKey.key, [LABELS.requestSignature, headerBytes, ciphertext]);
     return encodeEnvelope('request', headerBytes, ciphertext, signature);
   }
 
-  decodeRequest(wire: Uint8Array): DecodedRequest {
+  decodeRequest(wire: Uint8Array, options: DecodeRequestOptions = {}): DecodedRequest {
     try {
+      this.payload.checkSize(wire, 'request');
       const envelope = decodeEnvelope(wire, 'request');
       const header = parseRequestHeader(envelope.headerBytes);
+      const what = `request ${header.requestid} from ${header.callerid}@${header.senderid}`;
+      this.payload.checkSerializer(header.serializer, what);
       const name = nameFromCallerid(header.callerid) as string;
       const resolved = this.senders.resolve(name, header.kid, header.pubkey, header.senderid);
       if (!rsaPssVerify(resolved.identity.key, [LABELS.requestSignature, envelope.headerBytes, envelope.ciphertext], envelope.signature)) {
-        throw new BadSignatureError(`request ${header.requestid} from ${header.callerid}@${header.senderid}: signature does not verify`);
+        throw new BadSignatureError(`${what}: signature does not verify`);
       }
       resolved.commit?.();
-      const warnings = this.checkFreshness(header);
+      const { warnings, ticket } = this.freshness.check(header);
+      options.precheck?.({
+        requestid: header.requestid, callerid: header.callerid, senderid: header.senderid, agent: header.agent,
+        collective: header.collective, payloadBytes: envelope.ciphertext.length,
+      });
       const plaintext = aeadDecrypt(this.requestKey(resolved.identity), header.iv, envelope.ciphertext, envelope.headerBytes);
       if (plaintext === null) {
         throw new BadSignatureError(`request ${header.requestid}: payload does not authenticate under ${name}'s key (its private and public key files may not match)`);
       }
-      const payload = this.serializer(header.serializer).deserialize(plaintext) as { filter?: unknown; body?: unknown };
+      const payload = this.payload.decode(header.serializer, plaintext, what) as { filter?: unknown; body?: unknown };
       if (typeof payload !== 'object' || payload === null || !('body' in payload)) {
         throw new MalformedMessageError(`request ${header.requestid}: payload must be a map with filter and body`);
       }
       const filter: RequestFilter = checkFilter(payload.filter);
       const replyContext: ReplyContext = { requestid: header.requestid, caller: resolved.identity, material: header.reply };
+      // A client's request names its host in senderid and is not bound to it; registration needs the proof.
+      const senderProof = this.binding.proof(name, resolved.identity, header.senderid);
+      this.freshness.record(ticket);
       return {
         requestid: header.requestid, senderid: header.senderid, callerid: header.callerid, agent: header.agent,
         collective: header.collective, filter, ttl: header.ttl, msgtime: header.msgtime, body: payload.body,
-        senderProof: name === header.senderid ? 'key-name' : 'none', warnings, replyContext,
+        senderProof, warnings, replyContext,
       };
     } catch (error) {
       throw asSecurityError(error);
@@ -193,7 +214,7 @@ export class AesSecurityProvider implements SecurityProvider {
       header = { ...common, mode: 'rsa', to: context.caller.kid, wrappedkey: rsaOaepWrap(context.caller.key, key) };
     }
     const headerBytes = pack(header);
-    const ciphertext = aeadEncrypt(key, iv, this.serializer(this.settings.serializer).serialize(reply.body), headerBytes);
+    const ciphertext = aeadEncrypt(key, iv, this.payload.outgoing().serialize(reply.body), headerBytes);
     key.fill(0);
     const signature = rsaPssSign(privateKey.key, [LABELS.replySignature, headerBytes, ciphertext]);
     return encodeEnvelope('reply', headerBytes, ciphertext, signature);
@@ -201,6 +222,7 @@ export class AesSecurityProvider implements SecurityProvider {
 
   decodeReply(wire: Uint8Array): DecodedReply {
     try {
+      this.payload.checkSize(wire, 'reply');
       const envelope = decodeEnvelope(wire, 'reply');
       const header = parseReplyHeader(envelope.headerBytes);
       const pending = this.pending.get(header.requestid);
@@ -212,12 +234,18 @@ export class AesSecurityProvider implements SecurityProvider {
       if (own && header.mode === 'rsa' && header.to !== own.publicKey.kid) {
         throw new NotAddressedToUsError(`reply is encrypted to key id ${header.to}; ours is ${own.publicKey.kid}`);
       }
+      const what = `reply from ${header.signer}@${header.senderid} to ${header.requestid}`;
+      this.payload.checkSerializer(header.serializer, what);
       const name = nameFromCallerid(header.signer) as string;
       const resolved = this.repliers.resolve(name, header.kid, header.pubkey, header.senderid);
       if (!rsaPssVerify(resolved.identity.key, [LABELS.replySignature, envelope.headerBytes, envelope.ciphertext], envelope.signature)) {
-        throw new BadSignatureError(`reply from ${header.signer}@${header.senderid} to ${header.requestid}: signature does not verify`);
+        throw new BadSignatureError(`${what}: signature does not verify`);
       }
       resolved.commit?.();
+      const senderProof = this.binding.proof(name, resolved.identity, header.senderid);
+      if (!PROVEN_SENDER.has(senderProof) && senderProof !== 'shared') {
+        throw new IdentityMismatchError(`${what}: key ${header.signer} is not bound to identity ${header.senderid} (${this.binding.explain(name, resolved.identity, header.senderid)})`);
+      }
       let key: Buffer | null;
       if (header.mode === 'ephemeral') {
         const shared = pending.privateKey ? x25519Agree(pending.privateKey, header.epk) : null;
@@ -231,8 +259,7 @@ export class AesSecurityProvider implements SecurityProvider {
       if (plaintext === null) throw new BadSignatureError(`reply from ${header.senderid} to ${header.requestid}: payload does not authenticate`);
       return {
         requestid: header.requestid, senderid: header.senderid, senderagent: header.senderagent, msgtime: header.msgtime,
-        body: this.serializer(header.serializer).deserialize(plaintext), signer: header.signer,
-        senderProof: name === header.senderid ? 'key-name' : 'none',
+        body: this.payload.decode(header.serializer, plaintext, what), signer: header.signer, senderProof,
       };
     } catch (error) {
       throw asSecurityError(error);
@@ -247,35 +274,12 @@ export class AesSecurityProvider implements SecurityProvider {
     this.own.reload();
     this.senders.reload();
     if (this.repliers !== this.senders) this.repliers.reload();
+    this.binding.reload();
   }
 
-  /** TTL and msgtime checks; with enforce_ttl = 0 they become warnings (logged and counted). */
-  private checkFreshness(header: RequestHeader): string[] {
-    const nowSeconds = this.now() / 1000;
-    const warnings: string[] = [];
-    const age = nowSeconds - header.msgtime;
-    if (age > header.ttl) {
-      this.freshnessProblem(header, warnings, new ExpiredError(`request ${header.requestid} from ${header.callerid} expired: sent ${Math.round(age)}s ago with ttl ${header.ttl}s`));
-    }
-    if (-age > this.settings.clockSkewSeconds) {
-      this.freshnessProblem(header, warnings, new FutureDatedError(`request ${header.requestid} from ${header.callerid} is dated ${Math.round(-age)}s in the future (clock_skew ${this.settings.clockSkewSeconds}s)`));
-    }
-    // With enforce_ttl = 0 an old message would leave the cache at once; remember it for a full ttl from now instead.
-    const expiresAt = Math.max(header.msgtime + header.ttl, this.settings.enforceTtl ? 0 : nowSeconds + header.ttl) + this.settings.clockSkewSeconds;
-    const verdict = this.replay.check(`${header.callerid}/${header.requestid}`, header.msgtime, expiresAt, nowSeconds);
-    if (verdict === 'replayed') throw new ReplayedError(`request ${header.requestid} from ${header.callerid} was already received`);
-    if (verdict === 'unprovable') {
-      throw new ReplayedError(`request ${header.requestid} from ${header.callerid} is older than the replay cache can vouch for (cache saturated)`);
-    }
-    return warnings;
-  }
-
-  /** Throws `error`, or with enforce_ttl = 0 records it as a logged, counted warning. */
-  private freshnessProblem(header: RequestHeader, warnings: string[], error: SecurityError): void {
-    if (this.settings.enforceTtl) throw error;
-    warnings.push(error.message);
-    this.context.counters.increment(`security.warning.${error.code}`);
-    this.context.logger.warn({ requestid: header.requestid, callerid: header.callerid, code: error.code }, `${error.message} (accepted: enforce_ttl = 0)`);
+  /** Syncs and closes the replay journal (tests and tools; a daemon's provider lives as long as its process). */
+  close(): void {
+    this.freshness.close();
   }
 
   /** The request sealing key of a sender: derived once per public key and cached with it. */
@@ -286,15 +290,6 @@ export class AesSecurityProvider implements SecurityProvider {
       this.requestKeys.set(identity.key, key);
     }
     return key;
-  }
-
-  private serializer(name: string): Serializer {
-    let serializer = this.serializers.get(name);
-    if (!serializer) {
-      serializer = getSerializer(name);
-      this.serializers.set(name, serializer);
-    }
-    return serializer;
   }
 }
 

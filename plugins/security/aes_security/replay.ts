@@ -3,7 +3,8 @@
  * entries are evicted and a freshness floor rises to their message time: a request dated at or before the
  * floor that is not remembered can no longer be proven fresh, so it is refused as a possible replay.
  * Memory stays bounded and no replay is ever accepted; the price under a flood is refusing some
- * legitimate but older requests.
+ * legitimate but older requests. The server's replay journal (replay-journal.ts) persists the entries and the
+ * floor, so a restart remembers them too.
  */
 
 /** Outcome of checking a request id. */
@@ -32,6 +33,26 @@ export class ReplayCache {
   /** How many unexpired entries were evicted to keep memory bounded. */
   get evictions(): number {
     return this.evictedUnexpired;
+  }
+
+  /** The freshness floor (epoch seconds): unremembered requests dated at or before it are unprovable. */
+  get floor(): number {
+    return this.floorMsgtime;
+  }
+
+  /** Raises the floor to `msgtime` (never lowers it): a damaged journal, or a floor read back from one. */
+  raiseFloor(msgtime: number): void {
+    if (msgtime > this.floorMsgtime) this.floorMsgtime = msgtime;
+  }
+
+  /** Forgets one key: its request was refused after all (it could not be made durable), so it may come again. */
+  forget(key: string): void {
+    this.seen.delete(key);
+  }
+
+  /** The remembered entries, oldest first: `[key, msgtime, expiresAt]`. */
+  *entries(): IterableIterator<[key: string, msgtime: number, expiresAt: number]> {
+    for (const [key, entry] of this.seen) yield [key, entry.msgtime, entry.expiresAt];
   }
 
   /**

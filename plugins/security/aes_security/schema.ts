@@ -25,6 +25,27 @@ export const aesConfigSchema: ConfigSchema = {
     clock_skew: { type: 'integer', default: 5, min: 0, max: 3600, doc: 'Seconds a request may be dated in the future' },
     reply_encryption: { type: 'enum', default: 'rsa', values: REPLY_MODES, doc: 'rsa: to the caller\'s RSA key; ephemeral: forward-secret X25519 per request' },
     replay_cache_size: { type: 'integer', default: 100000, min: 1000, max: 10000000, doc: 'Request ids remembered to refuse replays' },
-    key_recheck_interval: { type: 'number', default: 1, min: 0, max: 3600, doc: 'Seconds between checks of key files for changes' },
+    key_recheck_interval: { type: 'number', default: 1, min: 0, max: 3600, doc: 'Seconds between checks of key files (and identity_map) for changes' },
+    identity_map: {
+      type: 'path',
+      doc: 'File of "<key name> <identity or /regex/>..." lines: which identities a server key may sign replies and registrations as, besides its own name',
+    },
+    shared_server_keys: {
+      type: 'list',
+      doc: 'Server key names several servers share (scenarios 3 and 4): their replies are accepted but marked as from an unauthenticated sender',
+    },
+    replay_journal: {
+      type: 'path',
+      doc: "A server's replay journal, which keeps replay protection across restarts (default <statedir>/replay-<identity>.journal)",
+    },
+    accept_serializers: {
+      type: 'list',
+      doc: 'Serializers accepted in received messages besides serializer (msgpack, yaml); any other is refused before decrypting',
+    },
+    max_payload_items: {
+      type: 'integer', default: 100000, min: 100, max: 100000000,
+      doc: 'Most values (map keys, items, containers) a received payload may hold; checked by a linear scan before deserializing',
+    },
+    max_payload_depth: { type: 'integer', default: 64, min: 2, max: 100, doc: 'Deepest nesting a received payload may have; checked before deserializing' },
   },
 };

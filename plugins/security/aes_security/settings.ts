@@ -1,4 +1,6 @@
 /** The aes_security settings, read once from the configuration and frozen. */
+import { join } from 'node:path';
+import { isName } from '../../../src/names.js';
 import type { ConfigView } from '../../../src/inter/config.js';
 import type { SecurityRole } from '../../../src/inter/security.js';
 import type { ReplyMode } from '../../../src/inter/message.js';
@@ -27,7 +29,24 @@ export interface AesSettings {
   readonly replyMode: ReplyMode;
   readonly replayCacheSize: number;
   readonly keyRecheckMs: number;
+  /** File mapping key names to further identities they may sign as (`plugin.aes.identity_map`). */
+  readonly identityMapPath: string | undefined;
+  /** Key names several servers share: nothing they sign proves which server sent it. */
+  readonly sharedServerKeys: ReadonlySet<string>;
+  /** Where a server keeps its replay journal; undefined for a client. */
+  readonly replayJournal: ReplayJournalLocation | undefined;
+  /** Serializers a received message may name: `serializer` plus `accept_serializers`. */
+  readonly acceptedSerializers: ReadonlySet<string>;
+  /** The top-level `max_message_size`: larger messages are refused before any parsing. */
+  readonly maxMessageBytes: number;
+  readonly maxPayloadItems: number;
+  readonly maxPayloadDepth: number;
 }
+
+/** The replay journal's path and where it came from, or why it has none. */
+export type ReplayJournalLocation =
+  | { readonly path: string; readonly origin: string; readonly defaulted: boolean }
+  | { readonly problem: string };
 
 const P = 'plugin.aes.';
 
@@ -54,5 +73,25 @@ export function readAesSettings(config: ConfigView, role: SecurityRole): AesSett
     replyMode: (config.string(`${P}reply_encryption`) ?? 'rsa') as ReplyMode,
     replayCacheSize: config.integer(`${P}replay_cache_size`),
     keyRecheckMs: Math.round(config.number(`${P}key_recheck_interval`) * 1000),
+    identityMapPath: config.string(`${P}identity_map`),
+    sharedServerKeys: new Set(config.list(`${P}shared_server_keys`)),
+    replayJournal: role === 'server' ? journalLocation(config) : undefined,
+    acceptedSerializers: new Set([config.string(`${P}serializer`) ?? 'msgpack', ...config.list(`${P}accept_serializers`)]),
+    maxMessageBytes: config.integer('max_message_size'),
+    maxPayloadItems: config.integer(`${P}max_payload_items`),
+    maxPayloadDepth: config.integer(`${P}max_payload_depth`),
   });
+}
+
+/** `plugin.aes.replay_journal`, else `<statedir>/replay-<identity>.journal`. */
+function journalLocation(config: ConfigView): ReplayJournalLocation {
+  const explicit = config.string(`${P}replay_journal`);
+  if (explicit !== undefined) return { path: explicit, origin: `${P}replay_journal (${config.origin(`${P}replay_journal`)})`, defaulted: false };
+  const statedir = config.string('statedir') ?? '/var/lib/tscollective';
+  const identity = config.string('identity');
+  // The identity becomes part of a file name: an invalid one (reported by the daemon) must not name a path.
+  if (!isName('identity', identity)) {
+    return { problem: `${P}replay_journal is not set and identity ${JSON.stringify(identity)} cannot name the default <statedir>/replay-<identity>.journal` };
+  }
+  return { path: join(statedir, `replay-${identity}.journal`), origin: `statedir (${config.origin('statedir')}) and identity`, defaulted: true };
 }

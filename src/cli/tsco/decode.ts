@@ -35,7 +35,8 @@ export async function decodeCommand(role: SecurityRole, wire: Uint8Array, global
   const config = await loadClientConfig(globals, streams);
   const { settings } = readClientSettings(config);
   const logger = new CapturingLogger();
-  const provider = createSecurityProvider(settings.securityProvider, { config, role, logger, counters: new MemoryCounters() });
+  // inspectOnly: a server's replay journal is read (a replay is reported as the daemon would) but never written.
+  const provider = createSecurityProvider(settings.securityProvider, { config, role, logger, counters: new MemoryCounters(), inspectOnly: true });
   const problems = provider.validate();
   if (problems.length > 0) throw new ConfigError(problems.map((p) => `${settings.securityProvider} (role ${role}): ${p}`));
   try {

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rename, stat, unlink, writeFile, mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { checkName } from '../../names.js';
 import { InvalidArgumentError, KeyFileError } from '../../errors.js';
 import {
   ALLOWED_RSA_BITS, assertKeyName, checkRsaBits, createCa, generateKeyPairFiles, listKeys, preauthorizeKey, signCertificate,
@@ -64,7 +65,7 @@ export async function caInitCommand(options: { dir: string; cn: string; days: st
 }
 
 /** `keys ca sign NAME`: certifies NAME's public key; writes NAME.pem (next to the key) as a certificate with CN=NAME. */
-export async function caSignCommand(name: string, options: { dir: string; pubkey?: string; out?: string; days: string }, streams: Streams): Promise<number> {
+export async function caSignCommand(name: string, options: { dir: string; pubkey?: string; out?: string; days: string; san?: string[] }, streams: Streams): Promise<number> {
   assertKeyName(name);
   const days = wholeNumber(options.days, '--days');
   const pubkeyPath = options.pubkey ?? `${name}.pem`;
@@ -77,7 +78,9 @@ export async function caSignCommand(name: string, options: { dir: string; pubkey
     readText(join(options.dir, 'ca-private.pem'), 'CA private key'),
     readText(pubkeyPath, `public key of ${name}`),
   ]);
-  const certPem = await signCertificate({ caCertPem, caKeyPem, publicKeyPem, cn: name, days });
+  const dnsNames = options.san ?? [];
+  for (const identity of dnsNames) checkName('identity', '--san', identity);
+  const certPem = await signCertificate({ caCertPem, caKeyPem, publicKeyPem, cn: name, days, dnsNames });
   // Atomic replace: client_public may point at this very file while a client is running.
   const temp = join(dirname(outPath), `.${basename(outPath)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
@@ -87,7 +90,8 @@ export async function caSignCommand(name: string, options: { dir: string; pubkey
     await unlink(temp).catch(() => undefined);
     throw new KeyFileError(`${outPath}: cannot write the certificate (${(error as Error).message})`, { cause: error });
   }
-  streams.out(`certificate: ${outPath} (CN=${name}, ${days} days, issued by ${join(options.dir, 'ca.pem')})\n`);
+  const names = dnsNames.length > 0 ? `, subjectAltName ${dnsNames.map((n) => `DNS:${n}`).join(' ')}` : '';
+  streams.out(`certificate: ${outPath} (CN=${name}${names}, ${days} days, issued by ${join(options.dir, 'ca.pem')})\n`);
   return 0;
 }
 
@@ -195,7 +199,8 @@ export function registerKeysCommands(program: Command, streams: Streams, run: (w
     .option('--pubkey <file>', 'the public key to certify (default ./NAME.pem)')
     .option('--out <file>', 'where to write the certificate (default: NAME.pem next to the public key)')
     .option('--days <days>', 'validity in days', '365')
-    .action((name: string, options: { dir: string; pubkey?: string; out?: string; days: string }) => run(caSignCommand(name, options, streams)));
+    .option('--san <identity>', 'an identity the key may sign replies and registrations as (repeatable; subjectAltName DNS)', (value: string, list: string[] = []) => [...list, value])
+    .action((name: string, options: { dir: string; pubkey?: string; out?: string; days: string; san?: string[] }) => run(caSignCommand(name, options, streams)));
   keys.command('preauthorize')
     .description('install a sender\'s public key or certificate as NAME.pem in the certificate directory (atomically)')
     .argument('<name>', 'the sender name (its callerid is cert=NAME)')

@@ -2,8 +2,8 @@
  * How tsco prints: per-node results, the summary and statistics in MCollective's layout, one JSON document
  * with --json, and a "n / total" progress line on standard error when it is a terminal.
  */
-import type { RpcReply, RpcStats } from '../../client/index.js';
-import { StatusCode } from '../../inter/message.js';
+import { senderAuthenticated, type RpcReply, type RpcStats } from '../../client/index.js';
+import { StatusCode, type SenderProof } from '../../inter/message.js';
 
 /** Where output goes; injectable so commands can be tested without a process. */
 export interface Streams {
@@ -46,12 +46,24 @@ export function progress(streams: Streams): { update(received: number, expected:
   };
 }
 
+/**
+ * The sender of a reply as shown to a user: the identity when the signing key proves it, otherwise the identity
+ * followed by what is (not) known about it, e.g. `node1 [unauthenticated name: signed by shared key cert=servers]`.
+ */
+export function senderLabel(reply: { sender: string; signer: string; senderProof: SenderProof }): string {
+  if (senderAuthenticated(reply)) return reply.sender;
+  if (reply.senderProof === 'shared') return `${reply.sender} [unauthenticated name: signed by shared key ${reply.signer}]`;
+  if (reply.senderProof === 'unsigned') return `${reply.sender} [unauthenticated: unsigned reply]`;
+  return `${reply.sender} [unauthenticated name: signed by ${reply.signer || 'an unknown key'}]`;
+}
+
 /** A node's reply as text: the identity, then each output field, or the failure status and message. */
 export function formatReply(reply: RpcReply): string {
+  const sender = senderLabel(reply);
   if (reply.statuscode !== StatusCode.OK) {
-    return `${reply.sender.padEnd(40)} ${STATUS_NAMES[reply.statuscode] ?? `status ${reply.statuscode}`}: ${reply.statusmsg}\n`;
+    return `${sender.padEnd(40)} ${STATUS_NAMES[reply.statuscode] ?? `status ${reply.statuscode}`}: ${reply.statusmsg}\n`;
   }
-  const lines = [`${reply.sender}`];
+  const lines = [sender];
   const keys = Object.keys(reply.data);
   const width = Math.max(0, ...keys.map((key) => key.length));
   for (const key of keys) lines.push(`   ${key.padStart(width)}: ${formatValue(reply.data[key], width + 5)}`);
@@ -90,12 +102,17 @@ export function formatSummary(stats: RpcStats, verbose: boolean): string {
 }
 
 /**
- * The --json document of an RPC call: `{items: [{agent, action, sender, statuscode, statusmsg, data}], stats}`,
- * plus any `extra` top-level members (`aggregates`).
+ * The --json document of an RPC call: `{items: [{agent, action, sender, statuscode, statusmsg, data, signer,
+ * sender_proof, sender_authenticated}], stats}`, plus any `extra` top-level members (`aggregates`).
+ * `sender_authenticated` is false when nothing proves `sender` (a shared server key, an unsigned reply): it is then
+ * only the name the reply claims.
  */
 export function jsonDocument(items: readonly RpcReply[], stats: RpcStats, extra: Record<string, unknown> = {}): string {
   return `${JSON.stringify({
-    items: items.map(({ agent, action, sender, statuscode, statusmsg, data }) => ({ agent, action, sender, statuscode, statusmsg, data })),
+    items: items.map((item) => ({
+      agent: item.agent, action: item.action, sender: item.sender, statuscode: item.statuscode, statusmsg: item.statusmsg, data: item.data,
+      signer: item.signer, sender_proof: item.senderProof, sender_authenticated: senderAuthenticated(item),
+    })),
     stats,
     ...extra,
   }, null, 2)}\n`;

@@ -17,7 +17,7 @@ import { loadClientConfig, type GlobalOptions } from './context.js';
 import { describeForCall, descriptionsFor } from './descriptions.js';
 import { convertInputs } from './inputs.js';
 import { addCallOptions, addFilterOptions, callOptionsFromOptions, type CommonOptions } from './options.js';
-import { formatReply, formatSummary, formatValue, jsonDocument, progress, type Streams } from './output.js';
+import { formatReply, formatSummary, formatValue, jsonDocument, progress, senderLabel, type Streams } from './output.js';
 import { DISPLAY_OPTIONS, effectiveDisplay, formatAggregates, formatDescribedReply, shouldDisplay } from './rpc-format.js';
 
 /** The options of `tsco rpc`: the shared ones and `--display`. */
@@ -68,12 +68,13 @@ export async function pingCommand(options: CommonOptions, globals: GlobalOptions
     const result = await client.ping(call);
     if (options.json) {
       const items: RpcReply[] = result.replies.map((r) => ({
-        agent: 'discovery', action: 'ping', sender: r.sender, statuscode: 0, statusmsg: 'OK', data: { rtt_ms: round(r.rttMs) }, signer: '', rttMs: r.rttMs,
+        agent: 'discovery', action: 'ping', sender: r.sender, statuscode: 0, statusmsg: 'OK', data: { rtt_ms: round(r.rttMs) },
+        signer: r.signer, senderProof: r.senderProof, rttMs: r.rttMs,
       }));
       streams.out(jsonDocument(items, result.stats));
       return exitCodeFor(result.stats);
     }
-    for (const reply of result.replies) streams.out(`${reply.sender.padEnd(40)} time=${reply.rttMs.toFixed(2)} ms\n`);
+    for (const reply of result.replies) streams.out(`${senderLabel(reply).padEnd(40)} time=${reply.rttMs.toFixed(2)} ms\n`);
     const times = result.replies.map((r) => r.rttMs);
     streams.out('\n\n---- ping statistics ----\n');
     if (times.length === 0) {
