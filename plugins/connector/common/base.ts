@@ -240,6 +240,8 @@ export class BrokerConnector implements Connector {
           policy: reason === 'connect' ? (this.settings.firstConnect ?? this.settings.reconnect) : this.settings.reconnect,
           signal: this.abort.signal,
           attemptTimeoutMs: this.settings.connectTimeoutMs,
+          label: this.name,
+          describeHost: (candidate) => this.hostName(candidate),
           ...(client ? { budgetMs, stopOnPermanentFailure: true } : {}),
           connect: (candidate, signal, timeoutMs) => this.openAndRestore(candidate, signal, timeoutMs ?? this.settings.connectTimeoutMs),
           onAttemptFailed: (candidate, error, attempt, nextDelayMs) => {

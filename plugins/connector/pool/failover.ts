@@ -67,6 +67,10 @@ export interface FailoverOptions<T> {
   budgetMs?: number;
   /** Give up as soon as every host of the pool failed last for a reason retrying cannot fix (authentication, TLS). */
   stopOnPermanentFailure?: boolean;
+  /** The kind of broker, for the give-up message ("could not connect to any rabbitmq broker"). */
+  label?: string;
+  /** How a host is named in the give-up message; `host:port` by default. */
+  describeHost?(host: PoolHost): string;
 }
 
 /** The connection that succeeded and where. */
@@ -89,6 +93,7 @@ export async function connectWithFailover<T>(options: FailoverOptions<T>): Promi
   const started = Date.now();
   const deadline = options.budgetMs === undefined ? Number.POSITIVE_INFINITY : started + options.budgetMs;
   const lastReasons = new Map<number, ConnectFailureReason>();
+  const name = options.describeHost ?? describeHost;
   let lastError: Error | undefined;
   for (;;) {
     if (signal.aborted) throw new ConnectionError('connection attempts aborted (connector closed)', { cause: lastError });
@@ -114,8 +119,8 @@ export async function connectWithFailover<T>(options: FailoverOptions<T>): Promi
       if (signal.aborted) throw new ConnectionError('connection attempts aborted (connector closed)', { cause: lastError });
       if (delay === undefined) {
         throw new BrokerUnavailableError(
-          `could not connect to any broker ${why}; last: ${describeHost(host)}: ${describeFailure(lastError, reason)}`,
-          { reason, broker: `${host.host}:${host.port}`, attempts: backoff.attempts },
+          `could not connect to any ${options.label ? `${options.label} ` : ''}broker ${why}; last: ${name(host)}: ${describeFailure(lastError, reason)}`,
+          { reason, broker: name(host), attempts: backoff.attempts },
           { cause: lastError },
         );
       }

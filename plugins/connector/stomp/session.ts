@@ -250,9 +250,10 @@ export class StompSession {
 
   /** An ERROR frame ends the connection (the broker closes it); a SEND it names fails with PublishError. */
   private handleError(frame: StompFrame): void {
-    const text = oneLine(`${frame.headers.message ?? 'ERROR frame'}${frame.body.length > 0 ? ` (${frame.body.subarray(0, 300).toString('utf8')})` : ''}`);
+    const detail = frame.body.subarray(0, 300).toString('utf8').trim();
+    const text = oneLine(`${frame.headers.message ?? 'ERROR frame'}${detail ? ` (${detail})` : ''}`);
     const handshake = this.onHandshakeError !== undefined;
-    const error = new ConnectionError(`broker ${describeHost(this.host)} sent ERROR: ${text}`, handshake ? { reason: AUTH_REFUSAL.test(text) ? 'auth' : 'other' } : undefined);
+    const error = new ConnectionError(`the broker sent ERROR: ${text}`, handshake ? { reason: AUTH_REFUSAL.test(text) ? 'auth' : 'other' } : undefined);
     this.lastError = error;
     if (handshake) {
       this.onHandshakeError!(error);

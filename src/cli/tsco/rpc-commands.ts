@@ -10,16 +10,24 @@ import {
 } from '../../client/index.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { ConfigView } from '../../inter/config.js';
+import { readClientSettings } from '../../client/settings.js';
 import { RegistrationStore } from '../../registration/store.js';
 import { loadClientConfig, type GlobalOptions } from './context.js';
 import { convertInputs, findLocalAgent } from './inputs.js';
+import { clientLogger } from './log.js';
 import { addCallOptions, addFilterOptions, callOptionsFromOptions, type CommonOptions } from './options.js';
 import { formatReply, formatSummary, formatValue, jsonDocument, progress, type Streams } from './output.js';
 
-/** Runs `body` with a connected client built from the configuration, closing it afterwards. */
-async function withClient(globals: GlobalOptions, streams: Streams, body: (session: ClientSession, config: ConfigView) => Promise<number>): Promise<number> {
+/**
+ * Runs `body` with a connected client built from the configuration, closing it afterwards. Connecting gives up
+ * within the connector's connect_timeout, or `-t` seconds when that is shorter (BrokerUnavailableError).
+ */
+async function withClient(
+  globals: GlobalOptions, streams: Streams, options: Pick<CommonOptions, 'timeout'>, body: (session: ClientSession, config: ConfigView) => Promise<number>,
+): Promise<number> {
   const config = await loadClientConfig(globals, streams);
-  const session = await connectClient(config);
+  const logger = clientLogger(readClientSettings(config).settings, Boolean(globals.logJson), streams.err);
+  const session = await connectClient(config, { logger, ...(options.timeout !== undefined ? { connectBudgetMs: options.timeout * 1000 } : {}) });
   try {
     return await body(session, config);
   } finally {
@@ -56,7 +64,7 @@ export function discovererFor(options: CommonOptions, config: ConfigView): Disco
 export async function pingCommand(options: CommonOptions, globals: GlobalOptions, streams: Streams): Promise<number> {
   refuseDiscoveryOptions(options, 'ping always broadcasts to the discovery agent');
   const call = callOptionsFromOptions(options);
-  return withClient(globals, streams, async ({ client }) => {
+  return withClient(globals, streams, options, async ({ client }) => {
     // Without -t, a ping listens for the discovery timeout (--dt), as long as a discovery would.
     const result = await client.ping(call);
     if (options.json) {
@@ -82,7 +90,7 @@ export async function pingCommand(options: CommonOptions, globals: GlobalOptions
 /** `tsco discover`: the identities matching the filters, one per line. */
 export async function discoverCommand(options: CommonOptions, globals: GlobalOptions, streams: Streams): Promise<number> {
   const call = callOptionsFromOptions(options);
-  return withClient(globals, streams, async ({ client }, config) => {
+  return withClient(globals, streams, options, async ({ client }, config) => {
     const discoverer = discovererFor(options, config);
     const started = Date.now();
     const nodes = await client.discover({ ...call, ...(discoverer ? { discoverer } : {}) });
@@ -100,7 +108,7 @@ export async function discoverCommand(options: CommonOptions, globals: GlobalOpt
 /** `tsco rpc AGENT ACTION [key=value ...]`: per-node results and the summary. */
 export async function rpcCommand(agent: string, action: string, inputs: string[], options: CommonOptions, globals: GlobalOptions, streams: Streams): Promise<number> {
   const call = callOptionsFromOptions(options);
-  return withClient(globals, streams, async ({ client, settings, logger }, config) => {
+  return withClient(globals, streams, options, async ({ client, settings, logger }, config) => {
     const discoverer = discovererFor(options, config);
     const local = await findLocalAgent(agent, settings.libdirs, logger);
     const { data } = convertInputs(inputs, local, action);
@@ -113,7 +121,7 @@ export async function inventoryCommand(node: string, options: CommonOptions, glo
   refuseDiscoveryOptions(options, 'inventory addresses the one node it is given');
   const call: RpcCallOptions = { ...callOptionsFromOptions(options), nodes: [node] };
   call.filter = { ...call.filter, identity: [node] };
-  return withClient(globals, streams, async ({ client }) => {
+  return withClient(globals, streams, options, async ({ client }) => {
     const inventory = await client.call('rpcutil', 'inventory', {}, call);
     const stats = await client.call('rpcutil', 'daemon_stats', {}, call);
     const combined = [...inventory.items, ...stats.items];
