@@ -7,10 +7,10 @@
  *   stopping at once when every broker refused it for good, with a BrokerUnavailableError saying why;
  * - reconnecting after a loss, with every subscription restored before `connected` is reported again;
  * - the ready gate: publishes wait up to `publish_timeout` for a connection, and one cut off by a lost connection
- *   is sent again after the reconnection (at-least-once), else PublishError;
+ *   is sent again after the reconnection (resend.ts, at-least-once), else PublishError;
  * - argument checks, `max_message_size` on publish (MessageTooLargeError) and the counters and rate-limited log
  *   lines of inbound drops the drivers report (`oversize`, `inbound_unroutable`, `inbound_invalid`);
- * - serial delivery per subscription (dispatch.ts).
+ * - the subscriptions, kept across reconnects (subscriptions.ts), each with serial delivery (dispatch.ts).
  */
 import { EventEmitter } from 'node:events';
 import { ConfigError, ConnectionError, InvalidArgumentError, MessageTooLargeError, PublishError } from '../../../src/errors.js';
@@ -20,15 +20,15 @@ import type {
 import type { Counters, Logger } from '../../../src/inter/logger.js';
 import { LogLimiter } from '../../../src/util/log-limiter.js';
 import type { ReconnectPolicy } from '../pool/backoff.js';
-import { HostRotation, abortableSleep, connectWithFailover, describeHost } from '../pool/failover.js';
+import { HostRotation, connectWithFailover, describeHost } from '../pool/failover.js';
 import { ReadyGate } from '../pool/gate.js';
 import type { PoolHost } from '../pool/options.js';
 import { checkBody, checkHandler, checkName, checkPublishRequest, checkReplyTo, checkTtl, guardArguments } from './arguments.js';
-import { Dispatcher } from './dispatch.js';
 import {
-  type ConnectorDriver, type Deliver, type DriverSession, type OutboundMessage, type PublishRoute, type SessionEvents,
-  type SubscribeRoute, describeRoute,
+  type ConnectorDriver, type DriverSession, type OutboundMessage, type PublishRoute, type SessionEvents, type SubscribeRoute, describeRoute,
 } from './driver.js';
+import { type ResendContext, publishWithResend } from './resend.js';
+import { SubscriptionRegistry } from './subscriptions.js';
 
 /** What a connector is built from besides its driver's own options. */
 export interface ConnectorBaseInit {
@@ -60,16 +60,6 @@ export interface ConnectorBaseInit {
   configWarnings?: readonly string[];
 }
 
-/** One subscription, kept across reconnects until unsubscribed. */
-interface LiveSubscription {
-  readonly route: SubscribeRoute;
-  readonly dispatcher: Dispatcher;
-  readonly deliver: Deliver;
-  /** The session it is bound on, and how to undo that binding. */
-  session?: DriverSession;
-  undo?: () => void;
-}
-
 /** A Connector over a ConnectorDriver. */
 export class BrokerConnector implements Connector {
   readonly name: string;
@@ -91,8 +81,9 @@ export class BrokerConnector implements Connector {
   private connecting: Promise<void> | undefined;
   private readonly abort = new AbortController();
   private readonly events = new EventEmitter();
-  private readonly subscriptions = new Set<LiveSubscription>();
+  private readonly subscriptions: SubscriptionRegistry;
   private readonly gate = new ReadyGate();
+  private readonly resendContext: ResendContext;
 
   constructor(init: ConnectorBaseInit) {
     this.settings = init;
@@ -112,7 +103,12 @@ export class BrokerConnector implements Connector {
     this.logger = init.logger.child({ connector: init.name, identity: this.identity });
     this.counters = init.counters;
     this.limited = new LogLimiter(this.logger);
+    this.subscriptions = new SubscriptionRegistry({ counterPrefix: this.prefix, counters: this.counters, log: this.limited, logger: this.logger });
     this.events.setMaxListeners(100);
+    this.resendContext = {
+      gate: this.gate, session: () => this.session, closed: () => this.isClosed(), signal: this.abort.signal,
+      publishTimeoutMs: init.publishTimeoutMs, counterPrefix: this.prefix, counters: this.counters, logger: this.logger,
+    };
   }
 
   /** The connector's state. */
@@ -156,7 +152,6 @@ export class BrokerConnector implements Connector {
     this.setState('closed');
     this.abort.abort();
     this.gate.fail(new PublishError(`${this.name} connector closed`));
-    for (const subscription of this.subscriptions) subscription.dispatcher.stop();
     this.subscriptions.clear();
     const session = this.session;
     this.session = undefined;
@@ -258,7 +253,7 @@ export class BrokerConnector implements Connector {
         }
         try {
           // Subscriptions made while the session was being opened.
-          await this.bindAll(session);
+          await this.subscriptions.bindAll(session);
         } catch (error) {
           this.logger.warn({ host: this.hostName(host), error: (error as Error).message }, 'resubscribing failed; connecting again');
           await session.close(0);
@@ -290,33 +285,12 @@ export class BrokerConnector implements Connector {
     const session = await this.driver.open(host, { signal, timeoutMs, maxMessageSize: this.settings.maxMessageSize, events: this.sessionEvents(holder) });
     holder.session = session;
     try {
-      await this.bindAll(session);
+      await this.subscriptions.bindAll(session);
       return session;
     } catch (error) {
       await session.close(0);
       throw error;
     }
-  }
-
-  /** Binds every subscription not yet bound on `session`, including ones added meanwhile. */
-  private async bindAll(session: DriverSession): Promise<void> {
-    for (let pending = this.unboundOn(session); pending.length > 0; pending = this.unboundOn(session)) {
-      for (const subscription of pending) await this.bind(subscription, session);
-    }
-  }
-
-  private unboundOn(session: DriverSession): LiveSubscription[] {
-    return [...this.subscriptions].filter((subscription) => subscription.session !== session);
-  }
-
-  private async bind(subscription: LiveSubscription, session: DriverSession): Promise<void> {
-    const undo = await session.subscribe(subscription.route, subscription.deliver);
-    if (!this.subscriptions.has(subscription) || !session.open) {
-      undo();
-      return;
-    }
-    subscription.session = session;
-    subscription.undo = undo;
   }
 
   /** The callbacks of a session: losses start a reconnection; drops are counted and logged (rate-limited). */
@@ -347,10 +321,7 @@ export class BrokerConnector implements Connector {
     if (this.session !== session || this.isClosed()) return;
     this.session = undefined;
     this.gate.shut();
-    for (const subscription of this.subscriptions) {
-      delete subscription.session;
-      delete subscription.undo;
-    }
+    this.subscriptions.detachAll();
     this.counters.increment(`${this.prefix}.connection_lost`);
     this.logger.warn({ host: this.hostName(session.host), error: error.message }, 'connection lost; reconnecting');
     this.setState('reconnecting', { host: this.hostName(session.host), error });
@@ -363,39 +334,25 @@ export class BrokerConnector implements Connector {
 
   private async subscribe(route: SubscribeRoute, handler: MessageHandler): Promise<Subscription> {
     if (this.isClosed()) throw new ConnectionError(`${this.name} connector is closed`);
-    const where = describeRoute(route);
-    const dispatcher = new Dispatcher(where, handler, { counterPrefix: this.prefix, counters: this.counters, log: this.limited });
-    const subscription: LiveSubscription = { route, dispatcher, deliver: (message, expiresAt) => dispatcher.deliver(message, expiresAt) };
-    this.subscriptions.add(subscription);
+    const subscription = this.subscriptions.add(route, handler);
     const session = this.session;
     if (session?.open) {
       try {
-        await this.bind(subscription, session);
+        await this.subscriptions.bind(subscription, session);
       } catch (error) {
         // Lost meanwhile: the reconnection restores the subscription. Still connected: a real refusal.
         if (this.session === session && session.open) {
-          this.subscriptions.delete(subscription);
-          dispatcher.stop();
+          this.subscriptions.remove(subscription);
           this.counters.increment(`${this.prefix}.subscribe_failed`);
-          this.logger.error({ destination: where, error: (error as Error).message }, 'subscribe failed');
-          throw error instanceof ConnectionError ? error : new ConnectionError(`subscribe to ${where} failed: ${(error as Error).message}`, { cause: error });
+          this.logger.error({ destination: subscription.where, error: (error as Error).message }, 'subscribe failed');
+          throw error instanceof ConnectionError ? error : new ConnectionError(`subscribe to ${subscription.where} failed: ${(error as Error).message}`, { cause: error });
         }
       }
     }
-    this.logger.debug({ destination: where }, 'subscribed');
+    this.logger.debug({ destination: subscription.where }, 'subscribed');
     return {
       unsubscribe: async () => {
-        if (!this.subscriptions.delete(subscription)) return;
-        dispatcher.stop();
-        const undo = subscription.undo;
-        delete subscription.undo;
-        delete subscription.session;
-        try {
-          undo?.();
-        } catch (error) {
-          this.logger.debug({ destination: where, error: (error as Error).message }, 'unsubscribe failed (the connection is gone)');
-        }
-        this.logger.debug({ destination: where }, 'unsubscribed');
+        if (this.subscriptions.remove(subscription)) this.logger.debug({ destination: subscription.where }, 'unsubscribed');
       },
     };
   }
@@ -410,27 +367,7 @@ export class BrokerConnector implements Connector {
       if (body.length > limit) throw new MessageTooLargeError(`cannot publish ${what}: the body has ${body.length} bytes, more than max_message_size (${limit} bytes)`);
       // Copied once: the caller may reuse its buffer, and a resend must send the same bytes.
       const message: OutboundMessage = { route, body: Buffer.from(body), ttl, sender: this.identity, ...(replyTo === undefined ? {} : { replyTo }) };
-      const deadline = Date.now() + this.settings.publishTimeoutMs;
-      for (let attempt = 1; ; attempt++) {
-        await this.gate.wait(Math.max(0, deadline - Date.now()), what);
-        const session = this.session;
-        if (!session?.open) {
-          if (Date.now() >= deadline) throw new PublishError(`cannot publish ${what}: not connected to any broker within ${this.settings.publishTimeoutMs / 1000} s (publish_timeout)`);
-          await abortableSleep(10, this.abort.signal);
-          continue;
-        }
-        try {
-          await session.publish(message, Math.max(1000, deadline - Date.now()));
-          this.counters.increment(`${this.prefix}.published`);
-          return;
-        } catch (error) {
-          // Only a connection that went away before the broker confirmed is worth another try.
-          if (!(error instanceof ConnectionError) || this.isClosed() || Date.now() >= deadline) throw error;
-          this.counters.increment(`${this.prefix}.publish_retried`);
-          this.logger.warn({ destination: what, attempt, error: error.message }, 'publish not confirmed (connection lost); resending after reconnect');
-          if (this.session === session) await abortableSleep(Math.min(100, Math.max(0, deadline - Date.now())), this.abort.signal);
-        }
-      }
+      await publishWithResend(this.resendContext, message, what);
     } catch (error) {
       this.counters.increment(`${this.prefix}.publish_failed`);
       this.logger.warn({ destination: what, error: (error as Error).message }, 'publish failed');
