@@ -52,7 +52,9 @@ export interface ConnectorBaseInit {
   connectTimeoutMs: number;
   /** Bytes: the largest body published or accepted (max_message_size). */
   maxMessageSize: number;
+  /** Who the connector serves (ConnectorContext.role); `daemon` when absent. */
   role?: ConnectorRole;
+  /** A client's connect budget in ms when lower than connectTimeoutMs (ConnectorContext.connectBudgetMs). */
   connectBudgetMs?: number;
   /** Problems found while reading the configuration; validate() reports them and connect() refuses. */
   configProblems?: readonly string[];
