@@ -144,9 +144,56 @@ export class KeyFileError extends TscError {
 
 // ---- middleware -------------------------------------------------------------------------------
 
+/**
+ * Why a connection attempt failed, as far as the connector can tell: nothing listens (`refused`), the host name
+ * does not resolve (`unresolved`), no answer in time (`timeout`), the TLS handshake failed on either side (`tls`),
+ * the broker refused the credentials or the virtual host (`auth`), anything else (`other`).
+ */
+export type ConnectFailureReason = 'refused' | 'unresolved' | 'timeout' | 'tls' | 'auth' | 'other';
+
 /** The connector could not reach any broker, or lost the connection for longer than allowed. */
 export class ConnectionError extends TscError {
-  constructor(message: string, options?: { cause?: unknown }) { super('TSC_CONNECTION', message, options); }
+  /** Why the attempt failed, when the connector knows (set on the errors of single attempts and on give-ups). */
+  readonly reason: ConnectFailureReason | undefined;
+  constructor(message: string, options?: { cause?: unknown; reason?: ConnectFailureReason }, code = 'TSC_CONNECTION') {
+    super(code, message, options);
+    this.reason = options?.reason;
+  }
+}
+
+/** The code of a BrokerUnavailableError for each reason. */
+const BROKER_UNAVAILABLE_CODES: Readonly<Record<ConnectFailureReason, string>> = Object.freeze({
+  refused: 'TSC_BROKER_REFUSED',
+  unresolved: 'TSC_BROKER_UNRESOLVED',
+  timeout: 'TSC_BROKER_TIMEOUT',
+  tls: 'TSC_BROKER_TLS',
+  auth: 'TSC_BROKER_AUTH',
+  other: 'TSC_BROKER_UNAVAILABLE',
+});
+
+/**
+ * A connector gave up connecting: the attempts (max_reconnect_attempts), a client's connect budget, or a
+ * permanent refusal (authentication, TLS) from every broker of the pool. The code says why (`reason`), the
+ * message names the broker and what it said, on one line.
+ */
+export class BrokerUnavailableError extends ConnectionError {
+  /** `host:port` of the broker tried last. */
+  readonly broker: string;
+  /** Connection attempts made. */
+  readonly attempts: number;
+  constructor(message: string, details: { reason: ConnectFailureReason; broker: string; attempts: number }, options?: { cause?: unknown }) {
+    super(message, { ...options, reason: details.reason }, BROKER_UNAVAILABLE_CODES[details.reason]);
+    this.broker = details.broker;
+    this.attempts = details.attempts;
+  }
+}
+
+/**
+ * A message is larger than `max_message_size`: a publish of such a body fails at once with this error. Inbound
+ * ones are dropped by the connector before their body is buffered, counted (`connector.<name>.oversize`), never thrown.
+ */
+export class MessageTooLargeError extends TscError {
+  constructor(message: string) { super('TSC_MESSAGE_TOO_LARGE', message); }
 }
 
 /** A publish could not be handed to the broker (disconnected past the wait bound, nacked, closed). */

@@ -6,10 +6,12 @@
  *
  * The configuration is `--config`, else `$TSCO_CONFIG`, else `~/.tscollective/client.cfg`. RPC commands exit
  * with MCollective's codes (0 ok, 1 nothing discovered and no responses, 2 some failed, 3 discovered but none
- * responded, 4 no discovery and no responses); any other error prints `tsco: CODE: message` and exits 1.
+ * responded, 4 no discovery and no responses). When the broker cannot be reached (refused, authentication, TLS,
+ * no answer within connect_timeout or -t) or is lost for good, tsco prints one line `tsco: CODE: message` naming
+ * the broker and the reason, and exits 5; any other error prints `tsco: CODE: message` and exits 1.
  */
 import { Command, CommanderError } from 'commander';
-import { ConfigError, TscError } from '../errors.js';
+import { ConfigError, ConnectionError, PublishError, TscError } from '../errors.js';
 import { registerDecodeCommand } from './tsco/decode.js';
 import { registerKeysCommands } from './tsco/keys-commands.js';
 import { registerPluginCommands } from './tsco/plugin-doc.js';
@@ -22,6 +24,7 @@ export function buildProgram(streams: Streams, run: (work: Promise<number>) => v
     .name('tsco')
     .description('tscollective client: discover nodes and run agent actions on them')
     .option('-c, --config <file>', 'client configuration (default: $TSCO_CONFIG, else ~/.tscollective/client.cfg)')
+    .option('--log-json', 'log JSON lines to standard error instead of human-readable ones')
     .showHelpAfterError()
     .exitOverride();
   registerRpcCommands(program, streams, run);
@@ -31,9 +34,19 @@ export function buildProgram(streams: Streams, run: (work: Promise<number>) => v
   return program;
 }
 
+/** The exit code when the middleware failed: no broker reachable, or the connection lost for good. */
+export const BROKER_UNAVAILABLE_EXIT_CODE = 5;
+
+/** The exit code of a run that ended with `error`: 5 when the broker could not be reached or was lost, else 1. */
+export function exitCodeForError(error: unknown): number {
+  return error instanceof ConnectionError || error instanceof PublishError ? BROKER_UNAVAILABLE_EXIT_CODE : 1;
+}
+
 /** The message printed for an error: its code and message for our errors, the stack for anything unexpected. */
 export function describeError(error: unknown): string {
   if (error instanceof ConfigError) return `${error.code}: ${error.message}`;
+  // The message names the broker and what it said; one line, whatever the broker's text held.
+  if (error instanceof ConnectionError || error instanceof PublishError) return `${error.code}: ${error.message.replace(/\s*\n\s*/g, ' ')}`;
   if (error instanceof TscError) return `${error.code}: ${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ''}`;
   return `unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
 }
@@ -55,7 +68,7 @@ export async function main(argv: readonly string[], streams: Streams = processSt
     return await work;
   } catch (error) {
     streams.err(`tsco: ${describeError(error)}\n`);
-    return 1;
+    return exitCodeForError(error);
   }
 }
 

@@ -22,6 +22,11 @@ export interface ClientBuildOptions {
   provider?: SecurityProvider;
   /** Overrides the configured identity (tests, the demo). */
   identity?: string;
+  /**
+   * The most ms connecting may take, when lower than the connector's `connect_timeout` (`tsco -t`). A client
+   * connector gives up within it (or at once when every broker refused it for good) with a BrokerUnavailableError.
+   */
+  connectBudgetMs?: number;
 }
 
 /** A connected client and what it was built from; `close()` releases everything. */
@@ -44,6 +49,7 @@ function prepare(config: ConfigView, options: ClientBuildOptions) {
   const { provider, connector } = buildRuntimePlugins({
     config, role: 'client', identity: settings.identity, securityProvider: settings.securityProvider, connector: settings.connector,
     logger, counters, ...(options.provider ? { provider: options.provider } : {}), ...(options.connector ? { connectorInstance: options.connector } : {}),
+    ...(options.connectBudgetMs !== undefined ? { connectBudgetMs: options.connectBudgetMs } : {}),
   }, problems);
   return { settings, problems, logger, counters, provider, connector };
 }
@@ -58,7 +64,9 @@ export function validateClientConfig(config: ConfigView): string[] {
 
 /**
  * Builds the provider (role `client`) and connector from `config`, validates both, connects, and returns the
- * client. Call the daemon's loadBuiltinPlugins() before loading `config`, so plugin settings validate. Throws ConfigError listing every problem; ConnectionError when the broker is unreachable.
+ * client. Call the daemon's loadBuiltinPlugins() before loading `config`, so plugin settings validate. Throws ConfigError
+ * listing every problem; BrokerUnavailableError (a ConnectionError) when no broker could be reached within the
+ * connector's connect_timeout (or `connectBudgetMs`), or at once when every broker refused the credentials or TLS.
  */
 export async function connectClient(config: ConfigView, options: ClientBuildOptions = {}): Promise<ClientSession> {
   // Normally already loaded (before the configuration, so plugin keys validate); imports are cached.
@@ -67,7 +75,13 @@ export async function connectClient(config: ConfigView, options: ClientBuildOpti
   for (const failure of failedPlugins) logger.warn({ failure }, 'plugin not available');
   if (problems.length > 0 || !provider || !connector) throw new ConfigError(problems);
 
-  await connector.connect();
+  try {
+    await connector.connect();
+  } catch (error) {
+    // Nothing of a failed connect may keep the process alive (timers, half-open sockets).
+    await connector.disconnect().catch(() => undefined);
+    throw error;
+  }
   const client = new RpcClient({
     identity: settings.identity, connector, security: provider, logger, counters,
     mainCollective: settings.mainCollective, collectives: settings.collectives,

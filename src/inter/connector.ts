@@ -73,6 +73,15 @@ export interface Connector {
   off<E extends keyof ConnectorEvents>(event: E, listener: ConnectorEvents[E]): void;
 }
 
+/**
+ * Who a connector serves. A `daemon` keeps trying to (re)connect for as long as its settings allow
+ * (`max_reconnect_attempts`, forever by default). A `client` run has a time budget: it gives up connecting once
+ * `connect_timeout` (or the `connectBudgetMs` it is given, when lower) is spent, or at once when every broker
+ * refused it for a reason retrying cannot fix (authentication, TLS), and logs its attempts at debug level only,
+ * so the caller can print one line saying why.
+ */
+export type ConnectorRole = 'client' | 'daemon';
+
 /** What a connector factory receives. */
 export interface ConnectorContext {
   config: ConfigView;
@@ -80,6 +89,13 @@ export interface ConnectorContext {
   identity: string;
   logger: Logger;
   counters: Counters;
+  /** Who the connector serves; `daemon` when absent. */
+  role?: ConnectorRole;
+  /**
+   * Clients only: the most milliseconds connecting (and each reconnection) may take in total, every attempt and
+   * pool host included, when lower than the connector's `connect_timeout` (for example `tsco -t`).
+   */
+  connectBudgetMs?: number;
 }
 
 /** Builds a connector; registered under a name in the connector registry. */

@@ -21,6 +21,8 @@ export interface RuntimePluginOptions {
   provider?: SecurityProvider;
   connectorInstance?: Connector;
   now?: () => number;
+  /** A client's connect budget in ms (for example from `tsco -t`); the connector gives up connecting after it. */
+  connectBudgetMs?: number;
 }
 
 /** Builds (or takes) the provider and connector and appends every problem they report to `problems`. */
@@ -38,7 +40,12 @@ export function buildRuntimePlugins(options: RuntimePluginOptions, problems: str
     config, role: options.role, logger: logger.child({ component: 'security' }), counters, ...(options.now ? { now: options.now } : {}),
   }));
   const connector = options.connectorInstance ?? attempt('connector', () =>
-    createConnector(options.connector, { config, identity: options.identity, logger: logger.child({ component: 'connector' }), counters }));
+    createConnector(options.connector, {
+      config, identity: options.identity, logger: logger.child({ component: 'connector' }), counters,
+      // A client run gives up connecting within its budget; a server keeps trying.
+      role: options.role === 'client' ? 'client' : 'daemon',
+      ...(options.connectBudgetMs !== undefined ? { connectBudgetMs: options.connectBudgetMs } : {}),
+    }));
   if (provider) problems.push(...provider.validate().map((p) => `${options.securityProvider}: ${p}`));
   if (connector) problems.push(...connector.validate().map((p) => `${options.connector}: ${p}`));
   return { ...(provider ? { provider } : {}), ...(connector ? { connector } : {}) };

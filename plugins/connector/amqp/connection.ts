@@ -1,19 +1,24 @@
 /**
  * Opening one AMQP connection to one pool host: plain or TLS (CA, client certificate and key from the
- * pool host, `ssl.verify`), bounded by `connect_timeout`, abortable, with failures explained
- * (which TLS side refused, credentials, vhost) as ConnectionError.
+ * pool host, `ssl.verify`), bounded by `connect_timeout` (or what is left of a client's budget), abortable, with
+ * failures explained (which TLS side refused, credentials, vhost) as ConnectionError with a reason. frame_max is
+ * negotiated at 128 KiB and enforced on inbound frames (amqplib's maxFrameSize).
  */
 import type { ConnectionOptions } from 'node:tls';
 import amqp, { type ChannelModel, type Options } from 'amqplib';
 import { ConnectionError } from '../../../src/errors.js';
+import { explainConnectFailure } from '../pool/failure.js';
 import type { PoolHost } from '../pool/options.js';
 import { tlsOptionsFor } from '../pool/tls.js';
 import type { AmqpOptions } from './options.js';
 
+/** The AMQP frame_max asked for (RabbitMQ's default): bodies travel in frames of at most this many bytes. */
+export const AMQP_FRAME_MAX = 131_072;
+
 /** Opens the AMQP connection, with TLS when the host asks for it; bounded by connect_timeout. */
-export async function openConnection(host: PoolHost, how: { options: AmqpOptions; identity: string; signal: AbortSignal }): Promise<ChannelModel> {
-  const { options, identity, signal } = how;
-  const address: Options.Connect = {
+export async function openConnection(host: PoolHost, how: { options: AmqpOptions; identity: string; signal: AbortSignal; timeoutMs: number }): Promise<ChannelModel> {
+  const { options, identity, signal, timeoutMs } = how;
+  const address: Options.Connect & { maxFrameSize: number } = {
     protocol: host.ssl ? 'amqps' : 'amqp',
     hostname: host.host,
     port: host.port,
@@ -21,9 +26,12 @@ export async function openConnection(host: PoolHost, how: { options: AmqpOptions
     password: host.password ?? 'guest',
     vhost: options.vhost,
     heartbeat: Math.round(options.heartbeatMs / 1000),
+    // Frames stay small (RabbitMQ's default), and a frame larger than negotiated is refused before it is buffered.
+    frameMax: AMQP_FRAME_MAX,
+    maxFrameSize: AMQP_FRAME_MAX,
   };
   const socket: Record<string, unknown> = {
-    timeout: options.connectTimeoutMs,
+    timeout: timeoutMs,
     clientProperties: { connection_name: `tscollective ${identity}` },
   };
   if (host.ssl) {
@@ -41,42 +49,17 @@ export async function openConnection(host: PoolHost, how: { options: AmqpOptions
     return await Promise.race([
       attempt,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new ConnectionError(`no AMQP handshake within ${options.connectTimeoutMs / 1000} s (connect_timeout)`)), options.connectTimeoutMs);
+        timer = setTimeout(() => reject(new ConnectionError(`no AMQP handshake within ${timeoutMs / 1000} s (connect_timeout)`, { reason: 'timeout' })), timeoutMs);
         onAbort = () => reject(new ConnectionError('connector closed'));
         signal.addEventListener('abort', onAbort, { once: true });
       }),
     ]);
   } catch (error) {
     abandoned = true;
-    throw explainConnectFailure(host, error, options.vhost);
+    throw explainConnectFailure(host, error, { clientCertSetting: 'plugin.amqp.ssl.cert and ssl.key (pool.N.ssl.cert and ssl.key in the pool form)', vhost: options.vhost });
   } finally {
     clearTimeout(timer);
     // One listener per attempt would pile up on the connector's signal over a long outage.
     if (onAbort) signal.removeEventListener('abort', onAbort);
   }
-}
-
-/** A ConnectionError saying what most likely went wrong (TLS, credentials, vhost, refused); failover prefixes the host. */
-export function explainConnectFailure(host: PoolHost, error: unknown, vhost: string): ConnectionError {
-  if (error instanceof ConnectionError) return error;
-  const failure = (error ?? {}) as { message?: string; code?: string; reason?: string };
-  const code = failure.code ?? '';
-  // OpenSSL messages carry file names and line numbers; its `reason` is the readable part.
-  const text = code.startsWith('ERR_SSL') && failure.reason ? failure.reason : (failure.message ?? String(error));
-  let hint = '';
-  if (code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' || (host.ssl && !host.sslCert && /ECONNRESET|socket hang up|handshake/i.test(`${code} ${text}`))) {
-    hint = 'TLS handshake failed: the broker requires a client certificate: set plugin.amqp.ssl.cert and ssl.key';
-  } else if (/ALERT_UNKNOWN_CA|ALERT_BAD_CERTIFICATE|ALERT_CERTIFICATE_UNKNOWN|ALERT_DECRYPT_ERROR/.test(code)) {
-    hint = 'TLS handshake failed: the broker does not accept the client certificate (ssl.cert): is it issued by the CA the broker trusts?';
-  } else if (/CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/.test(code)) {
-    hint = `TLS handshake failed: the broker's certificate is not trusted: does ssl.ca hold the CA that signed it, and does it name ${host.host}?`;
-  } else if (host.ssl && /ERR_SSL|alert|handshake/i.test(`${code} ${text}`)) {
-    hint = 'TLS handshake failed: check ssl.ca, ssl.cert and ssl.key against the broker\'s TLS settings';
-  } else if (/ACCESS_REFUSED|403/.test(text)) {
-    hint = 'user or password refused';
-  } else if (/NOT_ALLOWED|vhost/i.test(text)) {
-    hint = `vhost ${JSON.stringify(vhost)} missing or not permitted`;
-  }
-  const detail = `${code && !text.includes(code) ? `${code}: ` : ''}${text.trim()}`;
-  return new ConnectionError(hint ? `${hint} (${detail})` : detail, { cause: error });
 }

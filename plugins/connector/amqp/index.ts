@@ -15,12 +15,17 @@ export {
   DEFAULT_AMQP_PORT, DEFAULT_AMQPS_PORT, DEFAULT_TTL_GRACE_SECONDS, amqpConfigSchema, hostFromUrl, readAmqpOptions, redact, type AmqpOptions,
 } from './options.js';
 export { broadcastExchange, directedExchange, publishProperties, parseDelivery, replyQueueName } from './topology.js';
+export { AMQP_FRAME_MAX, openConnection } from './connection.js';
+export { AmqpDriver } from './driver.js';
+export { guardMessageSize, type OversizeDelivery } from './guard.js';
 
 /** Builds an AMQP connector from a connector context (`connector = amqp`). */
 export function createAmqpConnector(context: ConnectorContext): Connector {
   const { options, problems, warnings } = readAmqpOptions(context.config);
   return new AmqpConnector({
     identity: context.identity, options, logger: context.logger, counters: context.counters, configProblems: problems, configWarnings: warnings,
+    ...(context.role ? { role: context.role } : {}),
+    ...(context.connectBudgetMs !== undefined ? { connectBudgetMs: context.connectBudgetMs } : {}),
   });
 }
 

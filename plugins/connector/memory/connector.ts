@@ -1,22 +1,19 @@
 /**
- * The memory connector: a Connector over a MemoryBroker, for tests, demos and single-process setups.
- * It behaves like the broker connectors: subscriptions survive a broker outage (the connector waits for
- * the broker, reconnects and binds them again before reporting `connected`), publishes made while
- * disconnected wait up to `publish_timeout` and then fail with PublishError, and every message carries
- * `mc_sender` and an expiry of TTL + `ttl_grace`.
+ * The memory connector: the shared connector base over an in-process MemoryBroker, for tests, demos and
+ * single-process setups. It behaves like the broker connectors: subscriptions survive a broker outage (the
+ * connector waits for the broker, reconnects and binds them again before reporting `connected`), publishes made
+ * while disconnected wait up to `publish_timeout` and then fail with PublishError, every message carries
+ * `mc_sender` and an expiry of TTL + `ttl_grace`, and max_message_size holds on publish and on delivery.
  */
-import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { ConfigError, ConnectionError, InvalidArgumentError, PublishError } from '../../../src/errors.js';
-import type {
-  Connector, ConnectorEvents, ConnectorState, InboundMessage, MessageHandler, PublishRequest, ReplySubscription, Subscription,
-} from '../../../src/inter/connector.js';
+import { ConnectionError } from '../../../src/errors.js';
+import type { ConnectorRole, InboundMessage } from '../../../src/inter/connector.js';
 import type { Counters, Logger } from '../../../src/inter/logger.js';
-import { ReadyGate } from '../pool/gate.js';
-import { checkBody, checkHandler, checkName, checkPublishRequest, checkReplyTo, checkTtl, guardArguments } from '../common/arguments.js';
-import {
-  MemoryBroker, type MemoryDeliver, type MemoryEnvelope, type MemorySession, broadcastDestination, directedDestination, isReplyDestination,
-} from './broker.js';
+import { BrokerConnector } from '../common/base.js';
+import type { ConnectorDriver, Deliver, DriverSession, OpenOptions, OutboundMessage, SubscribeRoute } from '../common/driver.js';
+import type { ReconnectPolicy } from '../pool/backoff.js';
+import type { PoolHost } from '../pool/options.js';
+import { MemoryBroker, type MemoryEnvelope, type MemorySession, broadcastDestination, directedDestination, isReplyDestination } from './broker.js';
 import { DEFAULT_MEMORY_OPTIONS, type MemoryOptions, validateMemoryOptions } from './options.js';
 
 /** What a MemoryConnector is built from. */
@@ -30,267 +27,144 @@ export interface MemoryConnectorInit {
   broker?: MemoryBroker;
   /** Problems found while reading the configuration; validate() reports them and connect() refuses. */
   configProblems?: readonly string[];
+  role?: ConnectorRole;
+  connectBudgetMs?: number;
 }
 
-interface ActiveSubscription {
-  readonly destination: string;
-  readonly deliver: MemoryDeliver;
-  unbind?: () => void;
-}
+/** The first connect() waits once for a stopped broker (up to connect_timeout); reconnecting waits forever. */
+const FIRST_CONNECT: ReconnectPolicy = { initialDelayMs: 0, maxDelayMs: 0, exponential: false, multiplier: 1, maxAttempts: 1 };
+const RECONNECT: ReconnectPolicy = { initialDelayMs: 0, maxDelayMs: 0, exponential: false, multiplier: 1, maxAttempts: 0 };
 
 let replySequence = 0;
 
 /** A Connector over an in-process MemoryBroker. */
-export class MemoryConnector implements Connector {
-  readonly name = 'memory';
-  private currentState: ConnectorState = 'disconnected';
-  private session: MemorySession | undefined;
-  private readonly events = new EventEmitter();
-  private readonly subscriptions = new Set<ActiveSubscription>();
-  private readonly gate = new ReadyGate();
-  private readonly options: MemoryOptions;
-  private readonly problems: string[];
-  private readonly identity: string;
-  private readonly logger: Logger;
-  private readonly counters: Counters;
-  private brokerInstance: MemoryBroker | undefined;
+export class MemoryConnector extends BrokerConnector {
+  private readonly brokerOf: () => MemoryBroker;
 
   constructor(init: MemoryConnectorInit) {
-    this.options = { ...DEFAULT_MEMORY_OPTIONS, ...init.options };
-    this.problems = [...(init.configProblems ?? []), ...validateMemoryOptions(this.options)];
-    try {
-      this.identity = checkName('identity', init.identity);
-    } catch (error) {
-      this.problems.push((error as Error).message);
-      this.identity = String(init.identity);
-    }
-    this.brokerInstance = init.broker;
-    this.logger = init.logger.child({ connector: 'memory', identity: this.identity });
-    this.counters = init.counters;
-    // Emitting 'error' on an EventEmitter without listeners throws; state events never use it.
-    this.events.setMaxListeners(100);
-  }
-
-  /** The connector's state. */
-  get state(): ConnectorState {
-    return this.currentState;
+    const options: MemoryOptions = { ...DEFAULT_MEMORY_OPTIONS, ...init.options };
+    const holder: { broker?: MemoryBroker } = init.broker ? { broker: init.broker } : {};
+    const problems = [...(init.configProblems ?? []), ...validateMemoryOptions(options)];
+    const brokerOf = (): MemoryBroker => (holder.broker ??= MemoryBroker.named(options.broker));
+    super({
+      ...init,
+      name: 'memory',
+      driver: new MemoryDriver(brokerOf, options, init.identity),
+      // One pseudo-host: the broker (named by describeHost).
+      hosts: [{ index: 1, host: options.broker, port: 0, ssl: false }],
+      randomize: false,
+      firstConnect: FIRST_CONNECT,
+      reconnect: RECONNECT,
+      publishTimeoutMs: options.publishTimeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs,
+      maxMessageSize: options.maxMessageSize,
+      configProblems: problems,
+    });
+    this.brokerOf = brokerOf;
   }
 
   /** The broker this connector uses. */
   get broker(): MemoryBroker {
-    this.brokerInstance ??= MemoryBroker.named(this.options.broker);
-    return this.brokerInstance;
+    return this.brokerOf();
   }
+}
 
-  /** Every configuration problem at once. */
-  validate(): string[] {
-    return [...this.problems];
-  }
+/** The in-process broker as a connector driver. */
+class MemoryDriver implements ConnectorDriver {
+  constructor(
+    private readonly broker: () => MemoryBroker,
+    private readonly options: MemoryOptions,
+    private readonly identity: string,
+  ) {}
 
-  /** Joins the broker (waiting up to `connect_timeout` while it is stopped) and binds every subscription. */
-  async connect(): Promise<void> {
-    if (this.currentState === 'closed') throw new ConnectionError('memory connector is closed; create a new one');
-    if (this.problems.length > 0) throw new ConfigError(this.problems);
-    if (this.currentState === 'connected' || this.currentState === 'connecting') return;
-    this.setState('connecting');
-    const broker = this.broker;
+  /** Joins the broker, waiting up to `timeoutMs` while it is stopped. */
+  async open(host: PoolHost, how: OpenOptions): Promise<DriverSession> {
+    const broker = this.broker();
     if (!broker.running) {
       let timer: NodeJS.Timeout | undefined;
-      const ready = await Promise.race([
-        broker.whenRunning().then(() => true),
-        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.options.connectTimeoutMs))),
+      let onAbort: (() => void) | undefined;
+      const outcome = await Promise.race([
+        broker.whenRunning().then(() => 'running' as const),
+        new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), how.timeoutMs))),
+        new Promise<'aborted'>((resolve) => how.signal.addEventListener('abort', (onAbort = () => resolve('aborted')), { once: true })),
       ]);
       clearTimeout(timer);
-      // disconnect() may have run while we waited.
-      const abandoned = this.state === 'closed';
-      if (!ready || abandoned) {
-        const error = abandoned
-          ? new ConnectionError('memory connector closed while connecting')
-          : new ConnectionError(`memory broker ${broker.name} did not start within ${this.options.connectTimeoutMs / 1000} s (connect_timeout)`);
-        if (!abandoned) this.setState('disconnected', error);
-        this.counters.increment('connector.memory.connect_failed');
-        throw error;
+      if (onAbort) how.signal.removeEventListener('abort', onAbort);
+      if (outcome === 'aborted') throw new ConnectionError('memory connector closed while connecting');
+      if (outcome === 'timeout') {
+        throw new ConnectionError(`memory broker ${broker.name} did not start within ${how.timeoutMs / 1000} s (connect_timeout)`, { reason: 'timeout' });
       }
     }
-    this.attach();
+    const session = broker.open(this.identity, (error) => how.events.lost(error));
+    return new MemoryDriverSession(session, host, this.options, how);
   }
 
-  /** Ends the session; publishes still waiting for a connection fail with PublishError. */
-  async disconnect(): Promise<void> {
-    if (this.currentState === 'closed') return;
-    this.gate.fail(new PublishError('memory connector closed'));
-    for (const subscription of this.subscriptions) subscription.unbind?.();
-    this.subscriptions.clear();
-    this.session?.close();
-    this.session = undefined;
-    this.setState('closed');
-  }
-
-  /** Requests for `agent` broadcast in `collective`. */
-  async subscribeBroadcast(collective: string, agent: string, handler: MessageHandler): Promise<Subscription> {
-    this.guard(() => {
-      checkName('collective', collective);
-      checkName('agent', agent);
-      checkHandler('handler', handler);
-    });
-    return this.subscribe(broadcastDestination(collective, agent), handler);
-  }
-
-  /** Requests directed at `identity` in `collective`. */
-  async subscribeDirected(collective: string, identity: string, handler: MessageHandler): Promise<Subscription> {
-    this.guard(() => {
-      checkName('collective', collective);
-      checkName('identity', identity);
-      checkHandler('handler', handler);
-    });
-    return this.subscribe(directedDestination(collective, identity), handler);
-  }
-
-  /** A reply destination only this connector receives from. */
-  async subscribeReplies(collective: string, handler: MessageHandler): Promise<ReplySubscription> {
-    this.guard(() => {
-      checkName('collective', collective);
-      checkHandler('handler', handler);
-    });
+  /** `reply/<collective>/<identity>/<pid>/<seq>/<random>`. */
+  newReplyTo(collective: string, identity: string): string {
     replySequence += 1;
-    const replyTo = `reply/${collective}/${this.identity}/${process.pid}/${replySequence}/${randomBytes(4).toString('hex')}`;
-    const subscription = await this.subscribe(replyTo, handler);
-    return { replyTo, unsubscribe: () => subscription.unsubscribe() };
+    return `reply/${collective}/${identity}/${process.pid}/${replySequence}/${randomBytes(4).toString('hex')}`;
   }
 
-  /** Publishes a broadcast or directed request. */
-  async publishRequest(request: PublishRequest): Promise<void> {
-    this.guard(() => checkPublishRequest(request));
-    const destination = request.node === undefined
-      ? broadcastDestination(request.collective, request.agent)
-      : directedDestination(request.collective, request.node);
-    const headers: Record<string, string> = { agent: request.agent };
-    if (request.replyTo !== undefined) headers['reply-to'] = request.replyTo;
-    await this.send(destination, request.body, request.ttl, headers, request.replyTo);
+  /** Only this broker's reply destinations. */
+  checkReplyTo(replyTo: string): string | undefined {
+    return isReplyDestination(replyTo) ? undefined : 'not a memory reply destination (reply/...)';
   }
 
-  /** Publishes a reply to a reply destination of this broker. */
-  async publishReply(replyTo: string, body: Uint8Array, ttl: number): Promise<void> {
-    this.guard(() => {
-      checkReplyTo('replyTo', replyTo);
-      if (!isReplyDestination(replyTo)) throw new InvalidArgumentError(`replyTo ${JSON.stringify(replyTo)} is not a memory reply destination (reply/...)`);
-      checkBody('body', body);
-      checkTtl('ttl', ttl);
-    });
-    await this.send(replyTo, body, ttl, {}, undefined);
+  /** `memory://<broker>`. */
+  describeHost(host: PoolHost): string {
+    return `memory://${host.host}`;
+  }
+}
+
+/** One session on the in-process broker. */
+class MemoryDriverSession implements DriverSession {
+  constructor(
+    private readonly session: MemorySession,
+    readonly host: PoolHost,
+    private readonly options: MemoryOptions,
+    private readonly how: OpenOptions,
+  ) {}
+
+  get open(): boolean {
+    return this.session.isOpen;
   }
 
-  /** Adds a listener. */
-  on<E extends keyof ConnectorEvents>(event: E, listener: ConnectorEvents[E]): void {
-    this.events.on(event, listener);
+  async subscribe(route: SubscribeRoute, deliver: Deliver): Promise<() => void> {
+    const destination = route.kind === 'broadcast'
+      ? broadcastDestination(route.collective, route.agent)
+      : route.kind === 'directed' ? directedDestination(route.collective, route.identity) : route.replyTo;
+    if (!this.session.isOpen) throw new ConnectionError(`memory session of ${this.session.client} is closed`);
+    return this.session.bind(destination, (envelope) => this.receive(destination, envelope, deliver));
   }
 
-  /** Removes a listener. */
-  off<E extends keyof ConnectorEvents>(event: E, listener: ConnectorEvents[E]): void {
-    this.events.off(event, listener);
+  async publish(message: OutboundMessage): Promise<void> {
+    const { route } = message;
+    const destination = route.kind === 'broadcast'
+      ? broadcastDestination(route.collective, route.agent)
+      : route.kind === 'directed' ? directedDestination(route.collective, route.node) : route.replyTo;
+    const expiresAt = Date.now() + (message.ttl + this.options.ttlGraceSeconds) * 1000;
+    const headers: Record<string, string> = { expires: String(expiresAt) };
+    if (route.kind !== 'reply') headers.agent = route.agent;
+    if (message.replyTo !== undefined) headers['reply-to'] = message.replyTo;
+    const envelope: Omit<MemoryEnvelope, 'sender'> = { body: message.body, headers, expiresAt };
+    if (message.replyTo !== undefined) envelope.replyTo = message.replyTo;
+    if (!this.session.isOpen) throw new ConnectionError(`memory session of ${this.session.client} is closed`);
+    this.session.publish(destination, envelope);
   }
 
-  private async send(destination: string, body: Uint8Array, ttl: number, headers: Record<string, string>, replyTo: string | undefined): Promise<void> {
-    if (this.currentState === 'closed') throw this.publishFailed(destination, new PublishError(`cannot publish to ${destination}: memory connector is closed`));
-    try {
-      await this.gate.wait(this.options.publishTimeoutMs, `to ${destination}`);
-    } catch (error) {
-      throw this.publishFailed(destination, error as Error);
+  async close(): Promise<void> {
+    this.session.close();
+  }
+
+  /** A broker delivery: too large ones (from a publisher with a larger limit) are dropped, others copied per receiver. */
+  private receive(destination: string, envelope: MemoryEnvelope, deliver: Deliver): Promise<void> {
+    if (envelope.body.length > this.how.maxMessageSize) {
+      this.how.events.oversize({ bytes: envelope.body.length, where: destination });
+      return Promise.resolve();
     }
-    const session = this.session;
-    if (!session?.isOpen) throw this.publishFailed(destination, new PublishError(`cannot publish to ${destination}: not connected`));
-    const expiresAt = Date.now() + (ttl + this.options.ttlGraceSeconds) * 1000;
-    const envelope: Omit<MemoryEnvelope, 'sender'> = {
-      // The publisher may reuse its buffer once publish resolves, as with a socket write.
-      body: body.slice(),
-      headers: { ...headers, expires: String(expiresAt) },
-      expiresAt,
-    };
-    if (replyTo !== undefined) envelope.replyTo = replyTo;
-    session.publish(destination, envelope);
-    this.counters.increment('connector.memory.published');
-  }
-
-  private publishFailed(destination: string, error: Error): Error {
-    this.counters.increment('connector.memory.publish_failed');
-    this.logger.warn({ destination, error: error.message }, 'publish failed');
-    return error instanceof PublishError ? error : new PublishError(`cannot publish to ${destination}: ${error.message}`, { cause: error });
-  }
-
-  private async subscribe(destination: string, handler: MessageHandler): Promise<Subscription> {
-    if (this.currentState === 'closed') throw new ConnectionError('memory connector is closed');
-    const subscription: ActiveSubscription = { destination, deliver: (envelope) => this.dispatch(destination, envelope, handler) };
-    if (this.session?.isOpen) subscription.unbind = this.session.bind(destination, subscription.deliver);
-    this.subscriptions.add(subscription);
-    this.logger.debug({ destination }, 'subscribed');
-    return {
-      unsubscribe: async () => {
-        subscription.unbind?.();
-        this.subscriptions.delete(subscription);
-      },
-    };
-  }
-
-  private async dispatch(destination: string, envelope: MemoryEnvelope, handler: MessageHandler): Promise<void> {
-    this.counters.increment('connector.memory.received');
     const headers: Record<string, string> = { ...envelope.headers, destination, mc_sender: envelope.sender };
     const message: InboundMessage = { body: envelope.body.slice(), sender: envelope.sender, headers };
     if (envelope.replyTo !== undefined) message.replyTo = envelope.replyTo;
-    try {
-      await handler(message);
-    } catch (error) {
-      this.counters.increment('connector.memory.handler_errors');
-      this.logger.error({ destination, error: error instanceof Error ? error.message : String(error) }, 'message handler failed');
-    }
-  }
-
-  /** Opens a session and binds every subscription, then reports `connected`. */
-  private attach(): void {
-    const broker = this.broker;
-    const session = broker.open(this.identity, (error) => this.lost(session, error));
-    this.session = session;
-    for (const subscription of this.subscriptions) subscription.unbind = session.bind(subscription.destination, subscription.deliver);
-    this.setState('connected');
-    this.gate.openGate();
-  }
-
-  /** The broker cut the session: wait for it to come back, then attach again. */
-  private lost(session: MemorySession, error: ConnectionError): void {
-    if (this.session !== session || this.currentState === 'closed') return;
-    this.session = undefined;
-    this.gate.shut();
-    for (const subscription of this.subscriptions) delete subscription.unbind;
-    this.counters.increment('connector.memory.connection_lost');
-    this.logger.warn({ error: error.message }, 'connection to memory broker lost; waiting for it to return');
-    this.setState('reconnecting', error);
-    void this.reattach();
-  }
-
-  /** Waits for the broker to run and attaches again; loops if it stops again before the attach. */
-  private async reattach(): Promise<void> {
-    for (;;) {
-      await this.broker.whenRunning();
-      if (this.currentState !== 'reconnecting') return;
-      try {
-        this.attach();
-        this.counters.increment('connector.memory.reconnected');
-        this.logger.info({ subscriptions: this.subscriptions.size }, 'reconnected to memory broker and resubscribed');
-        return;
-      } catch (failure) {
-        this.logger.warn({ error: (failure as Error).message }, 'memory broker stopped again before the reconnect completed');
-      }
-    }
-  }
-
-  private setState(state: ConnectorState, error?: Error): void {
-    this.currentState = state;
-    const detail: { host: string; error?: Error } = { host: `memory://${this.broker.name}` };
-    if (error) detail.error = error;
-    this.events.emit('state', state, detail);
-  }
-
-  /** Runs argument checks; a failure is counted, logged and rethrown. */
-  private guard(check: () => void): void {
-    guardArguments(check, this.counters, this.logger, 'connector.memory');
+    return deliver(message, envelope.expiresAt);
   }
 }

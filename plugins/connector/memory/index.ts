@@ -17,7 +17,11 @@ export { DEFAULT_MEMORY_OPTIONS, memoryConfigSchema, readMemoryOptions, validate
 /** Builds a memory connector from a connector context (`connector = memory`). */
 export function createMemoryConnector(context: ConnectorContext): Connector {
   const { options, problems } = readMemoryOptions(context.config);
-  return new MemoryConnector({ identity: context.identity, logger: context.logger, counters: context.counters, options, configProblems: problems });
+  return new MemoryConnector({
+    identity: context.identity, logger: context.logger, counters: context.counters, options, configProblems: problems,
+    ...(context.role ? { role: context.role } : {}),
+    ...(context.connectBudgetMs !== undefined ? { connectBudgetMs: context.connectBudgetMs } : {}),
+  });
 }
 
 registerConfigSchema(memoryConfigSchema);

@@ -3,6 +3,7 @@
  * added to every message's expiry, and how long publishes and connects wait for a stopped broker.
  */
 import type { ConfigSchema, ConfigView } from '../../../src/inter/config.js';
+import { DEFAULT_MAX_MESSAGE_SIZE, MAX_MAX_MESSAGE_SIZE, MIN_MAX_MESSAGE_SIZE, readMaxMessageSize, validMaxMessageSize } from '../common/limits.js';
 
 /** The checked settings of a memory connector. */
 export interface MemoryOptions {
@@ -14,6 +15,8 @@ export interface MemoryOptions {
   publishTimeoutMs: number;
   /** How long connect() waits for a stopped broker before failing with ConnectionError, in ms. */
   connectTimeoutMs: number;
+  /** Bytes: the largest body published or delivered (the top-level `max_message_size`). */
+  maxMessageSize: number;
 }
 
 /** The defaults: the `default` broker, no grace (an in-process bus has no clock skew), 10 s waits. */
@@ -22,6 +25,7 @@ export const DEFAULT_MEMORY_OPTIONS: Readonly<MemoryOptions> = Object.freeze({
   ttlGraceSeconds: 0,
   publishTimeoutMs: 10_000,
   connectTimeoutMs: 10_000,
+  maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
 });
 
 /** The `plugin.memory.*` keys, for registerConfigSchema. */
@@ -31,7 +35,7 @@ export const memoryConfigSchema: ConfigSchema = {
     broker: { type: 'string', default: 'default', doc: 'Name of the in-process broker to join; connectors with the same name share it.' },
     ttl_grace: { type: 'number', default: 0, min: 0, doc: 'Seconds added to each message\'s TTL before the broker drops it undelivered.' },
     publish_timeout: { type: 'number', default: 10, min: 0, doc: 'Seconds a publish waits for a stopped broker before failing.' },
-    connect_timeout: { type: 'number', default: 10, min: 0, doc: 'Seconds connect() waits for a stopped broker before failing.' },
+    connect_timeout: { type: 'number', default: 10, min: 0, doc: 'Seconds connect() waits for a stopped broker before failing (a client gives up after this long in total, or its -t).' },
   },
 };
 
@@ -47,6 +51,9 @@ export function validateMemoryOptions(options: MemoryOptions): string[] {
   seconds('ttl_grace', options.ttlGraceSeconds, false);
   seconds('publish_timeout', options.publishTimeoutMs, true);
   seconds('connect_timeout', options.connectTimeoutMs, true);
+  if (!validMaxMessageSize(options.maxMessageSize)) {
+    problems.push(`max_message_size must be an integer between ${MIN_MAX_MESSAGE_SIZE} and ${MAX_MAX_MESSAGE_SIZE} bytes, got ${options.maxMessageSize}`);
+  }
   return problems;
 }
 
@@ -70,7 +77,8 @@ export function readMemoryOptions(config: ConfigView): { options: MemoryOptions;
     ttlGraceSeconds: seconds('ttl_grace', DEFAULT_MEMORY_OPTIONS.ttlGraceSeconds),
     publishTimeoutMs: Math.round(seconds('publish_timeout', DEFAULT_MEMORY_OPTIONS.publishTimeoutMs / 1000) * 1000),
     connectTimeoutMs: Math.round(seconds('connect_timeout', DEFAULT_MEMORY_OPTIONS.connectTimeoutMs / 1000) * 1000),
+    maxMessageSize: readMaxMessageSize(config, problems),
   };
-  problems.push(...validateMemoryOptions(options).filter((p) => !p.includes('seconds')));
+  problems.push(...validateMemoryOptions(options).filter((p) => !p.includes('seconds') && !p.startsWith('max_message_size')));
   return { options, problems };
 }

@@ -3,9 +3,11 @@
  * heartbeat options, MCollective 2.x names and defaults), their schema declarations, and the
  * reader that turns a ConfigView into checked PoolOptions plus a list of every problem.
  */
-import type { Counters, Logger } from '../../../src/inter/logger.js';
 import { existsSync } from 'node:fs';
 import type { ConfigView, SettingSpec } from '../../../src/inter/config.js';
+import type { ConnectorRole } from '../../../src/inter/connector.js';
+import type { Counters, Logger } from '../../../src/inter/logger.js';
+import { readMaxMessageSize } from '../common/limits.js';
 import { type ReconnectPolicy, validateReconnectPolicy } from './backoff.js';
 
 /** One broker of the pool (`pool.N.*`). */
@@ -37,6 +39,8 @@ export interface PoolOptions {
   connectTimeoutMs: number;
   /** The virtual host (STOMP `host` header, AMQP vhost). */
   vhost: string;
+  /** Bytes: the largest message body sent or accepted (the top-level `max_message_size`). */
+  maxMessageSize: number;
 }
 
 /** The result of reading pool settings: usable options (with defaults), problems, and warnings. */
@@ -89,7 +93,10 @@ export function poolSettingSpecs(defaults: PoolSettingDefaults): Record<string, 
       doc: `Honour a heartbeat_interval below ${MIN_HEARTBEAT_SECONDS} s (for tests; brokers may drop busy clients).`,
     },
     publish_timeout: { type: 'number', default: 10, min: 0, doc: 'Seconds a publish waits for a (re)connection before failing.' },
-    connect_timeout: { type: 'number', default: 10, min: 0.1, doc: 'Seconds one connection attempt may take.' },
+    connect_timeout: {
+      type: 'number', default: 10, min: 0.1,
+      doc: 'Seconds one connection attempt may take; a client (tsco) gives up connecting after this long in total (or its -t, when shorter).',
+    },
     vhost: { type: 'string', default: defaults.vhost, doc: `Virtual host (default ${JSON.stringify(defaults.vhost)}).` },
   };
 }
@@ -209,6 +216,7 @@ export function readPoolOptions(config: ConfigView, prefix: string, read: PoolRe
       publishTimeoutMs: Math.max(0, Math.round(publishTimeout * 1000)),
       connectTimeoutMs: Math.max(1, Math.round(connectTimeout * 1000)),
       vhost,
+      maxMessageSize: readMaxMessageSize(config, problems),
     },
     problems,
     warnings,
@@ -225,6 +233,10 @@ export interface BrokerConnectorInit {
   configProblems?: readonly string[];
   /** Accepted-but-adjusted settings (for example a heartbeat raised to the minimum), logged once at connect. */
   configWarnings?: readonly string[];
+  /** Who the connector serves (ConnectorContext.role); `daemon` when absent. */
+  role?: ConnectorRole;
+  /** A client's connect budget in ms when lower than connect_timeout (ConnectorContext.connectBudgetMs). */
+  connectBudgetMs?: number;
 }
 
 /** RabbitMQ's AMQP port, used by the amqp connector and by the STOMP rabbitmq connector to declare exchanges. */

@@ -33,6 +33,10 @@ export class ActiveMqDialect implements StompDialect {
     return { replyTo: destination, subscribe: { destination, headers: {} } };
   }
 
+  replySubscription(replyTo: string): Omit<ReplyTarget, 'replyTo'> {
+    return { subscribe: { destination: replyTo, headers: {} } };
+  }
+
   checkReplyTo(replyTo: string): string | undefined {
     return /^\/(queue|topic|temp-queue|temp-topic)\/[^\s/]+$/.test(replyTo)
       ? undefined

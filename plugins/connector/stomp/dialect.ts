@@ -36,6 +36,8 @@ export interface StompDialect {
   directedSend(collective: string, agent: string, node: string): SendTarget;
   /** A new private reply destination for `identity`; `sequence` makes it unique within the process. */
   replyTarget(collective: string, identity: string, sequence: number): ReplyTarget;
+  /** How to receive replies sent to `replyTo` (a destination replyTarget made): SUBSCRIBE, or implicitly. */
+  replySubscription(replyTo: string): Omit<ReplyTarget, 'replyTo'>;
   /** Why `replyTo` cannot be a reply destination of this flavor, or undefined when it can. */
   checkReplyTo(replyTo: string): string | undefined;
   /** TTL headers of a message published now with `ttl` seconds (grace included). */

@@ -15,7 +15,8 @@ export { ActiveMqDialect } from './activemq.js';
 export { RabbitMqDialect, REPLY_EXCHANGE, collectiveExchanges } from './rabbitmq.js';
 export { StompConnector, type StompConnectorInit } from './connector.js';
 export type { StompDialect, SubscribeTarget, SendTarget, ReplyTarget } from './dialect.js';
-export { Dispatcher, MAX_BACKLOG, inboundFrameProblem, toInboundMessage } from './dispatch.js';
+export { StompDriver, toInboundMessage } from './driver.js';
+export { FrameParser, MAX_HEADER_BYTES, encodeFrame, escapeHeader, unescapeHeader, type FrameLimits, type ParserEvents, type StompFrame } from './frame.js';
 export {
   DEFAULT_AMQP_PORT, DEFAULT_STOMP_PORT, DEFAULT_VHOST, TTL_GRACE_SECONDS, readStompOptions, stompConfigSchema,
   type StompFlavor, type StompOptions,
@@ -34,6 +35,8 @@ export function createStompConnector(flavor: StompFlavor, context: ConnectorCont
     counters: context.counters,
     configProblems: problems,
     configWarnings: warnings,
+    ...(context.role ? { role: context.role } : {}),
+    ...(context.connectBudgetMs !== undefined ? { connectBudgetMs: context.connectBudgetMs } : {}),
   });
 }
 

@@ -62,6 +62,10 @@ export class RabbitMqDialect implements StompDialect {
     return { replyTo: destination, implicitSubscription: destination };
   }
 
+  replySubscription(replyTo: string): Omit<ReplyTarget, 'replyTo'> {
+    return replyTo.startsWith('/temp-queue/') ? { implicitSubscription: replyTo } : { subscribe: { destination: replyTo, headers: {} } };
+  }
+
   checkReplyTo(replyTo: string): string | undefined {
     return /^\/(reply-queue|temp-queue|queue|amq\/queue)\/[^\s/]+$/.test(replyTo) || /^\/exchange\/[^\s/]+\/[^\s/]+$/.test(replyTo)
       ? undefined

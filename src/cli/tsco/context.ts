@@ -14,6 +14,8 @@ import type { Streams } from './output.js';
 /** Options every command inherits from the program. */
 export interface GlobalOptions {
   config?: string;
+  /** Log JSON lines (pino) to standard error instead of human-readable ones. */
+  logJson?: boolean;
 }
 
 /** The configuration file tsco reads: the option, else `$TSCO_CONFIG`, else `~/.tscollective/client.cfg`. */

@@ -12,10 +12,12 @@ import {
 } from '../../client/index.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { ConfigView } from '../../inter/config.js';
+import { readClientSettings } from '../../client/settings.js';
 import { RegistrationStore } from '../../registration/store.js';
 import { loadClientConfig, type GlobalOptions } from './context.js';
 import { describeForCall, descriptionsFor } from './descriptions.js';
 import { convertInputs } from './inputs.js';
+import { clientLogger } from './log.js';
 import { addCallOptions, addFilterOptions, callOptionsFromOptions, type CommonOptions } from './options.js';
 import { formatReply, formatSummary, formatValue, jsonDocument, progress, senderLabel, type Streams } from './output.js';
 import { DISPLAY_OPTIONS, effectiveDisplay, formatAggregates, formatDescribedReply, shouldDisplay } from './rpc-format.js';
@@ -23,10 +25,16 @@ import { DISPLAY_OPTIONS, effectiveDisplay, formatAggregates, formatDescribedRep
 /** The options of `tsco rpc`: the shared ones and `--display`. */
 export type RpcOptions = CommonOptions & { display?: string };
 
-/** Runs `body` with a connected client built from the configuration, closing it afterwards. */
-async function withClient(globals: GlobalOptions, streams: Streams, body: (session: ClientSession, config: ConfigView) => Promise<number>): Promise<number> {
+/**
+ * Runs `body` with a connected client built from the configuration, closing it afterwards. Connecting gives up
+ * within the connector's connect_timeout, or `-t` seconds when that is shorter (BrokerUnavailableError).
+ */
+async function withClient(
+  globals: GlobalOptions, streams: Streams, options: Pick<CommonOptions, 'timeout'>, body: (session: ClientSession, config: ConfigView) => Promise<number>,
+): Promise<number> {
   const config = await loadClientConfig(globals, streams);
-  const session = await connectClient(config);
+  const logger = clientLogger(readClientSettings(config).settings, Boolean(globals.logJson), streams.err);
+  const session = await connectClient(config, { logger, ...(options.timeout !== undefined ? { connectBudgetMs: options.timeout * 1000 } : {}) });
   try {
     return await body(session, config);
   } finally {
@@ -63,7 +71,7 @@ export function discovererFor(options: CommonOptions, config: ConfigView): Disco
 export async function pingCommand(options: CommonOptions, globals: GlobalOptions, streams: Streams): Promise<number> {
   refuseDiscoveryOptions(options, 'ping always broadcasts to the discovery agent');
   const call = callOptionsFromOptions(options);
-  return withClient(globals, streams, async ({ client }) => {
+  return withClient(globals, streams, options, async ({ client }) => {
     // Without -t, a ping listens for the discovery timeout (--dt), as long as a discovery would.
     const result = await client.ping(call);
     if (options.json) {
@@ -90,7 +98,7 @@ export async function pingCommand(options: CommonOptions, globals: GlobalOptions
 /** `tsco discover`: the identities matching the filters, one per line. */
 export async function discoverCommand(options: CommonOptions, globals: GlobalOptions, streams: Streams): Promise<number> {
   const call = callOptionsFromOptions(options);
-  return withClient(globals, streams, async ({ client }, config) => {
+  return withClient(globals, streams, options, async ({ client }, config) => {
     const discoverer = discovererFor(options, config);
     const started = Date.now();
     const nodes = await client.discover({ ...call, ...(discoverer ? { discoverer } : {}) });
@@ -111,7 +119,7 @@ export async function discoverCommand(options: CommonOptions, globals: GlobalOpt
  */
 export async function rpcCommand(agent: string, action: string, inputs: string[], options: RpcOptions, globals: GlobalOptions, streams: Streams): Promise<number> {
   const call = callOptionsFromOptions(options);
-  return withClient(globals, streams, async ({ client, settings, logger }, config) => {
+  return withClient(globals, streams, options, async ({ client, settings, logger }, config) => {
     const discoverer = discovererFor(options, config);
     const target = { ...call, ...(discoverer ? { discoverer } : {}) };
     const ddl = await describeForCall(descriptionsFor(settings, logger, streams), client, agent, target, streams);
@@ -125,7 +133,7 @@ export async function inventoryCommand(node: string, options: CommonOptions, glo
   refuseDiscoveryOptions(options, 'inventory addresses the one node it is given');
   const call: RpcCallOptions = { ...callOptionsFromOptions(options), nodes: [node] };
   call.filter = { ...call.filter, identity: [node] };
-  return withClient(globals, streams, async ({ client }) => {
+  return withClient(globals, streams, options, async ({ client }) => {
     const inventory = await client.call('rpcutil', 'inventory', {}, call);
     const stats = await client.call('rpcutil', 'daemon_stats', {}, call);
     const combined = [...inventory.items, ...stats.items];
