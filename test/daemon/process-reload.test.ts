@@ -30,8 +30,10 @@ const rabbit = await amqpGate();
 
 rabbit.test('SIGHUP replaces a cached key: the old key is refused and the new one of the same name accepted', async () => {
   const dir = tempDir('reload');
+  // The server key is named after the node: that is what proves its replies come from it.
+  const identity = `reloadnode-${randomBytes(3).toString('hex')}`;
   const [oldKey, newKey, auditor, server] = await Promise.all([
-    makeKeys(join(dir, 'old'), 'operator'), makeKeys(join(dir, 'new'), 'operator'), makeKeys(join(dir, 'keys'), 'auditor'), makeKeys(join(dir, 'keys'), 'reloadnode'),
+    makeKeys(join(dir, 'old'), 'operator'), makeKeys(join(dir, 'new'), 'operator'), makeKeys(join(dir, 'keys'), 'auditor'), makeKeys(join(dir, 'keys'), identity),
   ]);
   const serverCerts = join(dir, 'server-certs');
   trust(serverCerts, oldKey, auditor);
@@ -41,7 +43,7 @@ rabbit.test('SIGHUP replaces a cached key: the old key is refused and the new on
   const cfg = join(dir, 'server.cfg');
   const pidfile = join(dir, 'tscollectived.pid');
   const settings: Record<string, string | number> = {
-    identity: `reloadnode-${randomBytes(3).toString('hex')}`, collectives: collective, connector: 'amqp', 'plugin.amqp.host': '127.0.0.1',
+    identity, statedir: join(dir, 'state'), collectives: collective, connector: 'amqp', 'plugin.amqp.host': '127.0.0.1',
     securityprovider: 'aes_security', 'plugin.aes.server_private': server.privatePath, 'plugin.aes.server_public': server.publicPath,
     'plugin.aes.client_cert_dir': serverCerts, 'plugin.aes.key_recheck_interval': 3600,
     logfile: join(dir, 'daemon.log'), loglevel: 'info', 'plugin.yaml': join(dir, 'facts.yaml'), classesfile: join(dir, 'classes.txt'),
