@@ -20,7 +20,7 @@ import type { DecodedReply, RpcReplyBody } from '../../src/inter/message.js';
 import { createSecurityProvider } from '../../src/security/registry.js';
 import { MemoryCounters } from '../../src/util/counters.js';
 import { CapturingLogger } from '../../src/util/log.js';
-import { tcpReachable } from '../integration/harness/brokers.js';
+import { amqpGate } from '../integration/harness/brokers.js';
 import { filter, tempDir, waitFor } from './helpers.js';
 import { makeKeys, trust } from './keys.js';
 
@@ -49,13 +49,9 @@ function startDaemon(cfg: string): { child: ChildProcess; stderr: () => string; 
   return { child, stderr: () => stderr, exited };
 }
 
-test('a directed request replayed after a daemon restart is refused; one signed before the restart still runs', async (t) => {
-  if (!(await tcpReachable('127.0.0.1', 5672))) {
-    const reason = 'RabbitMQ is not reachable on 127.0.0.1:5672 (start it with: scripts/brokers.sh start rabbitmq)';
-    if (process.env.CI === 'true') assert.fail(reason);
-    t.skip(reason);
-    return;
-  }
+const rabbit = await amqpGate();
+
+rabbit.test('a directed request replayed after a daemon restart is refused; one signed before the restart still runs', async (t) => {
   const dir = tempDir('replay-restart');
   const identity = `replaynode-${randomBytes(3).toString('hex')}`;
   // The server key is named after the node: that is what proves the replies come from it.

@@ -54,6 +54,15 @@ export function serviceGate(service: string, unavailable: string | undefined, hi
   return gate;
 }
 
+/**
+ * For a service found missing inside a test (set up in a hook, or one of several a test needs): skips the test with
+ * the reason locally, fails it under CI=true. The caller returns right after it.
+ */
+export function skipUnavailable(t: TestContext, reason: string): void {
+  if (inCi()) assert.fail(`${reason} (CI=true requires every service)`);
+  t.skip(reason);
+}
+
 /** Probes `probe` up to `attempts` times, `pauseMs` apart (a broker being restarted by another test comes back). */
 export async function probeRepeatedly(probe: () => Promise<boolean>, attempts = 3, pauseMs = 1000): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {

@@ -19,9 +19,12 @@ import { BrokerUnavailableError } from '../../src/errors.js';
 import { generateKeyPairFiles } from '../../src/keys/index.js';
 import { MemoryCounters } from '../../src/util/counters.js';
 import { CapturingLogger } from '../../src/util/log.js';
-import { STOMP_CREDENTIALS, brokerReachable, tcpReachable } from './harness/brokers.js';
+import { STOMP_CREDENTIALS, amqpGate, brokerGate } from './harness/brokers.js';
+import { skipUnavailable } from '../harness/gate.js';
 import { AMQPS_PORT, STOMPS_PORT, type TlsMaterial, amqpReachable, setupRabbitTls, stompsReachable } from './harness/rabbitmq-tls.js';
 
+const rabbitStomp = await brokerGate('rabbitmq');
+const rabbitAmqp = await amqpGate();
 const TSCO = fileURLToPath(new URL('../../src/cli/tsco.js', import.meta.url));
 
 interface Run { code: number | null; stdout: string; stderr: string }
@@ -70,13 +73,6 @@ function assertOneLine(run: Run, line: RegExp): void {
   assert.doesNotMatch(run.stderr, /^\{/m, 'no JSON log lines');
 }
 
-async function skipUnless(t: TestContext, up: boolean, reason: string): Promise<boolean> {
-  if (up) return true;
-  if (process.env.CI === 'true') assert.fail(`${reason}; CI=true requires every broker`);
-  t.skip(reason);
-  return false;
-}
-
 function stomp(port: number, extra: Record<string, string | number> = {}): Record<string, string | number> {
   return {
     connector: 'rabbitmq', 'plugin.rabbitmq.pool.1.host': '127.0.0.1', 'plugin.rabbitmq.pool.1.port': port,
@@ -96,14 +92,12 @@ describe('tsco gives up when the broker cannot be reached', () => {
     assertOneLine(run, /^tsco: TSC_BROKER_REFUSED: could not connect to any rabbitmq broker within the connect budget of 1\.5 s/);
   });
 
-  test('RabbitMQ STOMP with a wrong password: authentication failed, at once', async (t) => {
-    if (!(await skipUnless(t, await brokerReachable('rabbitmq'), 'RabbitMQ STOMP not reachable on 127.0.0.1:61613'))) return;
+  rabbitStomp.test('RabbitMQ STOMP with a wrong password: authentication failed, at once', async () => {
     const run = await tsco(stomp(61613, { 'plugin.rabbitmq.pool.1.password': 'wrong-password' }), ['ping', '-t', '20']);
     assertOneLine(run, /^tsco: TSC_BROKER_AUTH: could not connect to any rabbitmq broker after 1 attempt\(s\) \(retrying cannot help\); last: 127\.0\.0\.1:61613: authentication failed: the broker sent ERROR: .*Access refused/);
   });
 
-  test('AMQP with a wrong password: authentication failed, at once', async (t) => {
-    if (!(await skipUnless(t, await tcpReachable('127.0.0.1', 5672), 'RabbitMQ AMQP not reachable on 127.0.0.1:5672'))) return;
+  rabbitAmqp.test('AMQP with a wrong password: authentication failed, at once', async () => {
     const run = await tsco({ connector: 'amqp', 'plugin.amqp.host': '127.0.0.1', 'plugin.amqp.user': 'guest', 'plugin.amqp.password': 'wrong' }, ['ping', '-t', '20']);
     assertOneLine(run, /^tsco: TSC_BROKER_AUTH: could not connect to any amqp broker after 1 attempt\(s\) \(retrying cannot help\); last: 127\.0\.0\.1:5672: authentication failed: user or password refused/);
   });
@@ -123,7 +117,7 @@ describe('tsco gives up when the broker cannot be reached', () => {
     const rogueCa = (): string => join(material!.dir, 'rogue-ca.pem');
 
     test('AMQPS: the broker\'s certificate is not trusted', async (t) => {
-      if (!(await skipUnless(t, material !== undefined, unavailable))) return;
+      if (material === undefined) { skipUnavailable(t, unavailable); return; }
       const run = await tsco({
         connector: 'amqp', 'plugin.amqp.host': '127.0.0.1', 'plugin.amqp.port': AMQPS_PORT, 'plugin.amqp.ssl': 1, 'plugin.amqp.ssl.ca': rogueCa(),
         'plugin.amqp.ssl.cert': material!.clientCert, 'plugin.amqp.ssl.key': material!.clientKey,
@@ -132,7 +126,7 @@ describe('tsco gives up when the broker cannot be reached', () => {
     });
 
     test('STOMP over TLS: the broker\'s certificate is not trusted', async (t) => {
-      if (!(await skipUnless(t, material !== undefined && (await stompsReachable()), unavailable))) return;
+      if (material === undefined || !(await stompsReachable())) { skipUnavailable(t, unavailable); return; }
       const run = await tsco(stomp(STOMPS_PORT, {
         'plugin.rabbitmq.pool.1.ssl': 1, 'plugin.rabbitmq.pool.1.ssl.ca': rogueCa(),
         'plugin.rabbitmq.pool.1.ssl.cert': material!.clientCert, 'plugin.rabbitmq.pool.1.ssl.key': material!.clientKey,

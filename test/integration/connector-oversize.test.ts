@@ -21,7 +21,8 @@ import type { ConfigView } from '../../src/inter/config.js';
 import type { Connector, InboundMessage } from '../../src/inter/connector.js';
 import { MemoryCounters } from '../../src/util/counters.js';
 import { CapturingLogger } from '../../src/util/log.js';
-import { BROKERS, STOMP_CREDENTIALS, brokerReachable, stompTestSettings, tcpReachable } from './harness/brokers.js';
+import { BROKERS, STOMP_CREDENTIALS, amqpGate, brokerGate, stompTestSettings } from './harness/brokers.js';
+import type { ServiceGate } from '../harness/gate.js';
 import { type DaemonProcess, rawAmqpPublish, rawStompSend, startDaemonProcess } from './harness/daemon-process.js';
 
 const LIMIT = 64 * 1024;
@@ -29,15 +30,8 @@ const run = randomBytes(3).toString('hex');
 
 type Kind = 'rabbitmq' | 'activemq' | 'amqp';
 
-/** Skips (with the reason) when the broker is down; fails instead under CI=true. */
-async function brokerUp(t: TestContext, kind: Kind): Promise<boolean> {
-  const up = kind === 'amqp' ? await tcpReachable('127.0.0.1', 5672) : await brokerReachable(kind);
-  if (up) return true;
-  const reason = `${kind} broker not reachable (scripts/brokers.sh start)`;
-  if (process.env.CI === 'true') assert.fail(`${reason}; CI=true requires every broker`);
-  t.skip(reason);
-  return false;
-}
+/** One gate per broker kind, probed once when the file loads. */
+const gates: Record<Kind, ServiceGate> = { rabbitmq: await brokerGate('rabbitmq'), activemq: await brokerGate('activemq'), amqp: await amqpGate() };
 
 function settingsFor(kind: Kind, extra: Record<string, string | number | boolean> = {}): Record<string, string | number | boolean> {
   const connector = kind === 'amqp'
@@ -128,8 +122,8 @@ describe('max_message_size: receiving', () => {
   });
 
   for (const kind of ['rabbitmq', 'activemq', 'amqp'] as const) {
-    test(`${kind}: an inbound message over the limit is dropped unbuffered, counted, logged once; the connection keeps working`, { timeout: 60_000 }, async (t) => {
-      if (!(await brokerUp(t, kind))) return;
+    test(`${kind}: an inbound message over the limit is dropped unbuffered, counted, logged once; the connection keeps working`, { timeout: 60_000, skip: gates[kind].skip }, async (t) => {
+      gates[kind].require();
       const collective = `oversize_${kind}_${run}`;
       // prefetch 1: an oversize delivery that was not settled would hold the only slot and block the next message.
       const node = makeConnector(kind, `node-${run}.example.net`, { max_message_size: LIMIT, ...(kind === 'amqp' ? { 'plugin.amqp.prefetch': 1 } : {}) });
@@ -170,8 +164,8 @@ const DAEMON_CASES: Array<{ kind: Kind; bytes: number; maxGrowthMb: number }> = 
 
 describe('max_message_size: a real tscollectived', () => {
   for (const { kind, bytes, maxGrowthMb } of DAEMON_CASES) {
-    test(`${kind}: a ${bytes / 1e6} MB message is dropped unbuffered while the daemon keeps answering`, { timeout: 240_000 }, async (t) => {
-      if (!(await brokerUp(t, kind))) return;
+    test(`${kind}: a ${bytes / 1e6} MB message is dropped unbuffered while the daemon keeps answering`, { timeout: 240_000, skip: gates[kind].skip }, async (t) => {
+      gates[kind].require();
       const settings = settingsFor(kind);
       delete settings['plugin.amqp.ttl_grace'];
       let daemon: DaemonProcess | undefined;

@@ -5,33 +5,27 @@
  * every record fresh within one interval after each recovery, sent - stored == failed (acknowledgements lost or
  * late in the outage measured and accounted for).
  */
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
+import assert from 'node:assert/strict';
 import '../../plugins/connector/amqp/index.js';
 import '../../plugins/connector/stomp/index.js';
 import { assertOutageTargets, formatFigures, runOutageScenario } from '../daemon/outage-scenario.js';
-import { BROKERS, stompTestSettings, tcpReachable } from './harness/brokers.js';
+import { BROKERS, amqpGate, brokerGate, stompTestSettings } from './harness/brokers.js';
 import { TcpProxy } from './harness/tcp-proxy.js';
 
 const INTERVAL_SECONDS = 3;
 const OUTAGES = 2;
 const OUTAGE_MS = 4000;
 
-/** Whether RabbitMQ's port answers; otherwise skipped with the reason, or failed under CI=true. */
-async function brokerOrSkip(t: { skip(reason: string): void }, port: number): Promise<boolean> {
-  if (await tcpReachable(BROKERS.rabbitmq.host, port)) return true;
-  const reason = `RabbitMQ not reachable on ${BROKERS.rabbitmq.host}:${port} (start it with: sudo scripts/brokers.sh start rabbitmq)`;
-  if (process.env.CI === 'true') throw new Error(`${reason}; CI=true requires it`);
-  t.skip(reason);
-  return false;
-}
+const gates = { amqp: await amqpGate(), stomp: await brokerGate('rabbitmq') };
 
 describe('registrations through RabbitMQ outages (TCP proxy)', () => {
   let amqpProxy: TcpProxy | undefined;
   let stompProxy: TcpProxy | undefined;
 
   before(async () => {
-    if (await tcpReachable(BROKERS.rabbitmq.host, BROKERS.rabbitmq.amqpPort!)) amqpProxy = await TcpProxy.start({ host: BROKERS.rabbitmq.host, port: BROKERS.rabbitmq.amqpPort! });
-    if (await tcpReachable(BROKERS.rabbitmq.host, BROKERS.rabbitmq.stompPort)) stompProxy = await TcpProxy.start({ host: BROKERS.rabbitmq.host, port: BROKERS.rabbitmq.stompPort });
+    if (gates.amqp.reachable) amqpProxy = await TcpProxy.start({ host: BROKERS.rabbitmq.host, port: BROKERS.rabbitmq.amqpPort! });
+    if (gates.stomp.reachable) stompProxy = await TcpProxy.start({ host: BROKERS.rabbitmq.host, port: BROKERS.rabbitmq.stompPort });
   });
 
   after(async () => {
@@ -39,9 +33,9 @@ describe('registrations through RabbitMQ outages (TCP proxy)', () => {
     await stompProxy?.close();
   });
 
-  test('amqp connector: fresh after each recovery, none lost untraced', async (t) => {
-    if (!(await brokerOrSkip(t, BROKERS.rabbitmq.amqpPort!)) || !amqpProxy) return;
-    const proxy = amqpProxy;
+  gates.amqp.test('amqp connector: fresh after each recovery, none lost untraced', async (t) => {
+    assert.ok(amqpProxy, 'the TCP proxy to RabbitMQ AMQP started');
+    const proxy: TcpProxy = amqpProxy;
     const figures = await runOutageScenario({
       collective: `regout_amqp_${process.pid}`,
       nodes: 5, intervalSeconds: INTERVAL_SECONDS, outages: OUTAGES, outageMs: OUTAGE_MS, collectorDelayMs: 2000,
@@ -56,9 +50,9 @@ describe('registrations through RabbitMQ outages (TCP proxy)', () => {
     assertOutageTargets(figures, INTERVAL_SECONDS, OUTAGES);
   });
 
-  test('rabbitmq STOMP connector: fresh after each recovery, none lost untraced', async (t) => {
-    if (!(await brokerOrSkip(t, BROKERS.rabbitmq.stompPort)) || !stompProxy) return;
-    const proxy = stompProxy;
+  gates.stomp.test('rabbitmq STOMP connector: fresh after each recovery, none lost untraced', async (t) => {
+    assert.ok(stompProxy, 'the TCP proxy to RabbitMQ STOMP started');
+    const proxy: TcpProxy = stompProxy;
     const figures = await runOutageScenario({
       collective: `regout_stomp_${process.pid}`,
       nodes: 5, intervalSeconds: INTERVAL_SECONDS, outages: OUTAGES, outageMs: OUTAGE_MS, collectorDelayMs: 2000,
