@@ -60,7 +60,8 @@ describe('registration', () => {
     assert.equal(record.callerid, 'cert=web1');
     assert.equal(record.collective, 'ops');
     assert.deepEqual(record.agents, ['discovery', 'rpcutil']);
-    assert.deepEqual(record.facts, { country: 'uk', 'net.ips.0': '10.0.0.1', 'net.ips.1': '10.0.0.2' });
+    assert.deepEqual({ ...record.facts }, { country: 'uk', 'net.ips.0': '10.0.0.1', 'net.ips.1': '10.0.0.2' });
+    assert.equal(Object.getPrototypeOf(record.facts), null, 'facts are own properties only');
     assert.deepEqual(record.classes, ['webserver']);
     assert.deepEqual(record.collectives, ['mcollective', 'ops']);
     assert.equal(registrar.daemon.stats().replies, 0);
