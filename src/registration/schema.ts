@@ -20,7 +20,7 @@ export const registrationConfigSchema: ConfigSchema = {
     },
     store_dir: { type: 'path', doc: 'The directory of one JSON file per node, for store = directory.' },
     'sqlite.path': { type: 'path', doc: `The database file of store = sqlite; default <statedir>/${DEFAULT_SQLITE_FILE}.` },
-    'postgresql.url': { type: 'string', doc: 'postgresql://user@host:port/database for store = postgresql; a password may also come from PGPASSWORD or ~/.pgpass.' },
+    'postgresql.url': { type: 'string', doc: 'postgresql://user@host:port/database for store = postgresql; logs and errors show it without its password.' },
     'postgresql.schema': { type: 'string', default: DEFAULT_POSTGRESQL_SCHEMA, doc: 'The PostgreSQL schema holding the tables of store = postgresql; created when missing.' },
     activate_agent: { type: 'boolean', doc: 'Whether this daemon hosts the registration agent (plugin.<agent>.activate_agent, as for every agent).' },
   },

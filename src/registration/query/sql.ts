@@ -1,8 +1,9 @@
 /**
  * Condition trees as SQL over the registration tables (`nodes`, `facts`, `agents`, `classes`, `collectives`):
  * every leaf is an indexed `n.id IN (SELECT node_id ...)` or `n.identity = ?`, combined with AND, OR and NOT.
- * What SQL cannot decide exactly (regexes, lexical ranges) is decided in JS on the rows its index narrows to
- * (one fact name, or the distinct class and agent names), and enters the query as a list of ids or names.
+ * What SQL cannot decide exactly (regexes, lexical ranges) is decided in JS on what an index narrows it to (the
+ * distinct values of one fact, the distinct class or agent names, the identities), and enters the query as a
+ * list of the values, names or ids that passed.
  * Dialects differ only in placeholders, list parameters and table names.
  */
 import type { RegistrationQuery } from '../../inter/registration.js';
@@ -22,16 +23,20 @@ export interface SqlDialect {
   inList(column: string, placeholder: string, ids: boolean): string;
   /** The value a list parameter is bound as. */
   list(values: readonly (string | number)[]): unknown;
-  /** `value = <placeholder>` written so the (name, value) index serves it. */
-  valueEquals(placeholder: string): string;
+  /**
+   * A condition on the `value` column that the (name, value) index serves: `value = <placeholder>` when `values`
+   * holds one value, else `value` is one of the list parameter `placeholder` holds. `values` are the bound values
+   * themselves, for dialects whose index holds short values only.
+   */
+  valueIs(placeholder: string, values: readonly string[], list: boolean): string;
   /** The qualified name of a table. */
   table(name: RegistrationTable): string;
 }
 
 /** The rows JS decides on, fetched through the indexes. */
 export interface RowSource {
-  /** Node ids and values of one fact, only the non-numeric values when `nonNumericOnly`. */
-  factRows(fact: string, nonNumericOnly: boolean): Promise<ReadonlyArray<{ id: number; value: string }>>;
+  /** The distinct values of one fact, only the non-numeric ones when `nonNumericOnly`. */
+  factValues(fact: string, nonNumericOnly: boolean): Promise<readonly string[]>;
   /** The distinct names in the agents or classes table. */
   memberNames(set: 'agents' | 'classes'): Promise<readonly string[]>;
   /** Every node's id and identity. */
@@ -50,7 +55,7 @@ const ALWAYS = '1 = 1';
 /** Builds the WHERE clause of one query; decisions made in JS are remembered for the query's duration. */
 class WhereBuilder {
   readonly params: unknown[] = [];
-  private readonly factIds = new Map<string, Promise<number[]>>();
+  private readonly factValues = new Map<string, Promise<string[]>>();
   private readonly names = new Map<string, Promise<readonly string[]>>();
   private identityRows: Promise<ReadonlyArray<{ id: number; identity: string }>> | undefined;
 
@@ -108,25 +113,21 @@ class WhereBuilder {
     return `n.id IN (SELECT node_id FROM ${this.dialect.table('facts')} WHERE name = ${name} AND ${test()})`;
   }
 
-  /** Ids of the nodes whose value of the fact `matches` decides for, among all values or the non-numeric ones. */
-  private decidedInJs(condition: FactCondition, nonNumericOnly: boolean): Promise<number[]> {
+  /** The values of the fact `matches` accepts, among all its values or the non-numeric ones. */
+  private decidedInJs(condition: FactCondition, nonNumericOnly: boolean): Promise<string[]> {
     const key = `${nonNumericOnly ? 'n' : 'a'}\u0000${condition.key}`;
-    let ids = this.factIds.get(key);
-    if (!ids) {
-      ids = this.rows.factRows(condition.fact, nonNumericOnly).then((rows) => {
-        // Many nodes share a value (os, country): each distinct value is tested once.
-        const verdicts = new Map<string, boolean>();
-        const matching: number[] = [];
-        for (const row of rows) {
-          let verdict = verdicts.get(row.value);
-          if (verdict === undefined) verdicts.set(row.value, (verdict = condition.matches(row.value)));
-          if (verdict) matching.push(row.id);
-        }
-        return matching;
-      });
-      this.factIds.set(key, ids);
+    let values = this.factValues.get(key);
+    if (!values) {
+      // Each distinct value is tested once, however many nodes share it (os, country).
+      values = this.rows.factValues(condition.fact, nonNumericOnly).then((all) => all.filter((value) => condition.matches(value)));
+      this.factValues.set(key, values);
     }
-    return ids;
+    return values;
+  }
+
+  /** Nodes whose value of the fact is one of `values`. */
+  private valueIn(fact: string, values: readonly string[]): string {
+    return values.length === 0 ? NEVER : this.sub(fact, () => this.dialect.valueIs(this.param(this.dialect.list(values)), values, true));
   }
 
   private async fact(condition: FactCondition): Promise<string> {
@@ -134,7 +135,7 @@ class WhereBuilder {
     const d = this.dialect;
     switch (plan.sql) {
       case 'equal':
-        return this.sub(fact, () => d.valueEquals(this.param(plan.value)));
+        return this.sub(fact, () => d.valueIs(this.param(plan.value), [plan.value], false));
       case 'unequal':
         return this.sub(fact, () => `value <> ${this.param(plan.value)}`);
       case 'num-equal':
@@ -144,10 +145,10 @@ class WhereBuilder {
       case 'num-range': {
         const numeric = this.sub(fact, () => `num ${plan.operator} ${d.number(this.param(plan.number))}`);
         const lexical = await this.decidedInJs(condition, true);
-        return lexical.length === 0 ? numeric : `(${numeric} OR ${this.idList(lexical)})`;
+        return lexical.length === 0 ? numeric : `(${numeric} OR ${this.valueIn(fact, lexical)})`;
       }
       case 'js':
-        return this.idList(await this.decidedInJs(condition, false));
+        return this.valueIn(fact, await this.decidedInJs(condition, false));
     }
   }
 }

@@ -17,8 +17,12 @@ import { checkIdentity, factNumber, factsObject, normalizeUpdate, recordOf, stal
 const SCHEMA_VERSION = 1;
 /** Connections per store: registrations arrive concurrently, and a query may run beside them. */
 const POOL_SIZE = 4;
-/** Characters of a fact value the (name, value) index holds: a btree entry is limited to about 2,700 bytes. */
-const INDEXED_VALUE_CHARS = 200;
+/**
+ * Bytes of the longest fact value the (name, value) index holds: a btree entry is limited to about 2,700 bytes,
+ * and fact names take up to 255. Longer values are found through the fact name alone.
+ */
+const INDEXED_VALUE_BYTES = 2000;
+const SHORT_VALUE = `octet_length(value) <= ${INDEXED_VALUE_BYTES}`;
 const LISTS = ['agents', 'classes', 'collectives'] as const;
 
 /** Options of the postgresql backend. */
@@ -48,8 +52,8 @@ function ddl(schema: string): string[] {
       registrations integer NOT NULL)`,
     `CREATE INDEX IF NOT EXISTS nodes_last_seen ON ${t('nodes')} (last_seen)`,
     `CREATE TABLE IF NOT EXISTS ${t('facts')} (node_id bigint NOT NULL, name text NOT NULL, value text NOT NULL, num double precision, PRIMARY KEY (node_id, name))`,
-    `CREATE INDEX IF NOT EXISTS facts_name_value ON ${t('facts')} (name, left(value, ${INDEXED_VALUE_CHARS}))`,
-    `CREATE INDEX IF NOT EXISTS facts_name_num ON ${t('facts')} (name, num)`,
+    `CREATE INDEX IF NOT EXISTS facts_name_value ON ${t('facts')} (name, value) INCLUDE (node_id) WHERE ${SHORT_VALUE}`,
+    `CREATE INDEX IF NOT EXISTS facts_name_num ON ${t('facts')} (name, num) INCLUDE (node_id)`,
     ...LISTS.flatMap((table) => [
       `CREATE TABLE IF NOT EXISTS ${t(table)} (node_id bigint NOT NULL, name text NOT NULL, PRIMARY KEY (node_id, name))`,
       `CREATE INDEX IF NOT EXISTS ${table}_name ON ${t(table)} (name, node_id)`,
@@ -98,13 +102,18 @@ export class PostgresRegistrationStore implements RegistrationStore {
       number: (placeholder) => `${placeholder}::float8`,
       inList: (column, placeholder, ids) => `${column} = ANY(${placeholder}::${ids ? 'bigint' : 'text'}[])`,
       list: (values) => values,
-      valueEquals: (placeholder) => `left(value, ${INDEXED_VALUE_CHARS}) = left(${placeholder}, ${INDEXED_VALUE_CHARS}) AND value = ${placeholder}`,
+      valueIs: (placeholder, values, list) => {
+        const test = list ? `value = ANY(${placeholder}::text[])` : `value = ${placeholder}`;
+        // The partial index serves the query only when the query says its values are short, which is true of
+        // every matching row exactly when it is true of every bound value.
+        return values.every((value) => Buffer.byteLength(value) <= INDEXED_VALUE_BYTES) ? `${test} AND ${SHORT_VALUE}` : test;
+      },
       table,
     };
     this.rows = {
-      factRows: async (fact, nonNumericOnly) => {
-        const result = await this.sql(`SELECT node_id, value FROM ${table('facts')} WHERE name = $1${nonNumericOnly ? ' AND num IS NULL' : ''}`, [fact]);
-        return result.rows.map((row: { node_id: string; value: string }) => ({ id: Number(row.node_id), value: row.value }));
+      factValues: async (fact, nonNumericOnly) => {
+        const result = await this.sql(`SELECT DISTINCT value FROM ${table('facts')} WHERE name = $1${nonNumericOnly ? ' AND num IS NULL' : ''}`, [fact]);
+        return result.rows.map((row: { value: string }) => row.value);
       },
       memberNames: async (set) => (await this.sql(`SELECT DISTINCT name FROM ${table(set)}`, [])).rows.map((row: { name: string }) => row.name),
       identities: async () => (await this.sql(`SELECT id, identity FROM ${table('nodes')}`, [])).rows.map((row: { id: string; identity: string }) => ({ id: Number(row.id), identity: row.identity })),
@@ -120,7 +129,11 @@ export class PostgresRegistrationStore implements RegistrationStore {
     if (typeof url !== 'string' || !/^postgres(ql)?:\/\//.test(url)) throw new InvalidArgumentError('postgresql store: expected a postgresql:// URL');
     if (typeof schema !== 'string' || !SCHEMA_NAME.test(schema)) throw new InvalidArgumentError(`postgresql store: schema ${JSON.stringify(schema)} is not a plain lower-case identifier`);
     const location = `${redactUrl(url)} (schema ${schema})`;
-    const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000 });
+    // synchronous_commit off: a server crash may lose the last registrations (every node repeats its own each
+    // interval), never consistency; a registration no longer waits for a WAL flush.
+    const pool = new pg.Pool({
+      connectionString: url, max: POOL_SIZE, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000, options: '-c synchronous_commit=off',
+    });
     pool.on('error', (error) => options.onError?.(error));
     try {
       const client = await pool.connect();

@@ -36,8 +36,9 @@ CREATE TABLE IF NOT EXISTS facts (
   num REAL,
   PRIMARY KEY (node_id, name)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS facts_name_value ON facts (name, value);
-CREATE INDEX IF NOT EXISTS facts_name_num ON facts (name, num);
+-- One index serves equality on value, numeric comparisons (within the fact's entries) and distinct values: each
+-- more index on facts would add a page write per fact of every new node.
+CREATE INDEX IF NOT EXISTS facts_name_value ON facts (name, value, num);
 ${LISTS.map((table) => `
 CREATE TABLE IF NOT EXISTS ${table} (node_id INTEGER NOT NULL, name TEXT NOT NULL, PRIMARY KEY (node_id, name)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ${table}_name ON ${table} (name);`).join('')}
@@ -48,7 +49,7 @@ const DIALECT: SqlDialect = {
   number: (placeholder) => placeholder,
   inList: (column, placeholder) => `${column} IN (SELECT value FROM json_each(${placeholder}))`,
   list: (values) => JSON.stringify(values),
-  valueEquals: (placeholder) => `value = ${placeholder}`,
+  valueIs: (placeholder, _values, list) => (list ? `value IN (SELECT value FROM json_each(${placeholder}))` : `value = ${placeholder}`),
   table: (name) => name,
 };
 
@@ -85,16 +86,18 @@ export class SqliteRegistrationStore implements RegistrationStore {
       deleteMember: lists((table) => `DELETE FROM ${table} WHERE node_id = ? AND name = ?`),
       deleteMembers: lists((table) => `DELETE FROM ${table} WHERE node_id = ?`),
       stale: prepare('SELECT id, identity FROM nodes WHERE last_seen < ? ORDER BY identity'),
-      factRows: prepare('SELECT node_id AS id, value FROM facts WHERE name = ?'),
-      nonNumericFactRows: prepare('SELECT node_id AS id, value FROM facts WHERE name = ? AND num IS NULL'),
+      factValues: prepare('SELECT DISTINCT value FROM facts WHERE name = ?'),
+      nonNumericFactValues: prepare('SELECT DISTINCT value FROM facts WHERE name = ? AND num IS NULL'),
       memberNames: lists((table) => `SELECT DISTINCT name FROM ${table}`),
       identities: prepare('SELECT id, identity FROM nodes'),
     };
     for (const table of LISTS) this.statements.list[table].pluck();
     for (const table of LISTS) this.statements.memberNames[table].pluck();
+    this.statements.factValues.pluck();
+    this.statements.nonNumericFactValues.pluck();
     const s = this.statements;
     this.rows = {
-      factRows: async (fact, nonNumericOnly) => (nonNumericOnly ? s.nonNumericFactRows : s.factRows).all(fact) as Array<{ id: number; value: string }>,
+      factValues: async (fact, nonNumericOnly) => (nonNumericOnly ? s.nonNumericFactValues : s.factValues).all(fact) as string[],
       memberNames: async (set) => s.memberNames[set].all() as string[],
       identities: async () => s.identities.all() as Array<{ id: number; identity: string }>,
     };
@@ -118,6 +121,8 @@ export class SqliteRegistrationStore implements RegistrationStore {
       if (version > SCHEMA_VERSION) throw new Error(`it was written by a newer tscollective (schema version ${version}, this one knows ${SCHEMA_VERSION})`);
       db.exec(SCHEMA);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      // Planner statistics for a long-lived connection (SQLite's advice): analyses the tables that need it.
+      db.pragma('optimize = 0x10002');
       return new SqliteRegistrationStore(db, path);
     } catch (error) {
       db?.close();
@@ -237,6 +242,11 @@ export class SqliteRegistrationStore implements RegistrationStore {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    try {
+      this.db.pragma('optimize');
+    } finally {
+      this.db.close();
+    }
   }
 }
