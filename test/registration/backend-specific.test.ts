@@ -84,8 +84,8 @@ forEachBackend('shared store', () => {
   test('sessions run with synchronous_commit off', async () => {
     const store = await PostgresRegistrationStore.open({ url: POSTGRES_URL, schema: schema() });
     try {
-      const pool = (store as unknown as { pool: pg.Pool }).pool;
-      assert.equal((await pool.query('SHOW synchronous_commit')).rows[0].synchronous_commit, 'off');
+      const pools = store as unknown as { pool: pg.Pool; queryPool: pg.Pool };
+      for (const pool of [pools.pool, pools.queryPool]) assert.equal((await pool.query('SHOW synchronous_commit')).rows[0].synchronous_commit, 'off');
     } finally {
       await store.close();
     }

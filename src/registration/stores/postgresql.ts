@@ -15,8 +15,10 @@ import { SCHEMA_NAME, redactUrl } from './postgresql-names.js';
 import { checkIdentity, factNumber, factsObject, normalizeUpdate, recordOf, staleCutoff } from './record.js';
 
 const SCHEMA_VERSION = 1;
-/** Connections per store: registrations arrive concurrently, and a query may run beside them. */
-const POOL_SIZE = 4;
+/** Connections per store for registrations and the other named statements (they arrive concurrently). */
+const STATEMENT_POOL_SIZE = 4;
+/** Connections per store for filter queries (planned for their values, unlike the named statements). */
+const QUERY_POOL_SIZE = 2;
 /**
  * Bytes of the longest fact value the (name, value) index holds: a btree entry is limited to about 2,700 bytes,
  * and fact names take up to 255. Longer values are found through the fact name alone.
@@ -95,7 +97,7 @@ export class PostgresRegistrationStore implements RegistrationStore {
   private readonly recordSql: string;
   private readonly statementPrefix: string;
 
-  private constructor(private readonly pool: pg.Pool, readonly location: string, private readonly schema: string) {
+  private constructor(private readonly pool: pg.Pool, private readonly queryPool: pg.Pool, readonly location: string, schema: string) {
     const table = (name: RegistrationTable): string => `"${schema}".${name}`;
     this.dialect = {
       placeholder: (index) => `$${index}`,
@@ -130,11 +132,16 @@ export class PostgresRegistrationStore implements RegistrationStore {
     if (typeof schema !== 'string' || !SCHEMA_NAME.test(schema)) throw new InvalidArgumentError(`postgresql store: schema ${JSON.stringify(schema)} is not a plain lower-case identifier`);
     const location = `${redactUrl(url)} (schema ${schema})`;
     // synchronous_commit off: a server crash may lose the last registrations (every node repeats its own each
-    // interval), never consistency; a registration no longer waits for a WAL flush.
-    const pool = new pg.Pool({
-      connectionString: url, max: POOL_SIZE, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000, options: '-c synchronous_commit=off',
-    });
-    pool.on('error', (error) => options.onError?.(error));
+    // interval), never consistency; a registration no longer waits for a WAL flush. The named statements have one
+    // good plan whatever their arguments, and replanning them is a third of their cost: generic plans. Filter
+    // queries differ in selectivity with their values: their own pool keeps custom plans.
+    const connect = (max: number, sessionSettings: string): pg.Pool => {
+      const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000, options: sessionSettings });
+      pool.on('error', (error) => options.onError?.(error));
+      return pool;
+    };
+    const pool = connect(STATEMENT_POOL_SIZE, '-c synchronous_commit=off -c plan_cache_mode=force_generic_plan');
+    const queryPool = connect(QUERY_POOL_SIZE, '-c synchronous_commit=off');
     try {
       const client = await pool.connect();
       try {
@@ -151,14 +158,15 @@ export class PostgresRegistrationStore implements RegistrationStore {
         client.release();
       }
     } catch (error) {
-      await pool.end().catch(() => undefined);
+      await Promise.all([pool.end(), queryPool.end()]).catch(() => undefined);
       throw new RegistrationStoreError(`cannot open the registration store ${location}: ${(error as Error).message}`, { cause: error });
     }
-    return new PostgresRegistrationStore(pool, location, schema);
+    return new PostgresRegistrationStore(pool, queryPool, location, schema);
   }
 
+  /** Runs a statement: a named one (prepared once per connection) on the statement pool, else a filter query. */
   private sql(text: string, values: unknown[], name?: string): Promise<pg.QueryResult> {
-    return this.pool.query(name ? { name: `${this.statementPrefix}_${name}`, text, values } : { text, values });
+    return name ? this.pool.query({ name: `${this.statementPrefix}_${name}`, text, values }) : this.queryPool.query({ text, values });
   }
 
   private async run<T>(what: string, work: () => Promise<T>): Promise<T> {
@@ -276,6 +284,6 @@ export class PostgresRegistrationStore implements RegistrationStore {
   }
 
   async close(): Promise<void> {
-    if (!this.pool.ended) await this.pool.end();
+    await Promise.all([this.pool, this.queryPool].filter((pool) => !pool.ended).map((pool) => pool.end()));
   }
 }
