@@ -1,5 +1,14 @@
-/** Registration: the periodic publisher (daemon side) and the store the registration agent fills. */
+/**
+ * Registration: the periodic publisher (daemon side), the registration stores the registration agent fills and
+ * discovery queries (sqlite, postgresql, directory; the contract is src/inter/registration.ts), and the import
+ * from the directory format.
+ */
 export { RegistrationStore } from './store.js';
 export type { NodeRecord, RegistrationUpdate } from './store.js';
 export { RegistrationPublisher, registrationBody } from './publisher.js';
 export type { RegistrationPublisherOptions } from './publisher.js';
+export { openRegistrationStore, openConfiguredRegistrationStore, registrationStoreSettings } from './stores/index.js';
+export type { OpenRegistrationStoreOptions, RegistrationStoreSettings } from './stores/index.js';
+export { importDirectory } from './import.js';
+export type { ImportReport } from './import.js';
+export { registrationConfigSchema, REGISTRATION_BACKENDS } from './schema.js';

@@ -81,6 +81,17 @@ forEachBackend('shared store', () => {
     }
   });
 
+  test('a regex over a fact with more distinct values than the index skip reads still sees every value', async () => {
+    const store = await PostgresRegistrationStore.open({ url: POSTGRES_URL, schema: schema() });
+    try {
+      for (let i = 0; i < 1100; i++) await store.record(update(`n${String(i).padStart(4, '0')}`, { serial: `s${i}`, os: i % 2 ? 'debian' : 'centos' }));
+      assert.deepEqual(await store.query({ filter: { fact: [{ fact: 'serial', operator: '=~', value: '^s10[0-9]{2}$' }] } }), Array.from({ length: 100 }, (_, i) => `n${1000 + i}`));
+      assert.equal(await store.count({ filter: { fact: [{ fact: 'os', operator: '=~', value: 'deb' }] } }), 550);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('sessions run with synchronous_commit off', async () => {
     const store = await PostgresRegistrationStore.open({ url: POSTGRES_URL, schema: schema() });
     try {

@@ -92,6 +92,10 @@ forEachBackend('registration store', (backend) => {
     assert.equal((await store.get('longvalue'))!.facts['motd'], long);
     assert.deepEqual(await store.query({ filter: { fact: [{ fact: 'motd', operator: '==', value: long }] } }), ['longvalue']);
     assert.deepEqual(await store.query({ filter: { fact: [{ fact: 'motd', operator: '==', value: `${long.slice(0, -1)}?` }] } }), []);
+    await store.record(update('shortvalue', { facts: { motd: 'hello!' } }));
+    assert.deepEqual(await store.query({ filter: { fact: [{ fact: 'motd', operator: '=~', value: '!$' }] } }), ['longvalue', 'shortvalue']);
+    assert.deepEqual(await store.query({ filter: { fact: [{ fact: 'motd', operator: '=~', value: '^v+!$' }] } }), ['longvalue']);
+    assert.deepEqual(await store.query({ filter: { fact: [{ fact: 'motd', operator: '>', value: 'i' }] } }), ['longvalue']);
   });
 
   test('malformed registrations are refused with the reason, and nothing is stored', async () => {

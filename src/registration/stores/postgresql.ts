@@ -25,6 +25,8 @@ const QUERY_POOL_SIZE = 2;
  */
 const INDEXED_VALUE_BYTES = 2000;
 const SHORT_VALUE = `octet_length(value) <= ${INDEXED_VALUE_BYTES}`;
+/** Distinct values read by skipping through the index; a fact with more is read in one pass instead. */
+const SKIP_SCAN_LIMIT = 1000;
 const LISTS = ['agents', 'classes', 'collectives'] as const;
 
 /** Options of the postgresql backend. */
@@ -56,6 +58,10 @@ function ddl(schema: string): string[] {
     `CREATE TABLE IF NOT EXISTS ${t('facts')} (node_id bigint NOT NULL, name text NOT NULL, value text NOT NULL, num double precision, PRIMARY KEY (node_id, name))`,
     `CREATE INDEX IF NOT EXISTS facts_name_value ON ${t('facts')} (name, value) INCLUDE (node_id) WHERE ${SHORT_VALUE}`,
     `CREATE INDEX IF NOT EXISTS facts_name_num ON ${t('facts')} (name, num) INCLUDE (node_id)`,
+    `CREATE INDEX IF NOT EXISTS facts_name_long ON ${t('facts')} (name) WHERE NOT ${SHORT_VALUE}`,
+    // Estimates for (name, value) pairs such as os = debian: without them the planner multiplies two
+    // selectivities, expects a handful of rows where there are thousands, and picks nested loops.
+    `CREATE STATISTICS IF NOT EXISTS "${schema}".facts_name_value_stats (mcv, dependencies) ON name, value FROM ${t('facts')}`,
     ...LISTS.flatMap((table) => [
       `CREATE TABLE IF NOT EXISTS ${t(table)} (node_id bigint NOT NULL, name text NOT NULL, PRIMARY KEY (node_id, name))`,
       `CREATE INDEX IF NOT EXISTS ${table}_name ON ${t(table)} (name, node_id)`,
@@ -113,16 +119,36 @@ export class PostgresRegistrationStore implements RegistrationStore {
       table,
     };
     this.rows = {
-      factValues: async (fact, nonNumericOnly) => {
-        const result = await this.sql(`SELECT DISTINCT value FROM ${table('facts')} WHERE name = $1${nonNumericOnly ? ' AND num IS NULL' : ''}`, [fact]);
-        return result.rows.map((row: { value: string }) => row.value);
-      },
+      factValues: (fact, nonNumericOnly) => this.distinctValues(fact, nonNumericOnly),
       memberNames: async (set) => (await this.sql(`SELECT DISTINCT name FROM ${table(set)}`, [])).rows.map((row: { name: string }) => row.name),
       identities: async () => (await this.sql(`SELECT id, identity FROM ${table('nodes')}`, [])).rows.map((row: { id: string; identity: string }) => ({ id: Number(row.id), identity: row.identity })),
     };
     this.recordSql = recordStatement(schema);
     // Prepared statements are per connection and named: the name must differ between schemas.
     this.statementPrefix = `tsco_registration_${createHash('sha256').update(schema).digest('hex').slice(0, 12)}`;
+  }
+
+  /**
+   * The distinct values of a fact. Non-numeric ones come from the (name, num) index (num IS NULL); all of them by
+   * skipping from value to value through the (name, value) index, which reads a few entries for a fact such as
+   * os instead of one per node, unless the fact has many values; values too long for that index come from their
+   * own small index.
+   */
+  private async distinctValues(fact: string, nonNumericOnly: boolean): Promise<string[]> {
+    const facts = this.dialect.table('facts');
+    const values = (result: pg.QueryResult): string[] => result.rows.map((row: { value: string }) => row.value);
+    if (nonNumericOnly) return values(await this.sql(`SELECT DISTINCT value FROM ${facts} WHERE name = $1 AND num IS NULL`, [fact]));
+    const next = (after: string): string => `SELECT value FROM ${facts} WHERE name = $1 AND ${SHORT_VALUE}${after} ORDER BY value LIMIT 1`;
+    const [skipped, long] = await Promise.all([
+      this.sql(`WITH RECURSIVE v(value, n) AS ((${next('').replace('SELECT value', 'SELECT value, 1')})
+        UNION ALL SELECT (${next(' AND value > v.value')}), v.n + 1 FROM v WHERE v.value IS NOT NULL AND v.n < $2)
+        SELECT value FROM v WHERE value IS NOT NULL`, [fact, SKIP_SCAN_LIMIT + 1]),
+      this.sql(`SELECT DISTINCT value FROM ${facts} WHERE name = $1 AND NOT ${SHORT_VALUE}`, [fact]),
+    ]);
+    const short = skipped.rows.length <= SKIP_SCAN_LIMIT
+      ? values(skipped)
+      : values(await this.sql(`SELECT DISTINCT value FROM ${facts} WHERE name = $1 AND ${SHORT_VALUE}`, [fact]));
+    return [...short, ...values(long)];
   }
 
   /** Connects, creates the schema and tables when missing (idempotent), and checks the schema version. */
