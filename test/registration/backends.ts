@@ -11,6 +11,10 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { RegistrationBackend, RegistrationStore } from '../../src/inter/registration.js';
 import { openRegistrationStore, type RegistrationStoreSettings } from '../../src/registration/stores/index.js';
+import { SqliteRegistrationStore } from '../../src/registration/stores/sqlite.js';
+
+/** The backends under test: the three, and sqlite combining conditions in PostgreSQL's predicate style. */
+export type TestBackend = RegistrationBackend | 'sqlite-predicate';
 
 /** The PostgreSQL of development and CI machines (trust auth, database `test`). */
 export const POSTGRES_URL = process.env['TSCO_TEST_POSTGRES_URL'] ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -51,13 +55,15 @@ export async function dropSchema(schema: string): Promise<void> {
 /** One backend, opened in a fresh place; `open` again reaches the same data; `cleanup` removes it all. */
 export interface BackendFixture {
   readonly backend: RegistrationBackend;
+  readonly variant: TestBackend;
   readonly settings: RegistrationStoreSettings;
   open(): Promise<RegistrationStore>;
   cleanup(): Promise<void>;
 }
 
-/** A fresh place for `backend`. */
-export function fixture(backend: RegistrationBackend): BackendFixture {
+/** A fresh place for `variant`. */
+export function fixture(variant: TestBackend): BackendFixture {
+  const backend: RegistrationBackend = variant === 'sqlite-predicate' ? 'sqlite' : variant;
   let settings: RegistrationStoreSettings;
   let cleanup: () => Promise<void>;
   if (backend === 'postgresql') {
@@ -69,17 +75,20 @@ export function fixture(backend: RegistrationBackend): BackendFixture {
     settings = backend === 'sqlite' ? { backend, path: join(dir, 'registration.sqlite') } : { backend, dir: join(dir, 'store') };
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
   }
-  return { backend, settings, open: () => openRegistrationStore(settings), cleanup };
+  const open = variant === 'sqlite-predicate' && settings.backend === 'sqlite'
+    ? async () => SqliteRegistrationStore.open({ path: settings.path, combine: 'predicate' })
+    : () => openRegistrationStore(settings);
+  return { backend, variant, settings, open, cleanup };
 }
 
 /** Every backend. */
-export const BACKENDS: readonly RegistrationBackend[] = ['sqlite', 'postgresql', 'directory'];
+export const BACKENDS: readonly TestBackend[] = ['sqlite', 'sqlite-predicate', 'postgresql', 'directory'];
 
 /**
  * Declares `body` once per backend, in a describe block named after it. PostgreSQL's block is skipped with the
  * reason when the server is unreachable, and replaced by a failing test when CI=true.
  */
-export function forEachBackend(title: string, body: (backend: RegistrationBackend) => void, backends: readonly RegistrationBackend[] = BACKENDS): void {
+export function forEachBackend(title: string, body: (backend: TestBackend) => void, backends: readonly TestBackend[] = BACKENDS): void {
   for (const backend of backends) {
     if (backend === 'postgresql' && POSTGRES_UNAVAILABLE) {
       if (process.env['CI'] === 'true') {

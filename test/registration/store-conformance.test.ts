@@ -35,7 +35,7 @@ forEachBackend('registration store', (backend) => {
     }));
     const read = await store.get('alpha');
     assert.deepEqual(read, written);
-    assert.equal(store.backend, backend);
+    assert.equal(store.backend, place.backend);
     assert.deepEqual(read!.agents, ['rpcutil', 'service']);
     assert.deepEqual(read!.classes, ['base', 'web']);
     assert.deepEqual(read!.collectives, ['mcollective', 'uk']);

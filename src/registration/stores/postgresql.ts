@@ -106,7 +106,9 @@ export class PostgresRegistrationStore implements RegistrationStore {
   private constructor(private readonly pool: pg.Pool, private readonly queryPool: pg.Pool, readonly location: string, schema: string) {
     const table = (name: RegistrationTable): string => `"${schema}".${name}`;
     this.dialect = {
+      style: 'predicate',
       placeholder: (index) => `$${index}`,
+      idSet: (placeholder) => `SELECT unnest(${placeholder}::bigint[]) AS id`,
       number: (placeholder) => `${placeholder}::float8`,
       inList: (column, placeholder, ids) => `${column} = ANY(${placeholder}::${ids ? 'bigint' : 'text'}[])`,
       list: (values) => values,
