@@ -33,6 +33,17 @@ test('sqlite: the database is created mode 0600 in a directory created mode 0700
   assert.equal(statSync(join(path, '..')).mode & 0o777, 0o700);
 });
 
+test('sqlite: WAL mode, synchronous NORMAL, checkpoints every 10,000 pages, WAL truncated to 64 MB, 32 MB cache', async () => {
+  const store = SqliteRegistrationStore.open({ path: join(temp(), 'registration.sqlite') });
+  const db = (store as unknown as { db: Database.Database }).db;
+  const pragma = (name: string): unknown => db.pragma(name, { simple: true });
+  assert.deepEqual(
+    [pragma('journal_mode'), pragma('synchronous'), pragma('wal_autocheckpoint'), pragma('journal_size_limit'), pragma('cache_size')],
+    ['wal', 1, 10_000, 67_108_864, -32_768],
+  );
+  await store.close();
+});
+
 test('sqlite: a re-registration writes only what changed', async () => {
   const path = join(temp(), 'registration.sqlite');
   const store = SqliteRegistrationStore.open({ path });
