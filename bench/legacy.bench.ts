@@ -1,6 +1,6 @@
 /**
- * `npm run bench:legacy [-- --json] [-- --seconds S]`: only the protocol version 1 rows (bench/legacy-rows.ts),
- * which `npm run bench` also includes.
+ * The protocol version 1 rows (bench/legacy-rows.ts): `npm run bench` runs them with every other bench,
+ * `npm run bench:legacy [-- --json] [-- --seconds S]` alone.
  */
 import { legacyReport, legacyRows } from './legacy-rows.js';
 

@@ -19,7 +19,6 @@ import { hmacSha256 } from '../plugins/security/aes_security/primitives.js';
 import { LABELS, decodeEnvelope, parseReplyHeader, parseRequestHeader } from '../plugins/security/aes_security/wire.js';
 import type { DecodedRequest, OutgoingRequest } from '../src/inter/message.js';
 import { MemoryCounters } from '../src/util/counters.js';
-import { legacyReport, legacyRows } from './legacy-rows.js';
 import { CapturingLogger } from '../src/util/log.js';
 
 const args = process.argv.slice(2);
@@ -214,11 +213,8 @@ for (const [size, body] of Object.entries(BODIES)) {
   }
 }
 
-// Protocol version 1 rows: their own floor (EVP_BytesToKey is part of it), and ms per message next to MCollective's.
-const legacy = legacyRows(seconds, ROUNDS);
-
 if (json) {
-  console.log(JSON.stringify({ ...results, ...legacy }));
+  console.log(JSON.stringify(results));
 } else {
   console.log('aes_security, RSA-2048, msgpack bodies, one core; floor = the raw node:crypto operations of the step, on the same messages\n');
   console.log(`${'operation'.padEnd(32)}${'ops/s'.padStart(10)}${'floor ops/s'.padStart(14)}${'cost ratio'.padStart(12)}`);
@@ -229,5 +225,4 @@ if (json) {
   console.log(`\nreply decode (ephemeral, 200 B): ${ephemeral} ops/s (target >= 10000: ${ephemeral >= 10000 ? 'met' : 'missed'})`);
   const worst = Math.max(...Object.values(results).map((r) => r.cost_ratio));
   console.log(`worst cost ratio: ${worst.toFixed(3)} (target <= 1.3: ${worst <= 1.3 ? 'met' : 'missed'})`);
-  console.log(legacyReport(legacy).join('\n'));
 }

@@ -2,7 +2,7 @@
 /**
  * tsco: the tscollective client, in the style of MCollective's `mco`.
  *
- *   tsco [--config client.cfg] ping|discover|rpc|inventory|plugin doc|decode|keys ...
+ *   tsco [--config client.cfg] ping|discover|rpc|inventory|plugin doc|decode|keys|registration ...
  *
  * The configuration is `--config`, else `$TSCO_CONFIG`, else `~/.tscollective/client.cfg`. RPC commands exit
  * with MCollective's codes (0 ok, 1 nothing discovered and no responses, 2 some failed, 3 discovered but none
@@ -16,6 +16,7 @@ import { registerDecodeCommand } from './tsco/decode.js';
 import { registerKeysCommands } from './tsco/keys-commands.js';
 import { registerPluginCommands } from './tsco/plugin-doc.js';
 import { processStreams, type Streams } from './tsco/output.js';
+import { registerRegistrationCommands } from './tsco/registration-commands.js';
 import { registerRpcCommands } from './tsco/rpc-commands.js';
 
 /** Builds the program; `run` receives each command's exit-code promise. */
@@ -31,6 +32,7 @@ export function buildProgram(streams: Streams, run: (work: Promise<number>) => v
   registerDecodeCommand(program, streams, run);
   registerPluginCommands(program, streams, run);
   registerKeysCommands(program, streams, run);
+  registerRegistrationCommands(program, streams, run);
   return program;
 }
 

@@ -1,10 +1,11 @@
 /**
  * The top-level keys of server.cfg and client.cfg (MCollective 2.x names and defaults), and the
- * two core plugin namespaces the daemon itself reads: `rpcaudit` and `actionpolicy`.
+ * core plugin namespaces the daemon itself reads: `rpcaudit`, `actionpolicy` and `registration`.
  * Registered on import; src/config/index.ts imports this module.
  */
 import { hostname } from 'node:os';
 import type { ConfigSchema, ConfigView } from '../inter/config.js';
+import { registrationConfigSchema } from '../registration/schema.js';
 import { registerConfigSchema } from './schema-registry.js';
 
 /** Top-level settings. */
@@ -93,3 +94,4 @@ export function coreCrossChecks(config: ConfigView): string[] {
 registerConfigSchema(coreSchema);
 registerConfigSchema(rpcauditSchema);
 registerConfigSchema(actionpolicySchema);
+registerConfigSchema(registrationConfigSchema);

@@ -5,3 +5,4 @@ export type * from './config.js';
 export type * from './security.js';
 export type * from './connector.js';
 export { StatusCode, PROVEN_SENDER } from './message.js';
+export type * from './registration.js';

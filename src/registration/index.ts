@@ -1,7 +1,16 @@
-/** Registration: the periodic publisher (daemon side) and the store the registration agent fills. */
+/**
+ * Registration: the periodic publisher (daemon side), the registration stores the registration agent fills and
+ * discovery queries (sqlite, postgresql, directory; the contract is src/inter/registration.ts), and the import
+ * from the directory format.
+ */
 export { RegistrationStore } from './store.js';
 export type { NodeRecord, RegistrationUpdate } from './store.js';
 export { RegistrationPublisher, registrationBody, MAX_ATTEMPTS, MAX_ACK_WAIT_MS } from './publisher.js';
 export { Acknowledgements } from './acknowledgements.js';
 export type { AttemptOutcome, AcknowledgementOptions } from './acknowledgements.js';
 export type { RegistrationPublisherOptions, RegistrationKind } from './publisher.js';
+export { openRegistrationStore, openConfiguredRegistrationStore, registrationStoreSettings } from './stores/index.js';
+export type { OpenRegistrationStoreOptions, RegistrationStoreSettings } from './stores/index.js';
+export { importDirectory } from './import.js';
+export type { ImportReport } from './import.js';
+export { registrationConfigSchema, REGISTRATION_BACKENDS } from './schema.js';

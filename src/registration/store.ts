@@ -1,72 +1,64 @@
 /**
- * The registration store: what each node last registered, kept as one JSON file per node
- * (`<dir>/<identity>.json`) written atomically (write a temporary file, fsync, rename), so a
- * crash leaves either the old or the new record, never a torn one, and the store survives
- * restarts. No database dependency: records are small, writes are one per node per interval,
- * and the files can be inspected and backed up with ordinary tools.
+ * The files of the `directory` registration backend: what each node last registered, kept as one JSON file per
+ * node (`<dir>/<identity>.json`) written atomically (write a temporary file, fsync, rename), so a crash leaves
+ * either the old or the new record, never a torn one. Meant for small setups: every query reads every file
+ * (src/registration/stores/directory.ts); larger fleets use the sqlite or postgresql backend, which can import
+ * these files (src/registration/import.ts). This class is synchronous; the RegistrationStore interface over it is
+ * DirectoryRegistrationStore.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, RegistrationStoreError } from '../errors.js';
-import type { SenderProof } from '../inter/message.js';
-import { checkName } from '../names.js';
+import type { RegisteredNode, RegistrationUpdate as StoreUpdate } from '../inter/registration.js';
+// NAME_RULES.identity excludes path separators and a leading dot, so an identity can name a file.
+import { UNKNOWN_PROOF, checkIdentity, factsObject, normalizeUpdate, recordOf } from './stores/record.js';
 
-/** What the store knows about one node. */
-export interface NodeRecord {
-  identity: string;
-  /** `cert=<name>` of the key that signed the last registration. */
-  signer: string;
-  /**
-   * How `identity` was bound to `signer` when it was stored: `key-name`, `certificate` or `mapping` prove the node's
-   * name; `shared` means a key several servers share signed it, so the name is NOT authenticated (tools should say
-   * so). Records written before signer and proof were kept read as `none`.
-   */
-  senderProof: SenderProof;
-  collective: string;
-  agents: string[];
-  /** Flattened facts (empty for `agentlist` registrations). */
-  facts: Record<string, string>;
-  classes: string[];
-  collectives: string[];
-  /** Milliseconds since the epoch. */
-  firstSeen: number;
-  lastSeen: number;
-  registrations: number;
+/**
+ * What a record file holds: a RegisteredNode, plus `callerid` (the signer again) for readers of the format
+ * before signers and proofs were kept.
+ */
+export interface NodeRecord extends RegisteredNode {
+  /** The same as `signer`. */
+  readonly callerid: string;
 }
 
-/** A registration to record. */
-export interface RegistrationUpdate {
-  identity: string;
-  /** `cert=<name>` of the signing key. */
-  signer: string;
-  senderProof: SenderProof;
-  collective: string;
-  agents: string[];
-  facts?: Record<string, string>;
-  classes?: string[];
-  collectives?: string[];
-  /** Milliseconds since the epoch; default now. */
-  time?: number;
+/**
+ * A registration to record. `signer` is the `cert=<name>` that proved it; `callerid` is its former name, still
+ * accepted. `senderProof` is `unknown` when omitted.
+ */
+export interface RegistrationUpdate extends Omit<StoreUpdate, 'signer' | 'senderProof'> {
+  signer?: string;
+  senderProof?: string;
+  /** Former name of `signer`. */
+  callerid?: string;
 }
 
-/** Node identities name files: NAME_RULES.identity excludes separators and a leading dot. */
-function checkIdentity(identity: unknown): string {
-  return checkName('identity', 'identity', identity);
-}
-
-function isRecord(value: unknown): value is NodeRecord {
+function isRecord(value: unknown): value is Record<string, unknown> & { identity: string; lastSeen: number; agents: unknown[] } {
   const r = value as NodeRecord;
   return typeof r === 'object' && r !== null && typeof r.identity === 'string' && typeof r.lastSeen === 'number' && Array.isArray(r.agents);
 }
 
-/** A record as read: older files named the signer `callerid` and kept no proof (read as `none`: unverified). */
-function upgrade(record: NodeRecord & { callerid?: unknown }): NodeRecord {
-  const { callerid, ...rest } = record;
+/** A record read from a file, facts as a null-prototype object; files written before signers were kept have callerid only. */
+function recordFromFile(value: Record<string, unknown>): NodeRecord {
+  const signer = String(value['signer'] ?? value['callerid'] ?? '');
+  const facts = value['facts'];
+  const strings = (list: unknown): string[] => (Array.isArray(list) ? list.filter((item): item is string => typeof item === 'string') : []);
   return {
-    ...rest,
-    signer: typeof rest.signer === 'string' ? rest.signer : typeof callerid === 'string' ? callerid : '',
-    senderProof: typeof rest.senderProof === 'string' ? rest.senderProof : 'none',
+    identity: value['identity'] as string,
+    collective: String(value['collective'] ?? ''),
+    signer,
+    callerid: signer,
+    senderProof: typeof value['senderProof'] === 'string' ? value['senderProof'] : UNKNOWN_PROOF,
+    agents: strings(value['agents']).sort(),
+    facts: factsObject(typeof facts === 'object' && facts !== null
+      ? Object.entries(facts).filter((entry): entry is [string, string] => typeof entry[1] === 'string')
+      : []),
+    classes: strings(value['classes']).sort(),
+    collectives: strings(value['collectives']).sort(),
+    firstSeen: Number(value['firstSeen'] ?? value['lastSeen']),
+    lastSeen: value['lastSeen'] as number,
+    registrations: Number(value['registrations'] ?? 1),
   };
 }
 
@@ -104,7 +96,7 @@ export class RegistrationStore {
     try {
       const value: unknown = JSON.parse(text);
       if (!isRecord(value)) throw new Error('not a node record');
-      return upgrade(value);
+      return recordFromFile(value);
     } catch (error) {
       this.onCorrupt(path, error as Error);
       return undefined;
@@ -129,24 +121,17 @@ export class RegistrationStore {
     }
   }
 
-  /** Records a registration, keeping firstSeen and counting registrations. Returns the new record. */
+  /**
+   * Records a registration, keeping firstSeen and counting registrations. Returns the new record. Throws
+   * InvalidArgumentError for a malformed update (see normalizeUpdate), RegistrationStoreError when the file
+   * cannot be written.
+   */
   record(update: RegistrationUpdate): NodeRecord {
-    const identity = checkIdentity(update.identity);
-    const time = update.time ?? Date.now();
-    const previous = this.read(this.path(identity));
-    const record: NodeRecord = {
-      identity,
-      signer: update.signer,
-      senderProof: update.senderProof,
-      collective: update.collective,
-      agents: [...update.agents],
-      facts: { ...(update.facts ?? {}) },
-      classes: [...(update.classes ?? [])],
-      collectives: [...(update.collectives ?? [update.collective])],
-      firstSeen: previous?.firstSeen ?? time,
-      lastSeen: time,
-      registrations: (previous?.registrations ?? 0) + 1,
-    };
+    const signer = update.signer ?? update.callerid;
+    const normalized = normalizeUpdate({ ...update, signer: signer!, senderProof: update.senderProof ?? UNKNOWN_PROOF });
+    const previous = this.read(this.path(normalized.identity));
+    const stored = previous ? recordOf(normalized, previous.firstSeen, previous.registrations + 1) : recordOf(normalized, normalized.firstSeen, normalized.registrations);
+    const record: NodeRecord = { ...stored, callerid: stored.signer };
     this.write(record);
     return record;
   }

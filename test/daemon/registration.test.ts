@@ -87,7 +87,8 @@ describe('registration', () => {
     assert.equal(record.senderProof, 'key-name');
     assert.equal(record.collective, 'ops');
     assert.deepEqual(record.agents, ['discovery', 'rpcutil']);
-    assert.deepEqual(record.facts, { country: 'uk', role: 'web', 'net.ips.0': '10.0.0.1', 'net.ips.1': '10.0.0.2' });
+    assert.deepEqual({ ...record.facts }, { country: 'uk', role: 'web', 'net.ips.0': '10.0.0.1', 'net.ips.1': '10.0.0.2' });
+    assert.equal(Object.getPrototypeOf(record.facts), null, 'facts are own properties only');
     assert.deepEqual(record.classes, ['webserver']);
     assert.deepEqual(record.collectives, ['mcollective', 'ops']);
     assert.ok(registrar.daemon.stats().replies >= 1, 'the acknowledgement is a reply');
@@ -253,11 +254,11 @@ describe('RegistrationStore', () => {
     assert.deepEqual(readdirSync(path), ['a.example.json'], 'no temporary files left behind');
   });
 
-  test('a record written before signer and proof were kept reads with its signer and proof none', () => {
+  test('a record written before signer and proof were kept reads with its signer and proof unknown', () => {
     const path = tempDir('old-record');
     writeFileSync(join(path, 'old.json'), JSON.stringify({ identity: 'old', callerid: 'cert=old', collective: 'c', agents: [], facts: {}, classes: [], collectives: ['c'], firstSeen: 1, lastSeen: 2, registrations: 1 }));
     const record = RegistrationStore.open(path).get('old')!;
-    assert.deepEqual([record.signer, record.senderProof, 'callerid' in record], ['cert=old', 'none', false]);
+    assert.deepEqual([record.signer, record.senderProof, record.callerid], ['cert=old', 'unknown', 'cert=old']);
   });
 
   test('stale() finds nodes not seen for N intervals; active() the others', () => {

@@ -1,0 +1,76 @@
+/**
+ * The registration store a configuration asks for (`plugin.registration.*`), with every problem found at once:
+ * a missing store_dir or URL, a malformed URL or schema name, and settings that would do nothing with the chosen
+ * backend (store_dir with store = sqlite, ...).
+ */
+import { join } from 'node:path';
+import type { ConfigView } from '../inter/config.js';
+import type { RegistrationBackend } from '../inter/registration.js';
+import { DEFAULT_POSTGRESQL_SCHEMA, DEFAULT_SQLITE_FILE } from './schema.js';
+import { SCHEMA_NAME } from './stores/postgresql-names.js';
+
+/** Which store to open, and where. */
+export type RegistrationStoreSettings =
+  | { backend: 'sqlite'; path: string }
+  | { backend: 'postgresql'; url: string; schema: string }
+  | { backend: 'directory'; dir: string };
+
+const KEY = (key: string): string => `plugin.registration.${key}`;
+
+/** The keys that belong to one backend only. */
+const OWN_KEYS: Record<RegistrationBackend, readonly string[]> = {
+  sqlite: ['sqlite.path'],
+  postgresql: ['postgresql.url', 'postgresql.schema'],
+  directory: ['store_dir'],
+};
+
+/**
+ * Reads the store settings. `store` defaults to sqlite, or to directory when only `store_dir` is set (the
+ * configuration of earlier versions keeps working). Returns the settings, or the problems (each naming where the
+ * key was set) when there are any.
+ */
+export function registrationStoreSettings(config: ConfigView): { settings?: RegistrationStoreSettings; problems: string[] } {
+  const problems: string[] = [];
+  const where = (key: string): string => `${config.origin(KEY(key))}: ${KEY(key)}`;
+  const explicit = config.has(KEY('store')) ? (config.string(KEY('store')) as RegistrationBackend) : undefined;
+  const backend: RegistrationBackend = explicit ?? (config.has(KEY('store_dir')) ? 'directory' : 'sqlite');
+  for (const [owner, keys] of Object.entries(OWN_KEYS)) {
+    if (owner === backend) continue;
+    for (const key of keys) {
+      if (config.has(KEY(key))) problems.push(`${where(key)}: applies to store = ${owner} only, and the store is ${backend} (set ${KEY('store')} = ${owner}, or remove it)`);
+    }
+  }
+  let settings: RegistrationStoreSettings | undefined;
+  switch (backend) {
+    case 'directory': {
+      const dir = config.string(KEY('store_dir'))?.trim();
+      if (!dir) problems.push(`${config.origin(KEY('store'))}: ${KEY('store')}: directory needs ${KEY('store_dir')}`);
+      else settings = { backend, dir };
+      break;
+    }
+    case 'sqlite': {
+      const path = config.string(KEY('sqlite.path'))?.trim() || join(config.string('statedir') ?? '/var/lib/tscollective', DEFAULT_SQLITE_FILE);
+      settings = { backend, path };
+      break;
+    }
+    case 'postgresql': {
+      const url = config.string(KEY('postgresql.url'))?.trim();
+      const schema = config.string(KEY('postgresql.schema')) ?? DEFAULT_POSTGRESQL_SCHEMA;
+      if (!url) problems.push(`${config.origin(KEY('store'))}: ${KEY('store')}: postgresql needs ${KEY('postgresql.url')} (postgresql://user@host:port/database)`);
+      else if (!isPostgresUrl(url)) problems.push(`${where('postgresql.url')}: expected postgresql://user@host:port/database`);
+      if (!SCHEMA_NAME.test(schema)) problems.push(`${where('postgresql.schema')}: ${JSON.stringify(schema)} is not a plain lower-case identifier (letters, digits and "_", at most 63)`);
+      if (url && isPostgresUrl(url) && SCHEMA_NAME.test(schema)) settings = { backend, url, schema };
+      break;
+    }
+  }
+  return problems.length > 0 ? { problems } : { settings: settings!, problems };
+}
+
+function isPostgresUrl(url: string): boolean {
+  if (!/^postgres(ql)?:\/\//.test(url)) return false;
+  try {
+    return new URL(url).hostname !== '' || url.includes('host=');
+  } catch {
+    return false;
+  }
+}
