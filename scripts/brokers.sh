@@ -204,7 +204,7 @@ amq_write_config() {
     </systemUsage>
     <transportConnectors>
       <transportConnector name="openwire" uri="tcp://127.0.0.1:$AMQ_OPENWIRE_PORT"/>
-      <transportConnector name="stomp" uri="stomp+nio://127.0.0.1:$AMQ_STOMP_PORT?transport.hbGracePeriodMultiplier=1.5"/>
+      <transportConnector name="stomp" uri="stomp+nio://127.0.0.1:$AMQ_STOMP_PORT?transport.hbGracePeriodMultiplier=1.5&amp;wireFormat.maxFrameSize=33554432&amp;wireFormat.maxDataLength=33554432"/>
     </transportConnectors>
   </broker>
 </beans>
