@@ -97,6 +97,8 @@ export class BrokerConnector implements Connector {
     this.warnings = init.configWarnings ?? [];
     try {
       this.identity = checkName('identity', init.identity);
+      const problem = init.driver.nameProblem?.('identity', this.identity);
+      if (problem !== undefined) this.problems.push(`identity ${JSON.stringify(this.identity)} cannot be used with the ${init.name} connector: ${problem}`);
     } catch (error) {
       this.problems.push((error as Error).message);
       this.identity = String(init.identity);
@@ -168,6 +170,7 @@ export class BrokerConnector implements Connector {
       checkName('collective', collective);
       checkName('agent', agent);
       checkHandler('handler', handler);
+      this.checkCarried('collective', 'collective', collective);
     });
     return this.subscribe({ kind: 'broadcast', collective, agent }, handler);
   }
@@ -178,6 +181,8 @@ export class BrokerConnector implements Connector {
       checkName('collective', collective);
       checkName('identity', identity);
       checkHandler('handler', handler);
+      this.checkCarried('collective', 'collective', collective);
+      this.checkCarried('identity', 'identity', identity);
     });
     return this.subscribe({ kind: 'directed', collective, identity }, handler);
   }
@@ -187,6 +192,7 @@ export class BrokerConnector implements Connector {
     this.guard(() => {
       checkName('collective', collective);
       checkHandler('handler', handler);
+      this.checkCarried('collective', 'collective', collective);
     });
     const replyTo = this.driver.newReplyTo(collective, this.identity);
     const subscription = await this.subscribe({ kind: 'reply', collective, replyTo }, handler);
@@ -195,7 +201,11 @@ export class BrokerConnector implements Connector {
 
   /** Publishes a broadcast request, or a directed one when `request.node` is set. */
   async publishRequest(request: PublishRequest): Promise<void> {
-    this.guard(() => checkPublishRequest(request));
+    this.guard(() => {
+      checkPublishRequest(request);
+      this.checkCarried('collective', 'request.collective', request.collective);
+      if (request.node !== undefined) this.checkCarried('identity', 'request.node', request.node);
+    });
     const route: PublishRoute = request.node === undefined
       ? { kind: 'broadcast', collective: request.collective, agent: request.agent }
       : { kind: 'directed', collective: request.collective, agent: request.agent, node: request.node };
@@ -392,6 +402,12 @@ export class BrokerConnector implements Connector {
   private setState(state: ConnectorState, detail: { host?: string; error?: Error } = {}): void {
     this.currentState = state;
     this.events.emit('state', state, detail);
+  }
+
+  /** Throws InvalidArgumentError naming `argument` when the driver cannot carry `value` as a `kind` name. */
+  private checkCarried(kind: 'collective' | 'identity', argument: string, value: string): void {
+    const problem = this.driver.nameProblem?.(kind, value);
+    if (problem !== undefined) throw new InvalidArgumentError(`${argument}: ${JSON.stringify(value)} cannot be used with the ${this.name} connector: ${problem}`);
   }
 
   /** Runs argument checks; a failure is counted, logged and rethrown. */
