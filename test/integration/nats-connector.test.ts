@@ -94,7 +94,7 @@ describe('nats settings and names', () => {
       /request\.node: "web1\." cannot be used with the nats connector/);
     await assert.rejects(connector.publishReply('mcollective.broadcast.agent.rpcutil', Buffer.from('x'), 60), /is not usable: a NATS reply subject looks like/);
     assert.equal(counters.get('connector.nats.invalid_argument'), 5);
-    assert.match(make('trailing.').connector.validate().join('\n'), /identity "trailing\." cannot be used with the nats connector: a NATS subject cannot have an empty token/);
+    assert.match(make('trailing.').connector.validate().join('\n'), /identity: "trailing\." cannot be used with the nats connector: a NATS subject cannot have an empty token/);
     await connector.disconnect();
   });
 });

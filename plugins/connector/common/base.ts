@@ -23,7 +23,7 @@ import type { ReconnectPolicy } from '../pool/backoff.js';
 import { HostRotation, connectWithFailover, describeHost } from '../pool/failover.js';
 import { ReadyGate } from '../pool/gate.js';
 import type { PoolHost } from '../pool/options.js';
-import { checkBody, checkHandler, checkName, checkPublishRequest, checkReplyTo, checkTtl, guardArguments } from './arguments.js';
+import { checkBody, checkCarried, checkHandler, checkName, checkPublishRequest, checkReplyTo, checkTtl, guardArguments } from './arguments.js';
 import {
   type ConnectorDriver, type DriverSession, type OutboundMessage, type PublishRoute, type SessionEvents, type SubscribeRoute, describeRoute,
 } from './driver.js';
@@ -97,8 +97,7 @@ export class BrokerConnector implements Connector {
     this.warnings = init.configWarnings ?? [];
     try {
       this.identity = checkName('identity', init.identity);
-      const problem = init.driver.nameProblem?.('identity', this.identity);
-      if (problem !== undefined) this.problems.push(`identity ${JSON.stringify(this.identity)} cannot be used with the ${init.name} connector: ${problem}`);
+      checkCarried(init.driver, init.name, 'identity', 'identity', this.identity);
     } catch (error) {
       this.problems.push((error as Error).message);
       this.identity = String(init.identity);
@@ -170,7 +169,7 @@ export class BrokerConnector implements Connector {
       checkName('collective', collective);
       checkName('agent', agent);
       checkHandler('handler', handler);
-      this.checkCarried('collective', 'collective', collective);
+      checkCarried(this.driver, this.name, 'collective', 'collective', collective);
     });
     return this.subscribe({ kind: 'broadcast', collective, agent }, handler);
   }
@@ -181,8 +180,8 @@ export class BrokerConnector implements Connector {
       checkName('collective', collective);
       checkName('identity', identity);
       checkHandler('handler', handler);
-      this.checkCarried('collective', 'collective', collective);
-      this.checkCarried('identity', 'identity', identity);
+      checkCarried(this.driver, this.name, 'collective', 'collective', collective);
+      checkCarried(this.driver, this.name, 'identity', 'identity', identity);
     });
     return this.subscribe({ kind: 'directed', collective, identity }, handler);
   }
@@ -192,7 +191,7 @@ export class BrokerConnector implements Connector {
     this.guard(() => {
       checkName('collective', collective);
       checkHandler('handler', handler);
-      this.checkCarried('collective', 'collective', collective);
+      checkCarried(this.driver, this.name, 'collective', 'collective', collective);
     });
     const replyTo = this.driver.newReplyTo(collective, this.identity);
     const subscription = await this.subscribe({ kind: 'reply', collective, replyTo }, handler);
@@ -203,8 +202,8 @@ export class BrokerConnector implements Connector {
   async publishRequest(request: PublishRequest): Promise<void> {
     this.guard(() => {
       checkPublishRequest(request);
-      this.checkCarried('collective', 'request.collective', request.collective);
-      if (request.node !== undefined) this.checkCarried('identity', 'request.node', request.node);
+      checkCarried(this.driver, this.name, 'collective', 'request.collective', request.collective);
+      if (request.node !== undefined) checkCarried(this.driver, this.name, 'identity', 'request.node', request.node);
     });
     const route: PublishRoute = request.node === undefined
       ? { kind: 'broadcast', collective: request.collective, agent: request.agent }
@@ -402,12 +401,6 @@ export class BrokerConnector implements Connector {
   private setState(state: ConnectorState, detail: { host?: string; error?: Error } = {}): void {
     this.currentState = state;
     this.events.emit('state', state, detail);
-  }
-
-  /** Throws InvalidArgumentError naming `argument` when the driver cannot carry `value` as a `kind` name. */
-  private checkCarried(kind: 'collective' | 'identity', argument: string, value: string): void {
-    const problem = this.driver.nameProblem?.(kind, value);
-    if (problem !== undefined) throw new InvalidArgumentError(`${argument}: ${JSON.stringify(value)} cannot be used with the ${this.name} connector: ${problem}`);
   }
 
   /** Runs argument checks; a failure is counted, logged and rethrown. */

@@ -125,7 +125,7 @@ class NatsSession implements DriverSession {
     this.ensureOpen(`subscribe to ${subject}`);
     const subscription = this.connection.subscribe(subject, {
       callback: (error, message) => {
-        if (error === null) this.receive(message, deliver);
+        if (error === null) this.receive(message, subject, deliver);
       },
     });
     try {
@@ -211,8 +211,11 @@ class NatsSession implements DriverSession {
     return new PublishError(`cannot publish to ${subject}: ${(error as Error).message}`, { cause: error });
   }
 
-  /** Hands a message on: body copied out of the socket chunk (a view would pin it while queued), headers read. */
-  private receive(msg: Msg, deliver: Deliver): void {
+  /**
+   * Hands a message on: body copied out of the socket chunk (a view would pin it while queued), headers read. The
+   * subscription's subject is the message's (no wildcards), so it is not decoded again per message.
+   */
+  private receive(msg: Msg, subject: string, deliver: Deliver): void {
     const headers: Record<string, string> = {};
     try {
       const natsHeaders = msg.headers;
@@ -220,7 +223,7 @@ class NatsSession implements DriverSession {
     } catch {
       // A header block another publisher broke: delivered without headers, so without mc_sender (counted by the base).
     }
-    headers.subject = msg.subject;
+    headers.subject = subject;
     const inbound: InboundMessage = { body: Buffer.from(msg.data), headers };
     if (msg.reply) {
       headers['reply-to'] = msg.reply;
