@@ -135,9 +135,11 @@ class NatsSession implements DriverSession {
       throw error instanceof ConnectionError ? error : new ConnectionError(`subscribe to ${subject}: ${(error as Error).message}`, { cause: error });
     }
     if (subscription.isClosed()) {
+      // Closed with an error: the server refused it (permissions); without: the connection went meanwhile.
       const why = await subscription.closed;
+      if (!(why instanceof Error)) throw new ConnectionError(`cannot subscribe to ${subject}: the connection to ${this.where} closed`);
       this.context.counters.increment('connector.nats.permission_denied');
-      throw new ConnectionError(`the NATS server refused the subscription to ${subject}: ${why instanceof Error ? why.message : 'closed'}`);
+      throw new ConnectionError(`the NATS server refused the subscription to ${subject}: ${why.message}`);
     }
     return () => {
       if (!this.ended) subscription.unsubscribe();
