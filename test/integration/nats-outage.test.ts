@@ -19,7 +19,7 @@ import { BrokerUnavailableError } from '../../src/errors.js';
 import type { Connector, ConnectorRole, ConnectorState, InboundMessage } from '../../src/inter/connector.js';
 import { MemoryCounters } from '../../src/util/counters.js';
 import { CapturingLogger } from '../../src/util/log.js';
-import { PrivateNatsServer, freePort, natsServerGate, natsTestSettings } from './harness/nats.js';
+import { FakeNatsServer, PrivateNatsServer, freePort, natsServerGate, natsTestSettings } from './harness/nats.js';
 import { type TlsMaterial, ensureTlsMaterial } from './harness/rabbitmq-tls.js';
 
 const gate = natsServerGate();
@@ -114,6 +114,7 @@ describe('nats: a server restart', () => {
 describe('nats: clients give up with the reason', () => {
   let auth: PrivateNatsServer | undefined;
   let tls: PrivateNatsServer | undefined;
+  let optionalTls: PrivateNatsServer | undefined;
   let material: TlsMaterial | undefined;
   let tlsDir = '';
   let silent: Server | undefined;
@@ -139,12 +140,18 @@ describe('nats: clients give up with the reason', () => {
   verify: true
   timeout: 2
 }`);
+    optionalTls = await PrivateNatsServer.start(`allow_non_tls: true
+tls {
+  cert_file: "${material.serverCert}"
+  key_file: "${material.serverKey}"
+}`);
   });
   after(async () => {
     for (const socket of sockets) socket.destroy();
     silent?.close();
     await auth?.stop();
     await tls?.stop();
+    await optionalTls?.stop();
     if (tlsDir) rmSync(tlsDir, { recursive: true, force: true });
   });
 
@@ -190,6 +197,18 @@ describe('nats: clients give up with the reason', () => {
     await refused(client(auth!.port, tlsFiles()), 'TSC_BROKER_TLS', /the server does not offer TLS \(plugin\.nats\.pool\.1\.ssl is on\)/);
   });
 
+  gate.test('without pool.N.ssl the connection stays plain, even when the server offers TLS', async () => {
+    // The server's certificate is signed by the test CA, which the system does not trust: an upgrade would fail.
+    const plain = make('plain.example.net', natsTestSettings({}, optionalTls!.port), 'client');
+    try {
+      await plain.connector.connect();
+      await plain.connector.publishRequest({ collective, agent: 'plain', body: Buffer.from('x'), ttl: 60 });
+      assert.equal(plain.connector.state, 'connected');
+    } finally {
+      await plain.connector.disconnect();
+    }
+  });
+
   gate.test('TLS with the right CA and client certificate: messages flow', async () => {
     const a = make('tls-a.example.net', natsTestSettings(tlsFiles(), tls!.port), 'client');
     const b = make('tls-b.example.net', natsTestSettings(tlsFiles(), tls!.port));
@@ -204,6 +223,48 @@ describe('nats: clients give up with the reason', () => {
       assert.deepEqual(got, ['tls-a.example.net:sealed']);
     } finally {
       await Promise.all([a.connector.disconnect(), b.connector.disconnect()]);
+    }
+  });
+});
+
+describe('nats: the protocol as the connector uses it (a fake server)', () => {
+  gate.test('a server without message headers (before NATS 2.2) is refused at connect, saying why', async () => {
+    const fake = await FakeNatsServer.start({ headers: false });
+    try {
+      await refused(make('old.example.net', natsTestSettings({ 'plugin.nats.connect_timeout': 1 }, fake.port), 'client').connector, 'TSC_BROKER_UNAVAILABLE',
+        /the NATS server 2\.1\.0 does not support message headers \(mc_sender\): it needs NATS 2\.2 or later/);
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  gate.test('publishes made in the same tick are confirmed by one PING', async () => {
+    const fake = await FakeNatsServer.start();
+    const { connector } = make('batch.example.net', natsTestSettings({}, fake.port));
+    try {
+      await connector.connect();
+      const before = fake.commands.length;
+      await Promise.all(Array.from({ length: 50 }, (_, i) => connector.publishRequest({ collective, agent: 'batch', body: Buffer.from(`m${i}`), ttl: 60 })));
+      const sent = fake.commands.slice(before);
+      assert.deepEqual(sent, [...Array.from({ length: 50 }, () => 'HPUB'), 'PING'], 'fifty publishes, then one PING for all of them');
+    } finally {
+      await connector.disconnect();
+      await fake.stop();
+    }
+  });
+
+  gate.test('a server that stops answering PINGs is declared lost after two of them; the connector reconnects', async () => {
+    // The handshake's PING is answered, the heartbeats are not.
+    const fake = await FakeNatsServer.start({ pongs: 1 });
+    const { connector, counters, states } = make('silent.example.net', natsTestSettings({ 'plugin.nats.heartbeat_interval': 1 }, fake.port));
+    try {
+      await connector.connect();
+      await eventually(() => states.includes('reconnecting'), 'the connection is declared lost', 20_000);
+      assert.equal(counters.get('connector.nats.connection_lost'), 1);
+      assert.ok(fake.commands.filter((command) => command === 'PING').length >= 3, 'the handshake PING and at least two heartbeats');
+    } finally {
+      await connector.disconnect();
+      await fake.stop();
     }
   });
 });

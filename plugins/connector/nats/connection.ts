@@ -71,9 +71,10 @@ export async function openNatsConnection(host: PoolHost, how: OpenNatsOptions): 
         how.signal.addEventListener('abort', onAbort, { once: true });
       }),
     ]);
-    if (connection.info && connection.info.headers !== true) {
+    const info = connection.info;
+    if (info && info.headers !== true) {
       await connection.close().catch(() => undefined);
-      throw new ConnectionError(`the NATS server ${connection.info.version} does not support message headers (mc_sender): it needs NATS 2.2 or later`);
+      throw new ConnectionError(`the NATS server ${info.version} does not support message headers (mc_sender): it needs NATS 2.2 or later`);
     }
     return { nats, connection };
   } catch (error) {

@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
+import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { probeRepeatedly, serviceGate, type ServiceGate } from '../../harness/gate.js';
@@ -128,5 +128,78 @@ export class PrivateNatsServer {
   async stop(): Promise<void> {
     await this.halt();
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** What a FakeNatsServer does. */
+export interface FakeNatsOptions {
+  /** Whether its INFO offers message headers (nats-server 2.2 and later do). */
+  headers?: boolean;
+  /** How many client PINGs it answers with a PONG before it falls silent (default: all). */
+  pongs?: number;
+}
+
+/**
+ * A minimal NATS server speaking just enough protocol to connect a client (INFO, then a PONG for each PING), that
+ * counts the commands it receives (PUB and HPUB payloads are skipped by their announced size). It routes nothing.
+ */
+export class FakeNatsServer {
+  /** Commands received, in order (`CONNECT`, `PING`, `HPUB`, `SUB`, ...), over every connection. */
+  readonly commands: string[] = [];
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private answered = 0;
+
+  private constructor(private readonly options: FakeNatsOptions) {
+    this.server = createServer((socket) => this.serve(socket));
+  }
+
+  /** Starts listening on a free loopback port. */
+  static async start(options: FakeNatsOptions = {}): Promise<FakeNatsServer> {
+    const fake = new FakeNatsServer(options);
+    await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
+    return fake;
+  }
+
+  /** The port it listens on. */
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Closes every connection and stops listening. */
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private serve(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => undefined);
+    const info = { server_id: 'FAKE', server_name: 'fake', version: this.options.headers === false ? '2.1.0' : '2.9.10', proto: 1, go: 'fake',
+      host: '127.0.0.1', port: this.port, headers: this.options.headers !== false, max_payload: 1_048_576 };
+    socket.write(`INFO ${JSON.stringify(info)}\r\n`);
+    let pending = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      for (;;) {
+        const end = pending.indexOf('\r\n');
+        if (end < 0) return;
+        const line = pending.subarray(0, end).toString('latin1');
+        const [command = '', ...args] = line.split(' ');
+        let consumed = end + 2;
+        if (command === 'PUB' || command === 'HPUB') {
+          const size = Number(args[args.length - 1]);
+          if (pending.length < consumed + size + 2) return;
+          consumed += size + 2;
+        }
+        pending = pending.subarray(consumed);
+        this.commands.push(command);
+        if (command === 'PING' && this.answered < (this.options.pongs ?? Number.POSITIVE_INFINITY)) {
+          this.answered += 1;
+          socket.write('PONG\r\n');
+        }
+      }
+    });
   }
 }
