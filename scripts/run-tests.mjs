@@ -6,8 +6,10 @@
 // - Every test and hook gets a default timeout (TSC_TEST_TIMEOUT_MS, default below; scripts/test-timeout.mjs).
 // - When a selected file uses the brokers and one of their ports is closed, it runs `scripts/brokers.sh start`
 //   first if it can (as root), printing one line; otherwise the broker tests are skipped with the reason
-//   (and fail under CI=true). TSC_START_BROKERS=0 turns this off.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+//   (and fail under CI=true). The same for the shared NATS server (127.0.0.1:4222, pre-started on CI machines):
+//   started with start-stop-daemon when a selected file uses it and the port is closed. TSC_START_BROKERS=0
+//   turns both off.
+import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
@@ -65,6 +67,35 @@ async function ensureBrokers(files) {
   }
 }
 
+/** The shared NATS server's port, and how these machines start it (JetStream on, loopback only). */
+const NATS_PORT = Number(process.env.NATS_PORT ?? 4222);
+const NATS_START = [
+  'start-stop-daemon', '--start', '--oknodo', '--background', '--pidfile', '/run/tscollective-nats-server.pid', '--make-pidfile',
+  '--exec', '/usr/sbin/nats-server', '--', '-a', '127.0.0.1', '-p', String(NATS_PORT), '-js', '-sd', '/var/lib/nats-server', '-l', '/var/log/nats-server.log',
+];
+
+/** Starts the shared NATS server when a selected test uses it and its port is closed; prints one line when it acts. */
+async function ensureNats(files) {
+  if (process.env.TSC_START_BROKERS === '0') return;
+  if (!files.some((file) => readFileSync(file, 'utf8').includes('harness/nats.js'))) return;
+  if (await portOpen(NATS_PORT)) return;
+  const outcome = process.env.CI === 'true' ? 'FAILED (CI=true)' : 'skipped';
+  if (process.getuid?.() !== 0) {
+    console.log(`run-tests: NATS not running (127.0.0.1:${NATS_PORT} closed) and not root, so not starting it: NATS tests will be ${outcome}; start it with sudo ${NATS_START.join(' ')}`);
+    return;
+  }
+  mkdirSync('/var/lib/nats-server', { recursive: true });
+  const result = spawnSync(NATS_START[0], NATS_START.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const deadline = Date.now() + 20_000;
+  let up = false;
+  while (result.status === 0 && !(up = await portOpen(NATS_PORT)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+  if (up) {
+    console.log(`run-tests: NATS was not running (127.0.0.1:${NATS_PORT} closed): started /usr/sbin/nats-server with start-stop-daemon`);
+  } else {
+    console.log(`run-tests: NATS was not running (127.0.0.1:${NATS_PORT} closed) and could not be started (exit ${result.status}); NATS tests will be ${outcome}: ${`${result.stdout ?? ''}${result.stderr ?? ''}${result.error?.message ?? ''}`.trim()}`);
+  }
+}
+
 const files = walk(testDir)
   .filter((file) => filters.length === 0 || filters.some((f) => relative(testDir, file).includes(f)))
   .sort();
@@ -73,6 +104,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 await ensureBrokers(files);
+await ensureNats(files);
 const env = { ...process.env, TSC_TEST_TIMEOUT_MS: process.env.TSC_TEST_TIMEOUT_MS ?? String(DEFAULT_TEST_TIMEOUT_MS) };
 const result = spawnSync(process.execPath, [
   `--import=${new URL('./test-timeout.mjs', import.meta.url).href}`, '--test', '--test-concurrency=1',

@@ -15,7 +15,7 @@ export const coreSchema: ConfigSchema = {
     identity: { type: 'string', default: hostname(), doc: "This node's name on the bus: the sender id of its messages and the target of -I filters." },
     collectives: { type: 'list', default: ['mcollective'], doc: 'The collectives (sub-collectives) this node joins, comma separated.' },
     main_collective: { type: 'string', doc: 'The collective used when none is given; must be one of collectives. Defaults to the first of collectives.' },
-    connector: { type: 'string', default: 'memory', doc: 'The middleware connector plugin (memory, rabbitmq, activemq, ...).' },
+    connector: { type: 'string', default: 'memory', doc: 'The middleware connector plugin (memory, amqp, rabbitmq, activemq, nats).' },
     securityprovider: { type: 'string', default: 'aes_security', doc: 'The security provider plugin that signs and encrypts every message.' },
     logfile: { type: 'path', doc: 'Where logger_type=file writes its log; standard error when unset.' },
     loglevel: { type: 'enum', values: ['debug', 'info', 'warn', 'error', 'fatal'], default: 'info', doc: 'The least severe log level written.' },

@@ -11,6 +11,7 @@ const BUILTIN_PLUGINS = [
   '../../plugins/connector/memory/index.js',
   '../../plugins/connector/amqp/index.js',
   '../../plugins/connector/stomp/index.js',
+  '../../plugins/connector/nats/index.js',
   '../../plugins/security/aes_security/index.js',
 ];
 

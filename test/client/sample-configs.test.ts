@@ -9,7 +9,7 @@ import { loadBuiltinPlugins, readDaemonSettings } from '../../src/daemon/index.j
 
 const CONFIG_DIR = fileURLToPath(new URL('../../../config/', import.meta.url));
 
-for (const connector of ['memory', 'amqp', 'rabbitmq', 'activemq']) {
+for (const connector of ['memory', 'amqp', 'rabbitmq', 'activemq', 'nats']) {
   test(`config/${connector}/server.cfg and client.cfg are valid and name the ${connector} connector`, async () => {
     const plugins = await loadBuiltinPlugins();
     assert.deepEqual(plugins.failed, []);

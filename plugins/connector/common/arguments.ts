@@ -7,6 +7,7 @@ import { InvalidArgumentError } from '../../../src/errors.js';
 import type { PublishRequest } from '../../../src/inter/connector.js';
 import type { Counters, Logger } from '../../../src/inter/logger.js';
 import { checkName as checkRuleName, type NameKind } from '../../../src/names.js';
+import type { ConnectorDriver } from './driver.js';
 
 /**
  * Throws InvalidArgumentError unless `value` is a usable collective, agent or identity name (the rules of
@@ -15,6 +16,12 @@ import { checkName as checkRuleName, type NameKind } from '../../../src/names.js
 export function checkName(argument: 'collective' | 'agent' | 'identity' | `${string}.${'collective' | 'agent' | 'node'}`, value: unknown): string {
   const last = argument.slice(argument.lastIndexOf('.') + 1);
   return checkRuleName(last === 'node' ? 'identity' : (last as NameKind), argument, value);
+}
+
+/** Throws InvalidArgumentError naming `argument` when `driver` cannot carry `value` as a `kind` name (ConnectorDriver.nameProblem). */
+export function checkCarried(driver: Pick<ConnectorDriver, 'nameProblem'>, connector: string, kind: 'collective' | 'identity', argument: string, value: string): void {
+  const problem = driver.nameProblem?.(kind, value);
+  if (problem !== undefined) throw new InvalidArgumentError(`${argument}: ${JSON.stringify(value)} cannot be used with the ${connector} connector: ${problem}`);
 }
 
 /** Throws InvalidArgumentError unless `value` is a byte array. */

@@ -23,7 +23,7 @@ import type { ReconnectPolicy } from '../pool/backoff.js';
 import { HostRotation, connectWithFailover, describeHost } from '../pool/failover.js';
 import { ReadyGate } from '../pool/gate.js';
 import type { PoolHost } from '../pool/options.js';
-import { checkBody, checkHandler, checkName, checkPublishRequest, checkReplyTo, checkTtl, guardArguments } from './arguments.js';
+import { checkBody, checkCarried, checkHandler, checkName, checkPublishRequest, checkReplyTo, checkTtl, guardArguments } from './arguments.js';
 import {
   type ConnectorDriver, type DriverSession, type OutboundMessage, type PublishRoute, type SessionEvents, type SubscribeRoute, describeRoute,
 } from './driver.js';
@@ -97,6 +97,7 @@ export class BrokerConnector implements Connector {
     this.warnings = init.configWarnings ?? [];
     try {
       this.identity = checkName('identity', init.identity);
+      checkCarried(init.driver, init.name, 'identity', 'identity', this.identity);
     } catch (error) {
       this.problems.push((error as Error).message);
       this.identity = String(init.identity);
@@ -168,6 +169,7 @@ export class BrokerConnector implements Connector {
       checkName('collective', collective);
       checkName('agent', agent);
       checkHandler('handler', handler);
+      checkCarried(this.driver, this.name, 'collective', 'collective', collective);
     });
     return this.subscribe({ kind: 'broadcast', collective, agent }, handler);
   }
@@ -178,6 +180,8 @@ export class BrokerConnector implements Connector {
       checkName('collective', collective);
       checkName('identity', identity);
       checkHandler('handler', handler);
+      checkCarried(this.driver, this.name, 'collective', 'collective', collective);
+      checkCarried(this.driver, this.name, 'identity', 'identity', identity);
     });
     return this.subscribe({ kind: 'directed', collective, identity }, handler);
   }
@@ -187,6 +191,7 @@ export class BrokerConnector implements Connector {
     this.guard(() => {
       checkName('collective', collective);
       checkHandler('handler', handler);
+      checkCarried(this.driver, this.name, 'collective', 'collective', collective);
     });
     const replyTo = this.driver.newReplyTo(collective, this.identity);
     const subscription = await this.subscribe({ kind: 'reply', collective, replyTo }, handler);
@@ -195,7 +200,11 @@ export class BrokerConnector implements Connector {
 
   /** Publishes a broadcast request, or a directed one when `request.node` is set. */
   async publishRequest(request: PublishRequest): Promise<void> {
-    this.guard(() => checkPublishRequest(request));
+    this.guard(() => {
+      checkPublishRequest(request);
+      checkCarried(this.driver, this.name, 'collective', 'request.collective', request.collective);
+      if (request.node !== undefined) checkCarried(this.driver, this.name, 'identity', 'request.node', request.node);
+    });
     const route: PublishRoute = request.node === undefined
       ? { kind: 'broadcast', collective: request.collective, agent: request.agent }
       : { kind: 'directed', collective: request.collective, agent: request.agent, node: request.node };

@@ -5,8 +5,8 @@
  * serial delivery, events and counters. A driver only opens a session to one pool host and, on that session,
  * subscribes to and publishes on routes named in MCollective's terms, closes it, and reports its loss.
  *
- * A driver for another broker (for example NATS: subjects for broadcast, directed and reply traffic) implements
- * `ConnectorDriver` and `DriverSession`; a connector is then `new BrokerConnector({ driver, ... })`.
+ * A driver for another broker (as plugins/connector/nats: subjects for broadcast, directed and reply traffic)
+ * implements `ConnectorDriver` and `DriverSession`; a connector is then `new BrokerConnector({ driver, ... })`.
  */
 import type { ConnectionError } from '../../../src/errors.js';
 import type { InboundMessage } from '../../../src/inter/connector.js';
@@ -109,6 +109,12 @@ export interface ConnectorDriver {
   newReplyTo(collective: string, identity: string): string;
   /** Why `replyTo` cannot be a reply destination of this broker, or undefined when it can. */
   checkReplyTo?(replyTo: string): string | undefined;
+  /**
+   * Why this broker cannot carry `value` as a collective or node identity although src/names.ts allows it (NATS:
+   * a collective is one subject token), or undefined when it can. The base refuses such a name as an invalid
+   * argument (its own identity as a configuration problem).
+   */
+  nameProblem?(kind: 'collective' | 'identity', value: string): string | undefined;
   /** How a pool host is named in logs and events (`host:port` by default). */
   describeHost?(host: PoolHost): string;
 }

@@ -50,9 +50,5 @@ export interface StompDialect {
   forgetPrepared?(): void;
 }
 
-/** Parses a header holding milliseconds since the epoch; undefined when absent or not a positive integer. */
-export function parseEpochMs(value: string | undefined): number | undefined {
-  if (value === undefined || !/^\d{1,16}$/.test(value)) return undefined;
-  const ms = Number(value);
-  return ms > 0 ? ms : undefined;
-}
+/** Parses a header holding milliseconds since the epoch (shared by every connector). */
+export { parseEpochMs } from '../common/headers.js';
