@@ -251,5 +251,9 @@ describe('tsco operator tools over RabbitMQ', () => {
     assert.equal(doc.items.length, 3);
     for (const item of doc.items) assert.match(item.statusmsg, /cert=outsider is not authorized to call rpcutil#ping/);
     assert.deepEqual(unauthorized(), before.map((count) => Number(count) + 1));
+    // facts lists the denials after its (empty) report, with rpc's exit code.
+    const facts = await tsco(['facts', 'country'], { config: outsider });
+    assert.equal(facts.code, 2);
+    assert.match(facts.stdout, /^Report for fact: country\n\n {8}No values\n\nFailed on 3 node\(s\):\n\n(db1|web1|web2) +Aborted: cert=outsider is not authorized to call rpcutil#get_fact\n/);
   });
 });
