@@ -2,22 +2,27 @@
 /**
  * tsco: the tscollective client, in the style of MCollective's `mco`.
  *
- *   tsco [--config client.cfg] ping|discover|rpc|inventory|plugin doc|decode|keys|registration ...
+ *   tsco [--config client.cfg] ping|discover|rpc|facts|inventory|plugin doc|decode|keys|registration|completion ...
  *
  * The configuration is `--config`, else `$TSCO_CONFIG`, else `~/.tscollective/client.cfg`. RPC commands exit
  * with MCollective's codes (0 ok, 1 nothing discovered and no responses, 2 some failed, 3 discovered but none
  * responded, 4 no discovery and no responses). When the broker cannot be reached (refused, authentication, TLS,
  * no answer within connect_timeout or -t) or is lost for good, tsco prints one line `tsco: CODE: message` naming
- * the broker and the reason, and exits 5; any other error prints `tsco: CODE: message` and exits 1.
+ * the broker and the reason, and exits 5; any other error prints `tsco: CODE: message` and exits 1. When the reader
+ * of its output goes away (`tsco discover | head -1`), tsco ends quietly with status 141, as if killed by SIGPIPE.
  */
 import { Command, CommanderError } from 'commander';
 import { ConfigError, ConnectionError, PublishError, TscError } from '../errors.js';
+import { registerCompletionCommand } from './tsco/completion.js';
 import { registerDecodeCommand } from './tsco/decode.js';
+import { registerFactsCommand } from './tsco/facts.js';
 import { registerKeysCommands } from './tsco/keys-commands.js';
 import { registerPluginCommands } from './tsco/plugin-doc.js';
 import { processStreams, type Streams } from './tsco/output.js';
 import { registerRegistrationCommands } from './tsco/registration-commands.js';
 import { registerRpcCommands } from './tsco/rpc-commands.js';
+import { exitQuietlyOnClosedPipe } from './tsco/terminal.js';
+import { packageVersion } from './tsco/version.js';
 
 /** Builds the program; `run` receives each command's exit-code promise. */
 export function buildProgram(streams: Streams, run: (work: Promise<number>) => void): Command {
@@ -26,13 +31,18 @@ export function buildProgram(streams: Streams, run: (work: Promise<number>) => v
     .description('tscollective client: discover nodes and run agent actions on them')
     .option('-c, --config <file>', 'client configuration (default: $TSCO_CONFIG, else ~/.tscollective/client.cfg)')
     .option('--log-json', 'log JSON lines to standard error instead of human-readable ones')
+    .version(packageVersion(), '-V, --version', 'print the version of tsco')
+    .configureOutput({ writeOut: streams.out, writeErr: streams.err })
     .showHelpAfterError()
     .exitOverride();
   registerRpcCommands(program, streams, run);
+  registerFactsCommand(program, streams, run);
   registerDecodeCommand(program, streams, run);
   registerPluginCommands(program, streams, run);
   registerKeysCommands(program, streams, run);
   registerRegistrationCommands(program, streams, run);
+  // Last: the completion script describes every command registered before it.
+  registerCompletionCommand(program, streams, run);
   return program;
 }
 
@@ -74,6 +84,8 @@ export async function main(argv: readonly string[], streams: Streams = processSt
   }
 }
 
+exitQuietlyOnClosedPipe(process.stdout);
+exitQuietlyOnClosedPipe(process.stderr);
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (error: unknown) => {

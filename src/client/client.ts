@@ -54,8 +54,18 @@ export interface RpcClientOptions {
 export interface Discoverer {
   /** A short name for logs and stats (`mc`, `flatfile`, `registration`). */
   readonly name: string;
+  /**
+   * True when the source can evaluate identity filters only (a flat file, a list): `call` then does not add the
+   * called agent to the discovery filter, which such a source would refuse.
+   */
+  readonly identityOnly?: boolean;
   discover(request: DiscoveryRequest): Promise<string[]>;
 }
+
+/** What `onDiscovery` is told: a discovery starts (with its method and listening time), or it found `nodes`. */
+export type DiscoveryEvent =
+  | { phase: 'start'; method: string; timeoutMs: number }
+  | { phase: 'end'; method: string; nodes: number; ms: number };
 
 /** What a Discoverer is asked. */
 export interface DiscoveryRequest {
@@ -89,6 +99,10 @@ export interface RpcCallOptions extends CallOptions {
   batchSleepMs?: number;
   /** Address only this many (or this share) of the discovered nodes, chosen at random. */
   limit?: NodeLimit;
+  /** Which nodes `limit` keeps for this call; the client's `limitMethod` when absent. */
+  limitMethod?: 'first' | 'random';
+  /** Called when a discovery starts and when it ends (not when the targets are known). */
+  onDiscovery?: (event: DiscoveryEvent) => void;
   /** Called for each reply as it arrives, with how many answered so far and how many are expected (0: unknown). */
   onReply?: (reply: RpcReply, progress: { received: number; expected: number }) => void;
 }
@@ -122,6 +136,13 @@ interface Exchange {
   /** Nodes whose replies end the wait early; null: wait for the whole timeout. */
   expected: readonly string[] | null;
   sink: ReplySink;
+}
+
+/** How one exchange ended. */
+interface ExchangeResult {
+  requestid: string;
+  /** The wait ran out its timeout (not every expected node answered). */
+  timedOut: boolean;
 }
 
 /** An MCollective-style RPC client over a connector and a client-role security provider. */
@@ -194,7 +215,7 @@ export class RpcClient {
     const ignoredBefore = this.ignoredCount();
     const call = this.prepare(options);
     const replies: PingReply[] = [];
-    const requestid = await this.exchange({
+    const { requestid } = await this.exchange({
       agent: 'discovery', collective: call.collective, body: DISCOVERY_PING, filter: call.filter, ttl: call.ttl,
       timeoutMs: options.timeoutMs ?? call.discoveryTimeoutMs, expected: null,
       sink: (reply, rttMs) => replies.push({ sender: reply.senderid, rttMs, signer: reply.signer, senderProof: reply.senderProof }),
@@ -205,6 +226,7 @@ export class RpcClient {
       stats: {
         discoveryPerformed: false, discovered: 0, responded: replies.length, ok: replies.length, failed: 0,
         discoveryMs: 0, agentMs: totalMs, totalMs, noResponses: [], ignoredReplies: this.ignoredCount() - ignoredBefore, requestids: [requestid],
+        timedOut: true,
       },
     };
   }
@@ -214,12 +236,21 @@ export class RpcClient {
     return (await this.discoverInOrder(options)).sort();
   }
 
-  /** Discovered nodes without duplicates, in the order they were found (what `limitMethod: first` keeps). */
-  private async discoverInOrder(options: CallOptions & { discoverer?: Discoverer }): Promise<string[]> {
+  /**
+   * Discovered nodes without duplicates, in the order they were found (what `limitMethod: first` keeps).
+   * `agent`: the agent a call is for, added to the filter (as MCollective does) unless the source is identity-only.
+   */
+  private async discoverInOrder(options: CallOptions & Pick<RpcCallOptions, 'discoverer' | 'onDiscovery'>, agent?: string): Promise<string[]> {
     const call = this.prepare(options);
     const discoverer = options.discoverer ?? this.broadcastDiscoverer();
-    const nodes = await discoverer.discover({ filter: call.filter, collective: call.collective, timeoutMs: call.discoveryTimeoutMs });
+    const filter = agent === undefined || discoverer.identityOnly || call.filter.agent.includes(agent)
+      ? call.filter
+      : { ...call.filter, agent: [...call.filter.agent, agent] };
+    const started = this.now();
+    options.onDiscovery?.({ phase: 'start', method: discoverer.name, timeoutMs: call.discoveryTimeoutMs });
+    const nodes = await discoverer.discover({ filter, collective: call.collective, timeoutMs: call.discoveryTimeoutMs });
     const unique = [...new Set(nodes)];
+    options.onDiscovery?.({ phase: 'end', method: discoverer.name, nodes: unique.length, ms: this.now() - started });
     this.log.debug({ discoverer: discoverer.name, nodes: unique.length }, 'discovery finished');
     return unique;
   }
@@ -241,8 +272,9 @@ export class RpcClient {
 
   /**
    * Calls `agent`.`action` with `data` on the nodes matching the filter: discovers them (unless `nodes` is given
-   * or the filter names plain identities only), applies the node limit, then sends directed requests when the
-   * targets are at most the direct-addressing threshold (or when batching or limiting), and a broadcast otherwise.
+   * or the filter names plain identities only), the agent added to the discovery filter as MCollective does (so
+   * only nodes hosting it are targeted and waited for), applies the node limit, then sends directed requests when
+   * the targets are at most the direct-addressing threshold (or when batching or limiting), and a broadcast otherwise.
    */
   async call(agent: string, action: string, data: Record<string, unknown> = {}, options: RpcCallOptions = {}): Promise<RpcResult> {
     checkName('agent', 'agent', agent);
@@ -253,14 +285,18 @@ export class RpcClient {
     const batchSleepMs = options.batchSleepMs ?? 1000;
     if (!Number.isFinite(batchSleepMs) || batchSleepMs < 0) throw new InvalidArgumentError(`batchSleepMs: ${batchSleepMs} is not a number >= 0`);
     options.nodes?.forEach((node, index) => checkName('identity', `nodes[${index}]`, node));
+    if (options.limitMethod !== undefined && options.limitMethod !== 'first' && options.limitMethod !== 'random') {
+      throw new InvalidArgumentError(`limitMethod: ${JSON.stringify(options.limitMethod)} is not first or random`);
+    }
     const started = this.now();
     const ignoredBefore = this.ignoredCount();
     const call = this.prepare(options);
 
     const known = options.nodes ? [...new Set(options.nodes)] : options.discoverer ? null : plainIdentityTargets(call.filter);
-    const discovered = known ?? (await this.discoverInOrder({ ...options, filter: call.filter, collective: call.collective }));
+    const discovered = known ?? (await this.discoverInOrder({ ...options, filter: call.filter, collective: call.collective }, agent));
     const discoveryMs = this.now() - started;
-    const targets = options.limit && this.limitMethod === 'first'
+    const limitMethod = options.limitMethod ?? this.limitMethod;
+    const targets = options.limit && limitMethod === 'first'
       ? discovered.slice(0, limitCount(options.limit, discovered.length))
       : applyNodeLimit(discovered, options.limit);
     if (options.limit) this.log.debug({ discovered: discovered.length, kept: targets.length }, 'node limit applied');
@@ -268,6 +304,7 @@ export class RpcClient {
     const agentStarted = this.now();
     const items: RpcReply[] = [];
     const requestids: string[] = [];
+    let timedOut = false;
     const sink = (reply: DecodedReply, rttMs: number) => {
       const item = this.toRpcReply(agent, action, reply, rttMs);
       items.push(item);
@@ -279,10 +316,12 @@ export class RpcClient {
       const batches = batchSize ? chunk(targets, batchSize) : [targets];
       for (const [index, batch] of batches.entries()) {
         if (index > 0 && batchSleepMs > 0) await sleep(batchSleepMs);
-        requestids.push(await this.exchange({
+        const ended = await this.exchange({
           agent, collective: call.collective, body: { action, data }, filter: call.filter, ttl: call.ttl,
           timeoutMs: call.timeoutMs, expected: batch, sink, ...(directed ? { directed: batch } : {}),
-        }));
+        });
+        requestids.push(ended.requestid);
+        timedOut ||= ended.timedOut;
       }
     }
     const finished = this.now();
@@ -294,7 +333,7 @@ export class RpcClient {
         discoveryPerformed: true, discovered: discovered.length, responded: items.length, ok, failed: items.length - ok,
         discoveryMs, agentMs: finished - agentStarted, totalMs: finished - started,
         noResponses: targets.filter((node) => !answered.has(node)).sort(),
-        ignoredReplies: this.ignoredCount() - ignoredBefore, requestids,
+        ignoredReplies: this.ignoredCount() - ignoredBefore, requestids, timedOut,
       },
     };
   }
@@ -326,8 +365,8 @@ export class RpcClient {
     return { filter: buildFilter(options.filter), collective, ttl, timeoutMs, discoveryTimeoutMs };
   }
 
-  /** Publishes one request and collects its replies; returns its request id once the wait is over. */
-  private async exchange(exchange: Exchange): Promise<string> {
+  /** Publishes one request and collects its replies; resolves to its request id and how the wait ended. */
+  private async exchange(exchange: Exchange): Promise<ExchangeResult> {
     const requestid = newRequestId();
     const subscription = await this.replySubscription(exchange.collective);
     // A directed request names its targets in its signed, encrypted filter: a copy delivered to any other node
@@ -355,7 +394,7 @@ export class RpcClient {
       this.pending.delete(requestid);
       this.options.security.forgetRequest(requestid);
     }
-    return requestid;
+    return { requestid, timedOut: pending.timedOut };
   }
 
   private replySubscription(collective: string): Promise<ReplySubscription> {

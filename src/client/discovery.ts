@@ -1,9 +1,9 @@
 /**
- * Discovery sources besides the broadcast ping (which lives on RpcClient): a flat file of node names
- * (`--nodes FILE`), any list of names, and the registration store (which knows facts, classes and agents,
- * so every filter kind works offline).
+ * Discovery sources besides the broadcast ping (which lives on RpcClient): a node list (`--nodes FILE`: one name
+ * per line, or the JSON `tsco discover --json` prints), any list of names, and the registration store (which
+ * knows facts, classes and agents, so every filter kind works offline).
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { RpcError } from '../errors.js';
 import type { RequestFilter } from '../inter/message.js';
 import { nameMatcher } from '../filter/regex.js';
@@ -12,11 +12,18 @@ import type { RegistrationStore } from '../registration/store.js';
 import type { Discoverer, DiscoveryRequest } from './client.js';
 import { nameProblem } from '../names.js';
 
+/** The largest node list read (a million 16-character names fit): a bigger one is refused before it is parsed. */
+export const NODE_LIST_MAX_BYTES = 32 * 1024 * 1024;
+
 /**
- * Parses a flat file of node identities: one per line, blank lines and `#` comments ignored.
- * Throws RpcError naming the file and line of the first invalid name (all of them, listed).
+ * Parses a node list: the JSON document `tsco discover --json` prints (`{"nodes": [...]}`) or a JSON array of
+ * names, else one identity per line (blank lines and `#` comments ignored). Throws RpcError listing every invalid
+ * name (with its line, or its index in the JSON list), or naming what is wrong with the JSON.
  */
 export function parseNodeList(text: string, source: string): string[] {
+  if (Buffer.byteLength(text) > NODE_LIST_MAX_BYTES) throw new RpcError(`${source}: the node list is larger than ${NODE_LIST_MAX_BYTES} bytes`);
+  const start = text.trimStart()[0];
+  if (start === '{' || start === '[') return parseJsonNodeList(text, source);
   const nodes: string[] = [];
   const problems: string[] = [];
   text.split(/\r?\n/).forEach((raw, index) => {
@@ -28,6 +35,40 @@ export function parseNodeList(text: string, source: string): string[] {
   });
   if (problems.length > 0) throw new RpcError(`node list has ${problems.length} invalid line(s):\n  - ${problems.join('\n  - ')}`);
   return [...new Set(nodes)];
+}
+
+function parseJsonNodeList(text: string, source: string): string[] {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new RpcError(`${source}: the node list looks like JSON but does not parse (${(error as Error).message})`, { cause: error });
+  }
+  const list = Array.isArray(document) ? document : typeof document === 'object' && document !== null ? (document as { nodes?: unknown }).nodes : undefined;
+  if (!Array.isArray(list)) throw new RpcError(`${source}: a JSON node list is an array of identities or an object with a "nodes" array (as tsco discover --json prints)`);
+  const problems: string[] = [];
+  list.forEach((node, index) => {
+    const problem = typeof node === 'string' ? nameProblem('identity', `${source}: nodes[${index}]`, node) : `${source}: nodes[${index}]: expected a string, got ${typeof node}`;
+    if (problem) problems.push(problem);
+  });
+  if (problems.length > 0) throw new RpcError(`node list has ${problems.length} invalid entr${problems.length === 1 ? 'y' : 'ies'}:\n  - ${problems.slice(0, 20).join('\n  - ')}${problems.length > 20 ? `\n  - ... ${problems.length - 20} more` : ''}`);
+  return [...new Set(list as string[])];
+}
+
+/** Reads a node list file of at most NODE_LIST_MAX_BYTES (a bigger one is refused without reading it). */
+async function readNodeListFile(path: string): Promise<string> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+    const { size } = await handle.stat();
+    if (size > NODE_LIST_MAX_BYTES) throw new RpcError(`--nodes ${path}: the node list is ${size} bytes, more than the ${NODE_LIST_MAX_BYTES} allowed`);
+    return await handle.readFile('utf8');
+  } catch (error) {
+    if (error instanceof RpcError) throw error;
+    throw new RpcError(`--nodes ${path}: cannot read the node list (${(error as Error).message})`, { cause: error });
+  } finally {
+    await handle?.close();
+  }
 }
 
 /**
@@ -45,24 +86,23 @@ export function filterByIdentity(nodes: readonly string[], filter: RequestFilter
   return nodes.filter((node) => matchers.some((matches) => matches(node)));
 }
 
-/** Discovery from a flat file of node names (`--nodes FILE`); supports identity filters only. */
+/**
+ * Discovery from a node list (`--nodes FILE`, see parseNodeList); supports identity filters only. `read` replaces
+ * reading `path` (tsco reads standard input for `--nodes -`); it must bound what it reads to NODE_LIST_MAX_BYTES.
+ */
 export class FlatFileDiscoverer implements Discoverer {
   readonly name = 'flatfile';
-  constructor(private readonly path: string) {}
+  readonly identityOnly = true;
+  constructor(private readonly path: string, private readonly read: () => Promise<string> = () => readNodeListFile(path)) {}
 
   async discover(request: DiscoveryRequest): Promise<string[]> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (error) {
-      throw new RpcError(`--nodes ${this.path}: cannot read the node list (${(error as Error).message})`, { cause: error });
-    }
-    return filterByIdentity(parseNodeList(text, this.path), request.filter, 'flat file');
+    return filterByIdentity(parseNodeList(await this.read(), this.path), request.filter, 'flat file');
   }
 }
 
 /** Discovery from any source that lists known node identities (for example the registration store). */
 export class ListDiscoverer implements Discoverer {
+  readonly identityOnly = true;
   constructor(
     readonly name: string,
     private readonly list: () => readonly string[] | Promise<readonly string[]>,

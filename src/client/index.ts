@@ -1,9 +1,9 @@
 /** The RPC client library (`tscollective/client`): discovery, requests, reply collection, statistics, exit codes and agent descriptions. */
 export {
   RpcClient, replyBodyProblem,
-  type RpcClientOptions, type CallOptions, type RpcCallOptions, type Discoverer, type DiscoveryRequest, type PingReply, type PingResult,
+  type RpcClientOptions, type CallOptions, type RpcCallOptions, type Discoverer, type DiscoveryRequest, type DiscoveryEvent, type PingReply, type PingResult,
 } from './client.js';
-export { FlatFileDiscoverer, ListDiscoverer, RegistrationDiscoverer, parseNodeList, filterByIdentity, type RegistrationDiscoveryOptions } from './discovery.js';
+export { FlatFileDiscoverer, ListDiscoverer, RegistrationDiscoverer, parseNodeList, filterByIdentity, NODE_LIST_MAX_BYTES, type RegistrationDiscoveryOptions } from './discovery.js';
 export { buildFilter, emptyFilter, isEmptyFilter, plainIdentityTargets } from './filter.js';
 export { parseNodeLimit, applyNodeLimit, limitCount, type NodeLimit } from './limit.js';
 export { newRequestId, isRequestId } from './requestid.js';
@@ -12,6 +12,6 @@ export { replyIdentity } from './pending.js';
 export { readClientSettings, type ClientSettings } from './settings.js';
 export { connectClient, validateClientConfig, type ClientBuildOptions, type ClientSession } from './from-config.js';
 export {
-  AgentDescriptions, DescriptionCache, defaultCacheDir, computeAggregates,
+  AgentDescriptions, DescriptionCache, defaultCacheDir, computeAggregates, replyTimeoutMs, REPLY_MARGIN_MS,
   type FoundDescription, type DescriptionOptions, type CacheLimits, type AggregateResult,
 } from './ddl/index.js';

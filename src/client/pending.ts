@@ -21,6 +21,8 @@ export class PendingReplies {
   private readonly outstanding: Set<string> | null;
   private finish!: () => void;
   private timer: NodeJS.Timeout | undefined;
+  /** Whether the wait ran out its timer (false while waiting, and when every expected node answered or end() was called). */
+  timedOut = false;
   /** Settles when every expected node answered or the wait was ended. */
   readonly done: Promise<void>;
 
@@ -38,7 +40,10 @@ export class PendingReplies {
 
   /** Stops waiting after `ms` at the latest. */
   startTimer(ms: number): void {
-    this.timer = setTimeout(() => this.end(), ms);
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      this.end();
+    }, ms);
   }
 
   /** Records a reply; returns false (and ignores it) when this sender (see replyIdentity) already answered. */

@@ -44,6 +44,11 @@ export interface RpcStats {
   ignoredReplies: number;
   /** The request ids used (one per batch). */
   requestids: string[];
+  /**
+   * Whether a wait for replies ran out its timeout: false when every targeted node answered (or nothing was
+   * targeted), true when some did not answer in time. A ping always waits its whole timeout (true).
+   */
+  timedOut: boolean;
 }
 
 /** Per-node results and statistics of one call. */

@@ -69,11 +69,22 @@ function selects(host: PipelineHost, request: DecodedRequest): HostedAgent | und
 }
 
 /**
+ * The one request action policy does not govern, as in MCollective: the `discovery` agent's `ping`. Its pong
+ * reveals only that this node matches the request's filter, which the broker (it routes the node's traffic and sees
+ * the reply) already knows; a caller must still pass the security provider (a trusted, valid signature) and the
+ * filter. Authorizing it would make every discovery by a caller with no `discovery` policy log a denial per node.
+ */
+export function exemptFromAuthorization(agent: string, action: string): boolean {
+  return agent === 'discovery' && action === 'ping';
+}
+
+/**
  * Authorization, then audit: a denied request is counted (`unauthorized`), logged (limited) and answered status 1;
  * an allowed one is written to the audit log before anything runs. Resolves whether the request may proceed.
+ * A discovery ping skips authorization (exemptFromAuthorization) but is audited like any request.
  */
 async function admit(host: PipelineHost, request: DecodedRequest, replyTo: string | undefined, action: string, data: unknown): Promise<boolean> {
-  if (host.authorizer) {
+  if (host.authorizer && !exemptFromAuthorization(request.agent, action)) {
     const facts = host.nodeFacts();
     const decision = host.authorizer.authorize({ callerid: request.callerid, agent: request.agent, action, facts: facts.facts, classes: facts.classes });
     if (!decision.allowed) {

@@ -3,7 +3,12 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { convertInputs, inferValue, splitKeyValues } from '../../src/cli/tsco/inputs.js';
 import { callOptionsFromOptions, filterFromOptions, splitWithFilter, type CommonOptions } from '../../src/cli/tsco/options.js';
-import { formatReply, formatSummary, jsonDocument, progress, senderLabel, type Streams } from '../../src/cli/tsco/output.js';
+import { formatReply, formatReplyWith, formatSummary, jsonDocument, senderLabel, type Streams } from '../../src/cli/tsco/output.js';
+import { colorWanted, palette, progress, progressLine } from '../../src/cli/tsco/terminal.js';
+import { cellText, formatTable } from '../../src/cli/tsco/table.js';
+import { countFactValues, formatFactReport } from '../../src/cli/tsco/facts.js';
+import { REPLY_MARGIN_MS, replyTimeoutMs } from '../../src/client/index.js';
+import { DEFAULT_TIMEOUT_MS } from '../../src/client/settings.js';
 import { configPath } from '../../src/cli/tsco/context.js';
 import { buildFilter, type RpcReply, type RpcStats } from '../../src/client/index.js';
 import { exampleAgent } from './example-agent.js';
@@ -99,6 +104,11 @@ describe('filters and call options from the command line', () => {
     assert.deepEqual(call.limit, { percent: 10 });
     assert.equal(call.collective, 'eu');
     assert.throws(() => callOptionsFromOptions({ ...base, batchSleep: 1 }), /--batch-sleep: only meaningful with --batch/);
+    assert.equal(call.limitMethod, undefined, 'a node limit keeps the configured rpclimitmethod');
+    const one = callOptionsFromOptions({ ...base, one: true });
+    assert.deepEqual(one.limit, { count: 1 });
+    assert.equal(one.limitMethod, 'random', '-1 picks a node at random whatever rpclimitmethod says');
+    assert.throws(() => callOptionsFromOptions({ ...base, one: true, limitNodes: '2' }), /-1\/--one: conflicts with --limit-nodes/);
   });
 
   test('the configuration path: option, then $TSCO_CONFIG, then ~/.tscollective/client.cfg', () => {
@@ -114,6 +124,7 @@ describe('output', () => {
   const stats: RpcStats = {
     discoveryPerformed: true, discovered: 3, responded: 2, ok: 1, failed: 1, discoveryMs: 10, agentMs: 5, totalMs: 15,
     noResponses: ['n3'], ignoredReplies: 0, requestids: ['0'.repeat(32)],
+    timedOut: true,
   };
 
   test('replies, summary and the JSON document', () => {
@@ -148,16 +159,95 @@ describe('output', () => {
   });
 
   test('progress is drawn on a terminal only', () => {
-    const written: string[] = [];
+    let written: string[] = [];
     const streams = (tty: boolean): Streams => ({ out: () => undefined, err: (t) => written.push(t), errIsTty: tty });
     const quiet = progress(streams(false));
     quiet.update(1, 3);
     quiet.done();
-    assert.deepEqual(written, []);
+    assert.equal(written.length, 0);
     const tty = progress(streams(true));
+    tty.discovery({ phase: 'start', method: 'mc', timeoutMs: 2000 });
+    tty.discovery({ phase: 'end', method: 'mc', nodes: 3, ms: 2001 });
     tty.update(1, 3);
-    tty.update(2, 3);
+    tty.update(12, 30);
+    tty.update(3, 3);
     tty.done();
-    assert.deepEqual(written, ['\r\x1b[K1 / 3', '\r\x1b[K2 / 3', '\r\x1b[K']);
+    const bar = (fill: string) => ` * [ ${fill} ]`;
+    assert.deepEqual(written, [
+      'Discovering hosts using the mc method for 2 second(s) .... ', '3\n\n',
+      `\r${bar(`${'='.repeat(19)}>${' '.repeat(40)}`)} 1 / 3`,
+      // A longer line: nothing to blank out; the bar keeps its width.
+      `\r${bar(`${'='.repeat(23)}>${' '.repeat(36)}`)} 12 / 30`,
+      // A shorter line than before: spaces over what is left of the previous one.
+      `\r${bar('='.repeat(60))} 3 / 3  `,
+      `\r${' '.repeat(73)}\r`,
+    ]);
+    assert.ok(written.every((text) => !text.includes('\x1b')), 'no escape sequences');
+    written = [];
+    const off = progress(streams(true), false);
+    off.discovery({ phase: 'start', method: 'mc', timeoutMs: 2000 });
+    off.update(1, 3);
+    off.done();
+    assert.equal(written.length, 0, '--np draws nothing');
+    assert.equal(progressLine(0, 4, 40), ` * [ >${' '.repeat(24)} ] 0 / 4`, 'narrow terminals get a shorter bar');
+    assert.equal(progressLine(2, 0), ' * 2 / ?');
+  });
+
+  test('colours only on a terminal, never with NO_COLOR (unless empty) or TERM=dumb', () => {
+    assert.equal(colorWanted(false, {}), false);
+    assert.equal(colorWanted(true, {}), true);
+    assert.equal(colorWanted(true, { NO_COLOR: '1' }), false);
+    assert.equal(colorWanted(true, { NO_COLOR: '' }), true);
+    assert.equal(colorWanted(true, { TERM: 'dumb' }), false);
+    assert.equal(palette(true).red('x'), '\x1b[31mx\x1b[0m');
+    assert.equal(palette(false).red('x'), 'x');
+    const failed = reply('n2', 5);
+    assert.equal(formatReplyWith(palette(true), failed), `${'n2'.padEnd(40)} \x1b[31mError: boom\x1b[0m\n`);
+    assert.equal(formatReplyWith(palette(false), failed), formatReply(failed));
+    assert.match(formatSummary(stats, true, palette(true)), /Pass \/ Fail: \x1b\[32m1\x1b\[0m \/ \x1b\[31m1\x1b\[0m/);
+    assert.doesNotMatch(formatSummary(stats, true), /\x1b/);
+  });
+
+  test('--table: a row per reply, columns in declared order under display names, failures in the status column', () => {
+    const action = { description: 'x', output: { value: { description: 'v', display_as: 'Value' }, fact: { description: 'f', display_as: 'Fact' } } };
+    const table = formatTable([reply('web1', 0, { fact: 'country', value: 'uk', extra: { a: [1] } }), reply('db10', 5), reply('n3', 0, { value: 'a\nb' })], action);
+    assert.equal(table, [
+      'Sender  Status       Value  Fact     extra',
+      '------  -----------  -----  -------  ---------',
+      'web1    OK           uk     country  {"a":[1]}',
+      'db10    Error: boom',
+      'n3      OK           a\\nb',
+      '',
+    ].join('\n'));
+    assert.equal(formatTable([], undefined), '');
+    assert.equal(cellText(null), 'null');
+    assert.equal(cellText(undefined), '');
+  });
+
+  test('facts: value counts sorted by value, nodes without the fact last; the mco facts layout', () => {
+    const get = (sender: string, value: unknown) => reply(sender, 0, { fact: 'country', value });
+    const values = countFactValues([get('web2', 'uk'), get('web1', 'uk'), get('db1', 'de'), get('x1', null), reply('bad', 5), get('n9', 8)]);
+    assert.deepEqual(values, [
+      { value: '8', count: 1, nodes: ['n9'] },
+      { value: 'de', count: 1, nodes: ['db1'] },
+      { value: 'uk', count: 2, nodes: ['web1', 'web2'] },
+      { value: null, count: 1, nodes: ['x1'] },
+    ]);
+    assert.equal(formatFactReport('country', values.slice(1), false), [
+      'Report for fact: country', '', `        ${'de'.padEnd(40)} found 1 times`, `        ${'uk'.padEnd(40)} found 2 times`,
+      `        ${'(unknown)'.padEnd(40)} found 1 times`, '',
+    ].join('\n'));
+    assert.ok(formatFactReport('country', values, true).endsWith('            x1\n'), 'no blank line before the summary\'s own');
+    assert.match(formatFactReport('country', values.slice(2, 3), true), /found 2 times\n\n {12}web1\n {12}web2\n/);
+    assert.match(formatFactReport('country', [], false), /No values/);
+  });
+});
+
+describe('the rpc reply timeout', () => {
+  test('the agent\'s declared timeout plus the margin; the old default without a description', () => {
+    assert.equal(REPLY_MARGIN_MS, 2000);
+    assert.equal(replyTimeoutMs({ metadata: { name: 'x', description: 'x', version: '1', timeout: 40 } }), 42_000);
+    assert.equal(replyTimeoutMs(exampleAgent.ddl), exampleAgent.ddl.metadata.timeout * 1000 + 2000);
+    assert.equal(replyTimeoutMs(undefined), DEFAULT_TIMEOUT_MS);
   });
 });

@@ -9,8 +9,8 @@ import { MemoryCounters } from '../../src/util/counters.js';
 import { CapturingLogger } from '../../src/util/log.js';
 import { MemoryBroker } from '../../plugins/connector/memory/index.js';
 import {
-  ExitCode, FlatFileDiscoverer, ListDiscoverer, RpcClient, applyNodeLimit, exitCodeFor, parseNodeLimit, parseNodeList,
-  isRequestId, newRequestId, type RpcClientOptions,
+  ExitCode, FlatFileDiscoverer, ListDiscoverer, NODE_LIST_MAX_BYTES, RpcClient, applyNodeLimit, emptyFilter, exitCodeFor, parseNodeLimit, parseNodeList,
+  isRequestId, newRequestId, type DiscoveryEvent, type DiscoveryRequest, type RpcClientOptions,
 } from '../../src/client/index.js';
 import { FakeNode, PlainSecurity, clientConnector, echo, type Script } from './fakes.js';
 
@@ -27,9 +27,9 @@ interface Rig {
   client: RpcClient;
 }
 
-async function rig(names: string[], scripts: Record<string, Script> = {}, options: Partial<RpcClientOptions> = {}): Promise<Rig> {
+async function rig(names: string[], scripts: Record<string, Script> = {}, options: Partial<RpcClientOptions> = {}, agents: Record<string, string[]> = {}): Promise<Rig> {
   const broker = new MemoryBroker();
-  const nodes = names.map((name) => new FakeNode(name, broker, scripts[name] ?? echo));
+  const nodes = names.map((name) => new FakeNode(name, broker, scripts[name] ?? echo, agents[name]));
   await Promise.all(nodes.map((node) => node.start()));
   const connector = clientConnector(broker);
   await connector.connect();
@@ -154,6 +154,7 @@ describe('RpcClient over the memory bus', () => {
       assert.equal(result.stats.responded, 2);
       assert.equal(result.stats.failed, 1);
       assert.deepEqual(result.stats.noResponses, ['silent']);
+      assert.equal(result.stats.timedOut, true, 'the wait ran out: silent never answered');
       assert.equal(exitCodeFor(result.stats), ExitCode.SomeFailed);
       const none = await r.client.call('echo', 'run', {}, { nodes: ['silent'], timeoutMs: 300 });
       assert.equal(exitCodeFor(none.stats), ExitCode.NoResponses);
@@ -201,6 +202,82 @@ describe('RpcClient over the memory bus', () => {
       assert.equal(exitCodeFor({ discoveryPerformed: false, discovered: 0, responded: 0, failed: 0 }), ExitCode.NoDiscoveryNoResponses);
     } finally {
       await teardown(r);
+    }
+  });
+
+  test('the called agent joins the discovery filter: only its hosts are targeted, and the wait ends when they answered', async () => {
+    const r = await rig(['n1', 'n2', 'n3'], {}, { timeoutMs: 60_000 }, { n2: ['hello', 'echo'] });
+    try {
+      const events: DiscoveryEvent[] = [];
+      const result = await r.client.call('hello', 'greet', {}, { onDiscovery: (event) => events.push(event) });
+      assert.deepEqual(result.items.map((item) => item.sender), ['n2']);
+      assert.equal(result.stats.discovered, 1);
+      assert.deepEqual(result.stats.noResponses, []);
+      assert.equal(result.stats.timedOut, false, 'ended because every discovered node answered, not after the 60 s timeout');
+      for (const node of r.nodes) {
+        const ping = node.received.find((m) => m.agent === 'discovery')!;
+        assert.deepEqual(ping.filter.agent, ['hello'], 'the discovery ping asks for nodes hosting hello');
+      }
+      assert.deepEqual(r.nodes[0]!.received.map((m) => m.agent), ['discovery'], 'n1 never got the request');
+      assert.equal(events.length, 2);
+      assert.deepEqual(events[0], { phase: 'start', method: 'mc', timeoutMs: DT });
+      assert.equal(events[1]!.phase, 'end');
+      assert.equal(events[1]!.phase === 'end' && events[1]!.nodes, 1);
+      // Already in the filter: not added twice. Known targets: no discovery, no events.
+      await r.client.call('hello', 'greet', {}, { filter: { agent: ['hello'] } });
+      assert.deepEqual(r.nodes[1]!.received.filter((m) => m.agent === 'discovery').at(-1)!.filter.agent, ['hello']);
+      const known: DiscoveryEvent[] = [];
+      await r.client.call('hello', 'greet', {}, { nodes: ['n2'], onDiscovery: (event) => known.push(event) });
+      assert.deepEqual(known, []);
+    } finally {
+      await teardown(r);
+    }
+  });
+
+  test('identity-only discovery sources get no agent filter; a node limit can pick at random per call', async () => {
+    const r = await rig(['n1', 'n2', 'n3', 'n4', 'n5'], {}, { limitMethod: 'first' });
+    try {
+      const listed = await r.client.call('echo', 'run', {}, { discoverer: new ListDiscoverer('list', () => ['n1', 'n2']) });
+      assert.equal(listed.stats.responded, 2);
+      const seen: DiscoveryRequest[] = [];
+      const custom = { name: 'custom', discover: async (request: DiscoveryRequest) => { seen.push(request); return ['n3']; } };
+      await r.client.call('echo', 'run', {}, { discoverer: custom });
+      assert.deepEqual(seen[0]!.filter.agent, ['echo'], 'a source that evaluates filters is asked for the agent\'s hosts');
+      const nodes = ['n1', 'n2', 'n3', 'n4', 'n5'];
+      const first = await r.client.call('echo', 'run', {}, { nodes, limit: { count: 1 } });
+      assert.deepEqual(first.items.map((i) => i.sender), ['n1'], 'the client\'s limitMethod: first');
+      const chosen = new Set<string>();
+      for (let i = 0; i < 10; i++) {
+        const one = await r.client.call('echo', 'run', {}, { nodes, limit: { count: 1 }, limitMethod: 'random' });
+        assert.equal(one.items.length, 1);
+        chosen.add(one.items[0]!.sender);
+      }
+      assert.ok(chosen.size > 1, `random picks vary (got ${[...chosen].join(', ')})`);
+      await assert.rejects(r.client.call('echo', 'run', {}, { limitMethod: 'best' as 'first' }), /limitMethod: "best"/);
+    } finally {
+      await teardown(r);
+    }
+  });
+
+  test('node lists: one name per line, or the JSON tsco discover --json prints (or a JSON array)', async () => {
+    assert.deepEqual(parseNodeList('{"nodes": ["web1", "db1", "web1"], "stats": {"discovered": 2}}', 'x'), ['web1', 'db1']);
+    assert.deepEqual(parseNodeList('  ["a", "b"]\n', 'x'), ['a', 'b']);
+    assert.throws(() => parseNodeList('{"nodes": ["ok", "bad name", 7]}', 'stdin'), (error: unknown) =>
+      error instanceof RpcError && /stdin: nodes\[1\]: "bad name"/.test(error.message) && /nodes\[2\]: expected a string, got number/.test(error.message));
+    assert.throws(() => parseNodeList('{"nodes": [', 'f.json'), /f\.json: the node list looks like JSON but does not parse/);
+    assert.throws(() => parseNodeList('{"items": []}', 'f.json'), /an object with a "nodes" array/);
+    assert.throws(() => parseNodeList('x'.repeat(NODE_LIST_MAX_BYTES + 1), 'big'), /larger than/);
+    const dir = await mkdtemp(join(tmpdir(), 'tsc-nodes-'));
+    try {
+      const file = join(dir, 'nodes.json');
+      await writeFile(file, JSON.stringify({ nodes: ['n1', 'n2'] }));
+      assert.deepEqual(await new FlatFileDiscoverer(file).discover({ filter: emptyFilter(), collective: 'mcollective', timeoutMs: 1 }), ['n1', 'n2']);
+      let reads = 0;
+      const stdin = new FlatFileDiscoverer('standard input', async () => { reads++; return 'n3\n'; });
+      assert.deepEqual(await stdin.discover({ filter: emptyFilter(), collective: 'mcollective', timeoutMs: 1 }), ['n3']);
+      assert.equal(reads, 1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

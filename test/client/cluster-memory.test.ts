@@ -4,12 +4,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { MemoryBroker } from '../../plugins/connector/memory/index.js';
 import { ExitCode, connectClient, exitCodeFor, type ClientSession } from '../../src/client/index.js';
 import { configFromObject } from '../../src/config/index.js';
 import { createSecurityProvider } from '../../src/security/registry.js';
 import { MemoryCounters } from '../../src/util/counters.js';
 import { CapturingLogger } from '../../src/util/log.js';
+import { generateKeyPairFiles } from '../../src/keys/index.js';
 import { startCluster, type Cluster } from './cluster.js';
 
 const BROKER = `client-cluster-${process.pid}`;
@@ -92,6 +95,31 @@ describe('client against aes_security daemons on the memory bus', () => {
     assert.equal(denied.items[0]!.statuscode, 1);
     assert.match(denied.items[0]!.statusmsg, /cert=tester is not authorized to call example#secret/);
     assert.equal(exitCodeFor(denied.stats), ExitCode.SomeFailed);
+  });
+
+  test('discovery is exempt from action policy: a caller no policy allows discovers, nothing is denied or logged as denied', async () => {
+    const keys = await generateKeyPairFiles('outsider', { dir: join(cluster.dir, 'outsider') });
+    copyFileSync(keys.publicPath, join(cluster.certDir, 'outsider.pem'));
+    const settings = { ...cluster.clientSettings, ...memory, identity: 'outsider', 'plugin.aes.client_private': keys.privatePath, 'plugin.aes.client_public': keys.publicPath };
+    const outsider = await connectClient(configFromObject(settings), { logger: new CapturingLogger() });
+    const unauthorized = () => cluster.daemons.map((daemon) => daemon.counters.get('unauthorized'));
+    const passed = () => cluster.daemons.map((daemon) => daemon.counters.get('passed'));
+    try {
+      const before = unauthorized();
+      const passedBefore = passed();
+      assert.deepEqual(await outsider.client.discover(), ['db1', 'web1', 'web2']);
+      const ping = await outsider.client.ping();
+      assert.equal(ping.replies.length, 3);
+      assert.deepEqual(unauthorized(), before, 'no discovery ping was denied');
+      assert.deepEqual(passed(), passedBefore.map((count) => count + 2), 'each ping still counts');
+      for (const logger of cluster.loggers) assert.ok(!logger.records.some((record) => /denied .*discovery#ping/.test(record.msg)));
+      // Only discovery: the same caller's rpcutil#ping is denied, counted and logged.
+      const denied = await outsider.client.call('rpcutil', 'ping', {}, { nodes: ['web1'] });
+      assert.match(denied.items[0]!.statusmsg, /cert=outsider is not authorized to call rpcutil#ping/);
+      assert.equal(cluster.daemons[0]!.counters.get('unauthorized'), before[0]! + 1);
+    } finally {
+      await outsider.close();
+    }
   });
 
   test('inventory of one node shows its facts, classes and agents', async () => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import '../../plugins/security/aes_security/index.js';
 import { configFromObject } from '../../src/config/index.js';
 import { startDaemon, type DaemonHandle } from '../../src/daemon/index.js';
+import type { Agent } from '../../src/agent/types.js';
 import { generateKeyPairFiles, type KeyPairFiles } from '../../src/keys/index.js';
 import { CapturingLogger } from '../../src/util/log.js';
 import { exampleAgent } from './example-agent.js';
@@ -20,6 +21,8 @@ export interface NodeSpec {
   identity: string;
   facts: Record<string, string>;
   classes: string[];
+  /** In-process agents this node hosts besides the example agent. */
+  agents?: Agent[];
 }
 
 /** The default three nodes: two web servers in the UK, a database in Germany. */
@@ -102,7 +105,7 @@ export async function startCluster(connectorSettings: Record<string, string | nu
       }, { source: join(nodeDir, 'server.cfg') });
       const logger = new CapturingLogger();
       loggers.push(logger);
-      daemons.push(await startDaemon(config, { logger, agents: [exampleAgent] }));
+      daemons.push(await startDaemon(config, { logger, agents: [exampleAgent, ...(node.agents ?? [])] }));
     }
   } catch (error) {
     await cluster.stop();

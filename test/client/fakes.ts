@@ -43,19 +43,22 @@ export class PlainSecurity implements SecurityProvider {
 /** How a scripted node answers one request: a reply body, several (duplicates), or nothing. */
 export type Script = (request: DecodedRequest) => unknown[] | undefined;
 
-/** A node that answers discovery pings and `echo` requests, recording how each request reached it. */
+/**
+ * A node that answers discovery pings and requests to the agents it hosts (`echo` by default), recording how each
+ * request reached it (and the filter it carried).
+ */
 export class FakeNode {
-  readonly received: Array<{ agent: string; via: 'broadcast' | 'directed'; requestid: string }> = [];
+  readonly received: Array<{ agent: string; via: 'broadcast' | 'directed'; requestid: string; filter: DecodedRequest['filter'] }> = [];
   readonly connector: MemoryConnector;
   private readonly security = new PlainSecurity();
 
-  constructor(readonly identity: string, broker: MemoryBroker, private readonly script: Script = echo) {
+  constructor(readonly identity: string, broker: MemoryBroker, private readonly script: Script = echo, readonly agents: readonly string[] = ['echo']) {
     this.connector = new MemoryConnector({ identity, broker, logger: new CapturingLogger(), counters: new MemoryCounters() });
   }
 
   async start(collective = 'mcollective'): Promise<void> {
     await this.connector.connect();
-    for (const agent of ['discovery', 'echo']) {
+    for (const agent of ['discovery', ...this.agents]) {
       await this.connector.subscribeBroadcast(collective, agent, (m) => this.handle(m, 'broadcast'));
     }
     await this.connector.subscribeDirected(collective, this.identity, (m) => this.handle(m, 'directed'));
@@ -63,10 +66,11 @@ export class FakeNode {
 
   private async handle(message: InboundMessage, via: 'broadcast' | 'directed'): Promise<void> {
     const request = this.security.decodeRequest(message.body);
-    this.received.push({ agent: request.agent, via, requestid: request.requestid });
-    // Identity filters (plain or /regex/) are honoured so -I requests behave as with the daemon.
+    this.received.push({ agent: request.agent, via, requestid: request.requestid, filter: request.filter });
+    // Identity filters (plain or /regex/) are honoured so -I requests behave as with the daemon; so are agent filters.
     const identityMatches = request.filter.identity.map((entry) => nameMatcher(entry, 'identity'));
     if (identityMatches.length > 0 && !identityMatches.some((matches) => matches(this.identity))) return;
+    if (!request.filter.agent.every((agent) => agent === 'discovery' || this.agents.includes(agent))) return;
     const bodies = request.agent === 'discovery' ? [{ statuscode: 0, statusmsg: 'OK', data: { message: 'pong' } }] : this.script(request);
     for (const body of bodies ?? []) {
       const wire = this.security.encodeReply({ senderid: this.identity, senderagent: request.agent, body }, request);

@@ -12,21 +12,14 @@ import { MemoryCounters } from '../../util/counters.js';
 import { CapturingLogger } from '../../util/log.js';
 import { loadClientConfig, type GlobalOptions } from './context.js';
 import type { Streams } from './output.js';
+import { readBounded } from './stdin.js';
 
 /** The largest message decode reads (a broker would refuse bigger ones long before). */
 const MAX_WIRE_BYTES = 16 * 1024 * 1024;
 
 /** Reads all of standard input (bounded). */
-export async function readInput(input: NodeJS.ReadableStream = process.stdin): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of input) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-    size += buffer.length;
-    if (size > MAX_WIRE_BYTES) throw new InvalidArgumentError(`standard input: more than ${MAX_WIRE_BYTES} bytes; not a wire message`);
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks);
+export function readInput(input: NodeJS.ReadableStream = process.stdin): Promise<Uint8Array> {
+  return readBounded(input, MAX_WIRE_BYTES, 'not a wire message');
 }
 
 /** Decodes `wire` as `role` with the configured provider and prints the outcome. */

@@ -1,6 +1,7 @@
 /**
  * The options tsco's RPC commands share, as in MCollective's `mco`: filters (-I -F -C -A -S -W -T), timing
- * (-t, --dt, --ttl), discovery source (--nodes), batching and node limits, and output (--json, -v).
+ * (-t, --dt, --ttl), discovery source (--nodes), batching and node limits (-1), and output (--json, -v, --np,
+ * --sort, --table, -o).
  */
 import { Option, type Command } from 'commander';
 import { InvalidArgumentError } from '../../errors.js';
@@ -28,8 +29,18 @@ export interface CommonOptions {
   batch?: number;
   batchSleep?: number;
   limitNodes?: string;
+  /** `-1/--one`: one node, chosen at random. */
+  one?: boolean;
   json?: boolean;
   verbose?: boolean;
+  /** false with `--np/--no-progress`. */
+  progress?: boolean;
+  /** `--sort`: replies printed sorted by sender, once all are in. */
+  sort?: boolean;
+  /** `--table`: replies printed as one table, once all are in. */
+  table?: boolean;
+  /** `-o/--output-file FILE`: also write the --json document to FILE. */
+  outputFile?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -67,10 +78,10 @@ export function addFilterOptions(command: Command): Command {
 /** Adds timing, discovery, batching and output options to a command. */
 export function addCallOptions(command: Command, { batching = true }: { batching?: boolean } = {}): Command {
   command
-    .option('-t, --timeout <seconds>', 'seconds to wait for replies', positiveNumber('--timeout', false))
+    .option('-t, --timeout <seconds>', 'seconds to wait for replies (rpc, facts: the agent\'s declared timeout + 2 by default)', positiveNumber('--timeout', false))
     .option('--dt <seconds>', 'seconds a broadcast discovery listens', positiveNumber('--dt', false))
     .option('--ttl <seconds>', 'seconds the request stays valid', positiveNumber('--ttl', true))
-    .option('--nodes <file>', 'discover from a file of node identities (one per line) instead of the network')
+    .option('--nodes <file>', 'take the nodes from FILE (one identity per line, or tsco discover --json output; - reads standard input)')
     .addOption(new Option('--dm <method>', 'discovery method (default: default_discovery_method, else mc)').choices(['mc', 'flatfile', 'registration']))
     .option('-j, --json', 'print one JSON document instead of text')
     .option('-v, --verbose', 'print statistics and ignored-reply counts');
@@ -81,7 +92,23 @@ export function addCallOptions(command: Command, { batching = true }: { batching
       .addOption(new Option('--limit-nodes <n|n%>', 'address only this many (or this share) of the discovered nodes').argParser((text) => {
         parseNodeLimit(text);
         return text;
-      }));
+      }))
+      .option('-1, --one', 'address one of the discovered nodes, chosen at random');
+  }
+  return command;
+}
+
+/**
+ * Adds the output options: `-o/--output-file` always; `--np/--no-progress` when the command draws a progress bar;
+ * `--sort` and `--table` when it prints one reply per node.
+ */
+export function addOutputOptions(command: Command, { progress = false, replies = false }: { progress?: boolean; replies?: boolean } = {}): Command {
+  command.option('-o, --output-file <file>', 'also write the --json document to FILE');
+  if (progress) command.option('--np, --no-progress', 'no discovery line or progress bar on a terminal');
+  if (replies) {
+    command
+      .option('--sort', 'print the replies sorted by sender, once all are in')
+      .option('--table', 'print the replies as a table, once all are in');
   }
   return command;
 }
@@ -157,6 +184,11 @@ export function callOptionsFromOptions(options: CommonOptions): RpcCallOptions {
   if (options.batchSleep !== undefined) call.batchSleepMs = options.batchSleep * 1000;
   if (options.batchSleep !== undefined && options.batch === undefined) throw new InvalidArgumentError('--batch-sleep: only meaningful with --batch N');
   if (options.limitNodes !== undefined) call.limit = parseNodeLimit(options.limitNodes) satisfies NodeLimit;
+  if (options.one) {
+    if (options.limitNodes !== undefined) throw new InvalidArgumentError('-1/--one: conflicts with --limit-nodes');
+    call.limit = { count: 1 };
+    call.limitMethod = 'random';
+  }
   return call;
 }
 

@@ -1,16 +1,26 @@
 /**
- * How tsco prints: per-node results, the summary and statistics in MCollective's layout, one JSON document
- * with --json, and a "n / total" progress line on standard error when it is a terminal.
+ * How tsco prints: per-node results, the summary and statistics in MCollective's layout (coloured on a
+ * terminal, see terminal.ts), one JSON document with --json, and the --output-file copy of that document.
  */
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { senderAuthenticated, type RpcReply, type RpcStats } from '../../client/index.js';
+import { InvalidArgumentError } from '../../errors.js';
 import { StatusCode, type SenderProof } from '../../inter/message.js';
+import { readBounded } from './stdin.js';
+import { colorWanted, palette, type Palette } from './terminal.js';
 
 /** Where output goes; injectable so commands can be tested without a process. */
 export interface Streams {
   out: (text: string) => void;
   err: (text: string) => void;
-  /** Whether standard error is a terminal (progress is shown only then). */
+  /** Whether standard error is a terminal (the discovery line and progress bar are shown only then). */
   errIsTty: boolean;
+  /** Whether standard output gets colours (a terminal, no NO_COLOR); none when absent. */
+  color?: boolean;
+  /** The terminal's width in columns, for the progress bar; 80 when absent. */
+  columns?: number;
+  /** Reads standard input, refusing more than `maxBytes` (`--nodes -`). */
+  readStdin?: (maxBytes: number) => Promise<string>;
 }
 
 /** The real process streams. */
@@ -18,7 +28,50 @@ export const processStreams: Streams = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
   errIsTty: Boolean(process.stderr.isTTY),
+  color: colorWanted(Boolean(process.stdout.isTTY)),
+  ...(process.stderr.columns ? { columns: process.stderr.columns } : {}),
+  readStdin: async (maxBytes) => (await readBounded(process.stdin, maxBytes, 'too large for a node list')).toString('utf8'),
 };
+
+/** The palette for `streams`' standard output. */
+export function outputPalette(streams: Streams): Palette {
+  return palette(Boolean(streams.color));
+}
+
+/**
+ * `-o/--output-file FILE`: the file receiving the command's --json document. It is created (or truncated) when the
+ * command starts, so a path that cannot be written fails before any request is sent.
+ */
+export class OutputFile {
+  private fd: number | undefined;
+
+  private constructor(readonly path: string, fd: number) {
+    this.fd = fd;
+  }
+
+  /** Opens `path` for writing, or returns undefined when no path is given. Throws InvalidArgumentError. */
+  static open(path: string | undefined): OutputFile | undefined {
+    if (path === undefined) return undefined;
+    try {
+      return new OutputFile(path, openSync(path, 'w', 0o644));
+    } catch (error) {
+      throw new InvalidArgumentError(`--output-file ${path}: cannot write it (${(error as Error).message})`);
+    }
+  }
+
+  /** Writes `text` as the file's content and closes it. */
+  write(text: string): void {
+    if (this.fd === undefined) return;
+    writeSync(this.fd, text);
+    this.close();
+  }
+
+  /** Closes the file (left as written so far). */
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
 
 const STATUS_NAMES: Record<number, string> = {
   [StatusCode.OK]: 'OK',
@@ -28,23 +81,6 @@ const STATUS_NAMES: Record<number, string> = {
   [StatusCode.InvalidData]: 'Invalid Data',
   [StatusCode.Error]: 'Error',
 };
-
-/** A progress reporter: rewrites "n / total" in place on a terminal, does nothing otherwise. */
-export function progress(streams: Streams): { update(received: number, expected: number): void; done(): void } {
-  let shown = false;
-  return {
-    update(received, expected) {
-      if (!streams.errIsTty) return;
-      shown = true;
-      streams.err(`\r\x1b[K${received} / ${expected || '?'}`);
-    },
-    /** Clears the line (before other output, and at the end). */
-    done() {
-      if (shown) streams.err('\r\x1b[K');
-      shown = false;
-    },
-  };
-}
 
 /**
  * The sender of a reply as shown to a user: the identity when the signing key proves it, otherwise the identity
@@ -57,12 +93,21 @@ export function senderLabel(reply: { sender: string; signer: string; senderProof
   return `${reply.sender} [unauthenticated name: signed by ${reply.signer || 'an unknown key'}]`;
 }
 
+/** A reply's status as text: `OK`, or the status name and message of a failure (`Error: boom`). */
+export function statusText(reply: Pick<RpcReply, 'statuscode' | 'statusmsg'>): string {
+  if (reply.statuscode === StatusCode.OK) return 'OK';
+  return `${STATUS_NAMES[reply.statuscode] ?? `status ${reply.statuscode}`}: ${reply.statusmsg}`;
+}
+
 /** A node's reply as text: the identity, then each output field, or the failure status and message. */
 export function formatReply(reply: RpcReply): string {
+  return formatReplyWith(palette(false), reply);
+}
+
+/** formatReply with colours: a failure's status in red. */
+export function formatReplyWith(colors: Palette, reply: RpcReply): string {
   const sender = senderLabel(reply);
-  if (reply.statuscode !== StatusCode.OK) {
-    return `${sender.padEnd(40)} ${STATUS_NAMES[reply.statuscode] ?? `status ${reply.statuscode}`}: ${reply.statusmsg}\n`;
-  }
+  if (reply.statuscode !== StatusCode.OK) return `${sender.padEnd(40)} ${colors.red(statusText(reply))}\n`;
   const lines = [sender];
   const keys = Object.keys(reply.data);
   const width = Math.max(0, ...keys.map((key) => key.length));
@@ -77,16 +122,17 @@ export function formatValue(value: unknown, indent: number): string {
   return JSON.stringify(value, null, 2).split('\n').join(`\n${' '.repeat(indent)}`);
 }
 
-/** The closing summary of an RPC call, as `mco rpc` prints it. */
-export function formatSummary(stats: RpcStats, verbose: boolean): string {
+/** The closing summary of an RPC call, as `mco rpc` prints it (failures and silent nodes coloured). */
+export function formatSummary(stats: RpcStats, verbose: boolean, colors: Palette = palette(false)): string {
   const lines: string[] = [];
   lines.push('');
   lines.push(`Finished processing ${stats.responded} / ${stats.discovered} hosts in ${stats.totalMs.toFixed(2)} ms`);
   if (verbose || stats.failed > 0 || stats.noResponses.length > 0) {
     lines.push('');
     lines.push('---- rpc stats ----');
-    lines.push(`           Nodes: ${stats.responded} / ${stats.discovered}`);
-    lines.push(`     Pass / Fail: ${stats.ok} / ${stats.failed}`);
+    const nodes = `${stats.responded} / ${stats.discovered}`;
+    lines.push(`           Nodes: ${stats.responded < stats.discovered ? colors.yellow(nodes) : colors.green(nodes)}`);
+    lines.push(`     Pass / Fail: ${colors.green(String(stats.ok))} / ${stats.failed > 0 ? colors.red(String(stats.failed)) : '0'}`);
     lines.push(`  Discovery Time: ${stats.discoveryMs.toFixed(2)} ms`);
     lines.push(`      Agent Time: ${stats.agentMs.toFixed(2)} ms`);
     lines.push(`      Total Time: ${stats.totalMs.toFixed(2)} ms`);
@@ -94,7 +140,7 @@ export function formatSummary(stats: RpcStats, verbose: boolean): string {
   }
   if (stats.noResponses.length > 0) {
     lines.push('');
-    lines.push(`No response from:`);
+    lines.push(colors.red('No response from:'));
     lines.push('');
     for (let i = 0; i < stats.noResponses.length; i += 3) lines.push(`   ${stats.noResponses.slice(i, i + 3).map((n) => n.padEnd(30)).join('').trimEnd()}`);
   }

@@ -6,79 +6,34 @@
 import { Option, type Command } from 'commander';
 import type { ActionDdl } from '../../agent/ddl.js';
 import { computeAggregates } from '../../client/ddl/aggregate.js';
-import {
-  ExitCode, FlatFileDiscoverer, RegistrationDiscoverer, connectClient, exitCodeFor,
-  type ClientSession, type Discoverer, type RpcCallOptions, type RpcReply, type RpcStats,
-} from '../../client/index.js';
+import { replyTimeoutMs } from '../../client/ddl/timeout.js';
+import { ExitCode, exitCodeFor, type ClientSession, type RpcCallOptions, type RpcReply, type RpcStats } from '../../client/index.js';
 import { InvalidArgumentError } from '../../errors.js';
-import type { ConfigView } from '../../inter/config.js';
-import { readClientSettings } from '../../client/settings.js';
-import { RegistrationStore } from '../../registration/store.js';
-import { loadClientConfig, type GlobalOptions } from './context.js';
+import type { GlobalOptions } from './context.js';
 import { describeForCall, descriptionsFor } from './descriptions.js';
 import { convertInputs } from './inputs.js';
-import { clientLogger } from './log.js';
-import { addCallOptions, addFilterOptions, callOptionsFromOptions, type CommonOptions } from './options.js';
-import { formatReply, formatSummary, formatValue, jsonDocument, progress, senderLabel, type Streams } from './output.js';
+import { addCallOptions, addFilterOptions, addOutputOptions, callOptionsFromOptions, type CommonOptions } from './options.js';
+import { type OutputFile, formatReply, formatSummary, formatValue, jsonDocument, outputPalette, senderLabel, type Streams } from './output.js';
 import { DISPLAY_OPTIONS, effectiveDisplay, formatAggregates, formatDescribedReply, shouldDisplay } from './rpc-format.js';
+import { callWithProgress, discovererFor, sortBySender, withClient, withOutputFile } from './session.js';
+import { formatTable } from './table.js';
 
 /** The options of `tsco rpc`: the shared ones and `--display`. */
 export type RpcOptions = CommonOptions & { display?: string };
-
-/**
- * Runs `body` with a connected client built from the configuration, closing it afterwards. Connecting gives up
- * within the connector's connect_timeout, or `-t` seconds when that is shorter (BrokerUnavailableError).
- */
-async function withClient(
-  globals: GlobalOptions, streams: Streams, options: Pick<CommonOptions, 'timeout'>, body: (session: ClientSession, config: ConfigView) => Promise<number>,
-): Promise<number> {
-  const config = await loadClientConfig(globals, streams);
-  const logger = clientLogger(readClientSettings(config).settings, Boolean(globals.logJson), streams.err);
-  const session = await connectClient(config, { logger, ...(options.timeout !== undefined ? { connectBudgetMs: options.timeout * 1000 } : {}) });
-  try {
-    return await body(session, config);
-  } finally {
-    await session.close();
-  }
-}
-
-/**
- * The discoverer the options and configuration ask for: `--nodes FILE` (flatfile), `--dm registration`
- * (the store in plugin.registration.store_dir, nodes active within 3 registerinterval), or broadcast (`mc`).
- */
-export function discovererFor(options: CommonOptions, config: ConfigView): Discoverer | undefined {
-  const method = options.dm ?? (options.nodes ? 'flatfile' : config.raw('default_discovery_method') ?? 'mc');
-  switch (method) {
-    case 'mc':
-      if (options.nodes) throw new InvalidArgumentError('--nodes: conflicts with --dm mc');
-      return undefined;
-    case 'flatfile':
-      if (!options.nodes) throw new InvalidArgumentError('--dm flatfile: give the node list with --nodes FILE');
-      return new FlatFileDiscoverer(options.nodes);
-    case 'registration': {
-      const dir = config.raw('plugin.registration.store_dir');
-      if (!dir) throw new InvalidArgumentError(`--dm registration: plugin.registration.store_dir is not set in ${config.source}`);
-      const interval = Number(config.raw('registerinterval') ?? 0);
-      if (!(interval > 0)) throw new InvalidArgumentError(`--dm registration: registerinterval must be > 0 in ${config.source} to tell active nodes from stale ones`);
-      return new RegistrationDiscoverer(RegistrationStore.open(dir), { interval });
-    }
-    default:
-      throw new InvalidArgumentError(`discovery method ${JSON.stringify(method)}: expected mc, flatfile or registration`);
-  }
-}
 
 /** `tsco ping`: every node's round trip as it answers, then count and min/max/avg. */
 export async function pingCommand(options: CommonOptions, globals: GlobalOptions, streams: Streams): Promise<number> {
   refuseDiscoveryOptions(options, 'ping always broadcasts to the discovery agent');
   const call = callOptionsFromOptions(options);
-  return withClient(globals, streams, options, async ({ client }) => {
+  return withOutputFile(options, (file) => withClient(globals, streams, options, async ({ client }) => {
     // Without -t, a ping listens for the discovery timeout (--dt), as long as a discovery would.
     const result = await client.ping(call);
+    const items: RpcReply[] = result.replies.map((r) => ({
+      agent: 'discovery', action: 'ping', sender: r.sender, statuscode: 0, statusmsg: 'OK', data: { rtt_ms: round(r.rttMs) },
+      signer: r.signer, senderProof: r.senderProof, rttMs: r.rttMs,
+    }));
+    file?.write(jsonDocument(items, result.stats));
     if (options.json) {
-      const items: RpcReply[] = result.replies.map((r) => ({
-        agent: 'discovery', action: 'ping', sender: r.sender, statuscode: 0, statusmsg: 'OK', data: { rtt_ms: round(r.rttMs) },
-        signer: r.signer, senderProof: r.senderProof, rttMs: r.rttMs,
-      }));
       streams.out(jsonDocument(items, result.stats));
       return exitCodeFor(result.stats);
     }
@@ -92,40 +47,47 @@ export async function pingCommand(options: CommonOptions, globals: GlobalOptions
       streams.out(`${times.length} replies max: ${Math.max(...times).toFixed(2)} min: ${Math.min(...times).toFixed(2)} avg: ${avg.toFixed(2)}\n`);
     }
     return exitCodeFor(result.stats);
-  });
+  }));
 }
 
 /** `tsco discover`: the identities matching the filters, one per line. */
 export async function discoverCommand(options: CommonOptions, globals: GlobalOptions, streams: Streams): Promise<number> {
   const call = callOptionsFromOptions(options);
-  return withClient(globals, streams, options, async ({ client }, config) => {
-    const discoverer = discovererFor(options, config);
+  return withOutputFile(options, (file) => withClient(globals, streams, options, async ({ client }, config) => {
+    const discoverer = discovererFor(options, config, streams);
     const started = Date.now();
     const nodes = await client.discover({ ...call, ...(discoverer ? { discoverer } : {}) });
     const discoveryMs = Date.now() - started;
+    // The document --nodes accepts back (a file, or - for standard input).
+    const document = `${JSON.stringify({ nodes, stats: { discovered: nodes.length, discoveryMs } }, null, 2)}\n`;
+    file?.write(document);
     if (options.json) {
-      streams.out(`${JSON.stringify({ nodes, stats: { discovered: nodes.length, discoveryMs } }, null, 2)}\n`);
+      streams.out(document);
     } else {
       for (const node of nodes) streams.out(`${node}\n`);
       if (options.verbose) streams.err(`\nDiscovered ${nodes.length} node(s) in ${discoveryMs} ms\n`);
     }
     return nodes.length > 0 ? ExitCode.OK : ExitCode.NothingDiscovered;
-  });
+  }));
 }
 
 /**
  * `tsco rpc AGENT ACTION [key=value ...]`: inputs converted and validated with the agent's description (local,
  * cached or fetched), per-node results as the display policy says, the aggregate summaries, and the summary.
+ * Discovery looks for nodes hosting the agent; replies are awaited for the agent's declared timeout plus a
+ * margin (replyTimeoutMs), unless `-t` says otherwise.
  */
 export async function rpcCommand(agent: string, action: string, inputs: string[], options: RpcOptions, globals: GlobalOptions, streams: Streams): Promise<number> {
   const call = callOptionsFromOptions(options);
-  return withClient(globals, streams, options, async ({ client, settings, logger }, config) => {
-    const discoverer = discovererFor(options, config);
-    const target = { ...call, ...(discoverer ? { discoverer } : {}) };
+  if (options.table && options.json) throw new InvalidArgumentError('--table: conflicts with --json');
+  return withOutputFile(options, (file) => withClient(globals, streams, options, async ({ client, settings, logger }, config) => {
+    const discoverer = discovererFor(options, config, streams);
+    const target: RpcCallOptions = { ...call, ...(discoverer ? { discoverer } : {}) };
     const ddl = await describeForCall(descriptionsFor(settings, logger, streams), client, agent, target, streams);
     const { data } = convertInputs(inputs, ddl, action);
-    return runCall(client, agent, action, data, target, options, streams, ddl?.actions[action]);
-  });
+    target.timeoutMs ??= replyTimeoutMs(ddl);
+    return runCall(client, agent, action, data, target, options, streams, file, ddl?.actions[action]);
+  }));
 }
 
 /** `tsco inventory NODE`: rpcutil's inventory and daemon_stats of one node. */
@@ -177,25 +139,28 @@ function refuseDiscoveryOptions(options: CommonOptions, why: string): void {
 
 async function runCall(
   client: ClientSession['client'], agent: string, action: string, data: Record<string, unknown>,
-  call: RpcCallOptions, options: RpcOptions, streams: Streams, described?: ActionDdl,
+  call: RpcCallOptions, options: RpcOptions, streams: Streams, file: OutputFile | undefined, described?: ActionDdl,
 ): Promise<number> {
-  const meter = progress(streams);
   const display = effectiveDisplay(options.display, described);
-  const result = await client.call(agent, action, data, {
-    ...call,
-    onReply: (reply, p) => {
-      meter.done();
-      if (!options.json && shouldDisplay(reply, display)) streams.out(formatDescribedReply(reply, described));
-      meter.update(p.received, p.expected);
-    },
-  });
-  meter.done();
-  const aggregates = described ? computeAggregates(described, result.items) : [];
+  const colors = outputPalette(streams);
+  // --sort and --table need every reply before printing; otherwise each prints as it arrives.
+  const buffered = Boolean(options.sort || options.table || options.json);
+  const show = buffered ? undefined : (reply: RpcReply) => {
+    if (shouldDisplay(reply, display)) streams.out(formatDescribedReply(reply, described, colors));
+  };
+  const result = await callWithProgress(client, agent, action, data, call, options, streams, show);
+  const items = options.sort ? sortBySender(result.items) : result.items;
+  const aggregates = described ? computeAggregates(described, items) : [];
+  const document = () => jsonDocument(items, result.stats, aggregates.length > 0 ? { aggregates } : {});
+  file?.write(document());
   if (options.json) {
-    streams.out(jsonDocument(result.items, result.stats, aggregates.length > 0 ? { aggregates } : {}));
+    streams.out(document());
   } else {
+    const shown = buffered ? items.filter((reply) => shouldDisplay(reply, display)) : [];
+    if (options.table) streams.out(formatTable(shown, described, colors));
+    else for (const reply of shown) streams.out(formatDescribedReply(reply, described, colors));
     streams.out(formatAggregates(aggregates));
-    streams.out(formatSummary(result.stats, Boolean(options.verbose)));
+    streams.out(formatSummary(result.stats, Boolean(options.verbose), colors));
   }
   return exitCodeFor(result.stats);
 }
@@ -218,15 +183,15 @@ function round(ms: number): number {
 /** Registers the RPC commands on the program; `run` receives each command's exit-code promise. */
 export function registerRpcCommands(program: Command, streams: Streams, run: (work: Promise<number>) => void): void {
   const globals = () => program.opts<GlobalOptions>();
-  addCallOptions(addFilterOptions(program.command('ping').description('ping every node matching the filters and report round-trip times')), { batching: false })
+  addOutputOptions(addCallOptions(addFilterOptions(program.command('ping').description('ping every node matching the filters and report round-trip times')), { batching: false }))
     .action((options: CommonOptions) => run(pingCommand(options, globals(), streams)));
-  addCallOptions(addFilterOptions(program.command('discover').alias('find').description('list the nodes matching the filters')), { batching: false })
+  addOutputOptions(addCallOptions(addFilterOptions(program.command('discover').alias('find').description('list the nodes matching the filters')), { batching: false }))
     .action((options: CommonOptions) => run(discoverCommand(options, globals(), streams)));
-  addCallOptions(addFilterOptions(program.command('rpc')
-    .description('call AGENT ACTION on the nodes matching the filters')
+  addOutputOptions(addCallOptions(addFilterOptions(program.command('rpc')
+    .description('call AGENT ACTION on the nodes hosting AGENT that match the filters')
     .argument('<agent>', 'the agent to call')
     .argument('<action>', 'the action to run')
-    .argument('[inputs...]', 'action inputs as key=value (typed by the agent\'s description), or key:type=value')))
+    .argument('[inputs...]', 'action inputs as key=value (typed by the agent\'s description), or key:type=value'))), { progress: true, replies: true })
     .addOption(new Option('--display <which>', 'which replies to print: ok, failed or all (default: the action\'s display policy)').choices([...DISPLAY_OPTIONS]))
     .action((agent: string, action: string, inputs: string[], options: RpcOptions) => run(rpcCommand(agent, action, inputs, options, globals(), streams)));
   addCallOptions(addFilterOptions(program.command('inventory').description('show the agents, facts, classes and statistics of one node').argument('<node>', 'the node identity')), { batching: false })

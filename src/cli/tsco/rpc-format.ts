@@ -8,7 +8,8 @@ import type { AggregateResult } from '../../client/ddl/aggregate.js';
 import type { RpcReply } from '../../client/index.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { StatusCode } from '../../inter/message.js';
-import { formatReply } from './output.js';
+import { formatReplyWith } from './output.js';
+import { palette, type Palette } from './terminal.js';
 
 /** The values of `--display`. */
 export const DISPLAY_OPTIONS = ['ok', 'failed', 'all'] as const;
@@ -29,11 +30,11 @@ export function shouldDisplay(reply: RpcReply, policy: DisplayPolicy): boolean {
 }
 
 /**
- * A reply as text, its outputs under their display names in declared order (declared outputs a reply lacks show
- * their default; undeclared fields follow under their own names). Failed replies print as formatReply does.
+ * A successful reply's data under display names, in declared order: declared outputs a reply lacks show their
+ * default; undeclared fields follow under their own names. Without a description, the data as it is.
  */
-export function formatDescribedReply(reply: RpcReply, action: ActionDdl | undefined): string {
-  if (!action?.output || reply.statuscode !== StatusCode.OK) return formatReply(reply);
+export function labelledData(reply: RpcReply, action: ActionDdl | undefined): Record<string, unknown> {
+  if (!action?.output) return reply.data;
   const labelled: Record<string, unknown> = {};
   const used = new Set<string>();
   const put = (label: string, key: string, value: unknown): void => {
@@ -47,7 +48,16 @@ export function formatDescribedReply(reply: RpcReply, action: ActionDdl | undefi
     if (value !== undefined) put(displayName(key, output), key, value);
   }
   for (const [key, value] of Object.entries(reply.data)) if (!Object.hasOwn(action.output, key)) put(key, key, value);
-  return formatReply({ ...reply, data: labelled });
+  return labelled;
+}
+
+/**
+ * A reply as text, its outputs under their display names in declared order (labelledData). Failed replies print
+ * as formatReply does (their status in red when `colors` say so).
+ */
+export function formatDescribedReply(reply: RpcReply, action: ActionDdl | undefined, colors: Palette = palette(false)): string {
+  if (reply.statuscode !== StatusCode.OK) return formatReplyWith(colors, reply);
+  return formatReplyWith(colors, { ...reply, data: labelledData(reply, action) });
 }
 
 const NUMERIC_LABELS: Record<string, string> = { count: 'Count', average: 'Average', sum: 'Sum', min: 'Minimum', max: 'Maximum' };

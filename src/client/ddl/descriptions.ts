@@ -72,9 +72,10 @@ export class AgentDescriptions {
    */
   async fetch(client: RpcClient, agent: string, call: RpcCallOptions = {}): Promise<FoundDescription | { problem: string }> {
     checkName('agent', 'agent', agent);
-    const { onReply: _ignored, batchSize: _batch, batchSleepMs: _sleep, ...options } = call;
-    const filter = { ...options.filter, agent: [...(options.filter?.agent ?? []), agent] };
-    const result = await client.call('rpcutil', 'agent_ddl', { agent }, { ...options, filter, limit: { count: 1 } });
+    const { onReply: _ignored, onDiscovery: _discovery, batchSize: _batch, batchSleepMs: _sleep, ...options } = call;
+    // A node list (identity-only discovery) cannot be asked who hosts the agent: one of its nodes is asked instead.
+    const filter = options.discoverer?.identityOnly ? options.filter : { ...options.filter, agent: [...(options.filter?.agent ?? []), agent] };
+    const result = await client.call('rpcutil', 'agent_ddl', { agent }, { ...options, ...(filter ? { filter } : {}), limit: { count: 1 } });
     const reply = result.items.find((item) => item.statuscode === StatusCode.OK);
     if (!reply) {
       const failed = result.items[0];

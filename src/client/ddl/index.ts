@@ -5,3 +5,4 @@ export { DescriptionCache, defaultCacheDir } from './cache.js';
 export type { CacheLimits } from './cache.js';
 export { computeAggregates } from './aggregate.js';
 export type { AggregateResult } from './aggregate.js';
+export { replyTimeoutMs, REPLY_MARGIN_MS } from './timeout.js';
