@@ -58,7 +58,7 @@ describe('tsco in the shell', () => {
       assert.equal(result.status, 0, result.stderr);
       return result.stdout.split('\n').filter((line) => line !== '');
     };
-    assert.deepEqual(complete('tsco', ''), ['ping', 'discover', 'find', 'rpc', 'inventory', 'facts', 'decode', 'plugin', 'keys', 'completion', 'help']);
+    assert.deepEqual(complete('tsco', ''), ['ping', 'discover', 'find', 'rpc', 'inventory', 'facts', 'decode', 'plugin', 'keys', 'registration', 'completion', 'help']);
     assert.deepEqual(complete('tsco', 'f'), ['find', 'facts']);
     assert.deepEqual(complete('tsco', 'rpc', '--d'), ['--dt', '--dm', '--display']);
     assert.deepEqual(complete('tsco', 'rpc', '--dm', ''), ['mc', 'flatfile', 'registration']);
@@ -101,7 +101,7 @@ describe('tsco in the shell', () => {
       assert.equal(result.status, 0, result.stderr);
       return result.stdout.trim();
     };
-    assert.match(complete('tsco', ''), /^command: ping discover find rpc inventory facts decode plugin keys completion help$/);
+    assert.match(complete('tsco', ''), /^command: ping discover find rpc inventory facts decode plugin keys registration completion help$/);
     assert.equal(complete('tsco', 'rpc', '--dm', ''), 'values: mc flatfile registration');
     assert.equal(complete('tsco', 'rpc', '-o', ''), 'files');
     assert.match(complete('tsco', 'facts', '-'), /^option: .*--np --no-progress/);
