@@ -61,6 +61,8 @@ async function main(): Promise<void> {
     fail(`cannot start: ${(error as Error).message}`);
   }
   running = daemon;
+  // A daemon runs until it is stopped, even when nothing else keeps the event loop busy (the memory connector).
+  const keepAlive = setInterval(() => {}, 2 ** 30);
 
   if (pidfile) {
     try {
@@ -75,6 +77,7 @@ async function main(): Promise<void> {
   const shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
+    clearInterval(keepAlive);
     process.stderr.write(`tscollectived: ${signal} received, stopping\n`);
     daemon
       .stop()
