@@ -1,8 +1,8 @@
 /**
  * The HTTP server of the Prometheus endpoint: `GET /metrics` (and `HEAD`) answer the current exposition; any
- * other path is 404 and any other method 405, each counted (`metrics.not_found`, `metrics.bad_method`) and logged
- * at a bounded rate. Headers are bounded (8 KiB) and slow clients cut off, so a scraper, or anyone who can reach
- * the port, costs at most a small fixed amount per connection; connections are capped.
+ * other path is 404, any other method 405, malformed HTTP 400 and headers over 8 KiB 431, each counted
+ * (`metrics.not_found`, `metrics.bad_method`, `metrics.bad_requests`) and logged at a bounded rate. Slow clients are
+ * cut off and at most 32 connections are open, so anyone who can reach the port costs a small, fixed amount.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -82,7 +82,8 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   server.on('clientError', (error, socket) => {
     counters.increment('metrics.bad_requests');
     limiter.log('warn', 'metrics.bad_requests', { reason: (error as NodeJS.ErrnoException).code ?? error.message }, `metrics endpoint: malformed request refused: ${error.message}`);
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    const status = (error as NodeJS.ErrnoException).code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);
     else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {

@@ -6,14 +6,17 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateKeyPairFiles } from '../../src/keys/index.js';
 import { serviceGate } from '../harness/gate.js';
 import { startDaemonProcess, type DaemonProcess } from '../integration/harness/daemon-process.js';
 import { waitFor } from './helpers.js';
 
+const DAEMON = fileURLToPath(new URL('../../src/cli/tscollectived.js', import.meta.url));
 const SNIPPET = fileURLToPath(new URL('../../../config/logrotate/tscollective', import.meta.url));
 
 /** Sends `signal` and waits until the daemon's stderr has `count` lines containing `text`. */
@@ -64,6 +67,53 @@ test('max_log_size and keeplogs rotate the daemon\'s log file, keeping keeplogs 
     assert.match(readFileSync(daemon.logFile, 'utf8'), /reloaded keys/);
   } finally {
     await daemon.stop();
+  }
+});
+
+/** A server.cfg of its own in a fresh folder (keys made here), with `extra` settings; returns the folder and file. */
+async function ownConfig(prefix: string, extra: string[]): Promise<{ dir: string; cfg: string }> {
+  const dir = mkdtempSync(join(tmpdir(), `tsc-${prefix}-`));
+  const keys = await generateKeyPairFiles('logtest', { dir: join(dir, 'keys') });
+  mkdirSync(join(dir, 'certs'));
+  const cfg = join(dir, 'server.cfg');
+  writeFileSync(cfg, ['identity = logtest', `statedir = ${join(dir, 'state')}`, `plugin.yaml = ${join(dir, 'none.yaml')}`,
+    `plugin.aes.server_private = ${keys.privatePath}`, `plugin.aes.server_public = ${keys.publicPath}`, `plugin.aes.client_cert_dir = ${join(dir, 'certs')}`,
+    ...extra, ''].join('\n'));
+  return { dir, cfg };
+}
+
+test('a log file that cannot be opened stops the start with exit 1, naming logfile, the path and the reason', async () => {
+  const { dir, cfg } = await ownConfig('badlog', ['connector = memory']);
+  writeFileSync(join(dir, 'plain'), '');
+  writeFileSync(cfg, `${readFileSync(cfg, 'utf8')}logfile = ${join(dir, 'plain', 'server.log')}\n`);
+  const run = spawnSync(process.execPath, [DAEMON, '--config', cfg], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(run.status, 1, run.stderr);
+  assert.match(run.stderr, /refusing to start: configuration has 1 problem\(s\):\n\s+- logfile: cannot open the log file .*plain\/server\.log: (EEXIST|ENOTDIR)/);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('SIGHUP and SIGUSR2 while the daemon is still starting (broker unreachable) do not kill it', async () => {
+  const { dir, cfg } = await ownConfig('startsig', ['connector = amqp', 'plugin.amqp.host = 127.0.0.1', 'plugin.amqp.port = 1',
+    'plugin.amqp.initial_reconnect_delay = 0.05', 'plugin.amqp.max_reconnect_delay = 0.2', 'logfile = LOG']);
+  const logFile = join(dir, 'server.log');
+  writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('logfile = LOG', `logfile = ${logFile}`));
+  const child = spawn(process.execPath, [DAEMON, '--config', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const attempts = (): number => (existsSync(logFile) ? readFileSync(logFile, 'utf8').split('"attempt":').length - 1 : 0);
+  try {
+    await waitFor(() => attempts() >= 2, `connect attempts in the log (${stderr})`, 30_000);
+    child.kill('SIGHUP');
+    child.kill('SIGUSR2');
+    const seen = attempts();
+    await waitFor(() => attempts() >= seen + 2, 'more connect attempts after the signals', 30_000);
+    assert.equal(child.exitCode, null, `still starting: ${stderr}`);
+    assert.equal(child.signalCode, null);
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, connect, type AddressInfo } from 'node:net';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { MemoryBroker, MemoryConnector } from '../../plugins/connector/memory/index.js';
 import { configFromObject } from '../../src/config/index.js';
@@ -157,6 +157,38 @@ describe('the Prometheus endpoint', () => {
     assert.match(answer, /^HTTP\/1\.1 400 /);
     assert.equal(daemon.counters.get('metrics.bad_requests'), 1);
     assert.equal((await fetch(daemon.metricsUrl!)).status, 200);
+  });
+
+  test('headers over 8 KiB are refused (431) and at most 32 connections are served at once', async () => {
+    const big = await fetch(daemon.metricsUrl!, { headers: { 'x-padding': 'x'.repeat(16 * 1024) } });
+    assert.equal(big.status, 431);
+
+    const { port } = new URL(daemon.metricsUrl!);
+    const open = async (): Promise<Socket> => {
+      const socket = connect({ host: '127.0.0.1', port: Number(port) });
+      await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+      socket.write('GET /metrics HTTP/1.1\r\nhost: x\r\n');
+      return socket;
+    };
+    const held: Socket[] = [];
+    try {
+      for (let i = 0; i < 32; i++) held.push(await open());
+      const extra = await open();
+      const closedByServer = await new Promise<boolean>((resolve) => {
+        extra.once('close', () => resolve(true));
+        extra.once('data', () => resolve(false));
+        extra.write('\r\n');
+      });
+      assert.ok(closedByServer, 'the 33rd connection is closed without an answer');
+    } finally {
+      for (const socket of held) socket.destroy();
+    }
+    await waitFor(() => held.every((socket) => socket.destroyed), 'the held connections to close');
+    let status = 0;
+    for (let attempt = 0; attempt < 50 && status !== 200; attempt++) {
+      status = await fetch(daemon.metricsUrl!).then((response) => response.status, () => 0);
+    }
+    assert.equal(status, 200, 'served again once connections closed');
   });
 });
 

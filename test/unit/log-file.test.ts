@@ -104,6 +104,16 @@ describe('LogFile rotation by size', () => {
     assert.ok(file.stats().errors >= 2, 'every failed attempt is counted');
   });
 
+  it('drops and counts lines the disk refuses (/dev/full), reporting once, without throwing', async () => {
+    const reports: string[] = [];
+    const file = new LogFile('/dev/full', { maxBytes: 4096, keep: 2 }, (line) => reports.push(line));
+    for (let n = 0; n < 50; n++) assert.doesNotThrow(() => file.write(`line ${n}\n`));
+    await file.close();
+    assert.equal(file.stats().dropped, 50);
+    assert.equal(reports.length, 1);
+    assert.match(reports[0]!, /cannot write the log file \/dev\/full: ENOSPC.*lines are being lost/);
+  });
+
   it('says which file cannot be opened, at once', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'plain'), '');
