@@ -46,7 +46,7 @@ export const coreSchema: ConfigSchema = {
     },
     max_log_size: {
       type: 'integer', default: 2097152, min: 0,
-      doc: 'Bytes: the log file is rotated before a line would take it past this size, keeping keeplogs files; 0 (or at least 4096) leaves rotation to logrotate, which sends SIGUSR2 so tscollectived reopens it. Applies when logging to a logfile.',
+      doc: 'Bytes (at least 4096): the log file is rotated before a line would take it past this size, keeping keeplogs files. 0 turns this off and leaves rotation to logrotate, which sends SIGUSR2 so tscollectived reopens the file. Applies when logging to a logfile.',
     },
     activate_agents: { type: 'boolean', default: true, doc: 'Whether agents are active unless their plugin.<agent>.activate_agent says otherwise.' },
     fact_cache_time: { type: 'integer', default: 300, min: 0, doc: 'Seconds facts are cached before the fact source is read again.' },
