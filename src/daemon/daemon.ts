@@ -2,8 +2,9 @@
  * startDaemon: the programmatic tscollectived, composed of its parts: the security provider (role server) and
  * connector (src/runtime/plugins.ts), the hosted agents (AgentHost), the node view and pipeline host (host.ts),
  * the subscriptions (SubscriptionSet), the request pipeline (pipeline.ts), the lifecycle (serialized reload/stop,
- * in-flight work, soft shutdown), the rate-limited refusal log (LogLimiter) and the registration publisher. The CLI (src/cli/tscollectived.ts) is a thin wrapper; tests and the demo run daemons
- * in-process.
+ * in-flight work, soft shutdown), the rate-limited refusal log (LogLimiter), the registration publisher, the log file
+ * (rotated by size, reopened by reopenLogs()) and the optional Prometheus endpoint (src/metrics/). The CLI
+ * (src/cli/tscollectived.ts) is a thin wrapper; tests and the demo run daemons in-process.
  */
 import { readFileSync } from 'node:fs';
 import { agentDirectories } from '../agent/loader.js';
