@@ -188,6 +188,7 @@ export async function startDaemon(config: ConfigView, options: DaemonOptions = {
     await metrics?.close();
     limiter.close();
     logger.info({}, 'tscollectived stopped');
+    await logFile?.close();
   };
   const reopenLogs = (): void => {
     if (!logFile) return;
