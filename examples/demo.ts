@@ -120,6 +120,8 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   say('   done.');
+  say('\nNext: the same with real processes over RabbitMQ is README.md, "Run for real"; installing the package,');
+  say('systemd, logrotate and metrics: docs/install.md.');
 }
 
 main().catch((error: unknown) => {

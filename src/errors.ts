@@ -261,3 +261,8 @@ export class FactsError extends TscError {
 export class RegistrationStoreError extends TscError {
   constructor(message: string, options?: { cause?: unknown }) { super('TSC_REGISTRATION_STORE', message, options); }
 }
+
+/** The daemon's Prometheus endpoint (`plugin.prometheus.port`) could not listen: address in use, not local, or no permission. */
+export class MetricsEndpointError extends TscError {
+  constructor(message: string, options?: { cause?: unknown }) { super('TSC_METRICS_ENDPOINT', message, options); }
+}

@@ -6,7 +6,8 @@
  *
  * Exit codes: 0 after a clean stop (SIGTERM/SIGINT), 1 when the configuration is invalid (every
  * problem is listed on stderr) or the daemon cannot start. SIGHUP reloads keys, facts, policies
- * and agents.
+ * and agents (and reopens the log file); SIGUSR2 only reopens the log file (logrotate's postrotate).
+ * SIGUSR1 is left to Node.js (it starts the inspector).
  */
 import { Command } from 'commander';
 import { Config, loadConfig } from '../config/index.js';
@@ -34,6 +35,19 @@ async function main(): Promise<void> {
   const plugins = await loadBuiltinPlugins();
   for (const failure of plugins.failed) process.stderr.write(`tscollectived: warning: plugin not available: ${failure}\n`);
 
+  // Until the daemon runs, SIGUSR2 and SIGHUP (logrotate, `systemctl reload`) must not kill it (their default).
+  let running: DaemonHandle | undefined;
+  process.on('SIGUSR2', () => running?.reopenLogs());
+  process.on('SIGHUP', () => {
+    running?.reload().then(
+      (result) => {
+        for (const problem of result.problems) process.stderr.write(`tscollectived: warning: ${problem}\n`);
+        process.stderr.write(`tscollectived: reloaded (SIGHUP): agents ${result.agents.join(', ')}\n`);
+      },
+      (error: unknown) => process.stderr.write(`tscollectived: reload failed: ${(error as Error).message}\n`),
+    );
+  });
+
   let daemon: DaemonHandle;
   try {
     const config = loadConfig(configPath);
@@ -46,6 +60,9 @@ async function main(): Promise<void> {
     if (error instanceof ConfigError) fail(`refusing to start: ${everyProblem(error).message}`);
     fail(`cannot start: ${(error as Error).message}`);
   }
+  running = daemon;
+  // A daemon runs until it is stopped, even when nothing else keeps the event loop busy (the memory connector).
+  const keepAlive = setInterval(() => {}, 2 ** 30);
 
   if (pidfile) {
     try {
@@ -60,6 +77,7 @@ async function main(): Promise<void> {
   const shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
+    clearInterval(keepAlive);
     process.stderr.write(`tscollectived: ${signal} received, stopping\n`);
     daemon
       .stop()
@@ -74,16 +92,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGHUP', () => {
-    daemon.reload().then(
-      (result) => {
-        for (const problem of result.problems) process.stderr.write(`tscollectived: warning: ${problem}\n`);
-        process.stderr.write(`tscollectived: reloaded (SIGHUP): agents ${result.agents.join(', ')}\n`);
-      },
-      (error: unknown) => process.stderr.write(`tscollectived: reload failed: ${(error as Error).message}\n`),
-    );
-  });
-  process.stderr.write(`tscollectived: running as ${daemon.identity} (pid ${process.pid}) with agents ${daemon.agents().join(', ')}\n`);
+  const metrics = daemon.metricsUrl ? `; metrics on ${daemon.metricsUrl}` : '';
+  process.stderr.write(`tscollectived: running as ${daemon.identity} (pid ${process.pid}) with agents ${daemon.agents().join(', ')}${metrics}\n`);
 }
 
 /**

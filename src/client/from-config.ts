@@ -44,7 +44,7 @@ export interface ClientSession {
 function prepare(config: ConfigView, options: ClientBuildOptions) {
   const { settings, problems } = readClientSettings(config);
   if (options.identity !== undefined) settings.identity = options.identity;
-  const logger = options.logger ?? createLogger({ level: settings.loglevel, file: settings.logfile, name: 'tsco' });
+  const logger = options.logger ?? createLogger({ level: settings.loglevel, file: settings.logfile, rotation: settings.logRotation, name: 'tsco' });
   const counters = options.counters ?? new MemoryCounters();
   const { provider, connector } = buildRuntimePlugins({
     config, role: 'client', identity: settings.identity, securityProvider: settings.securityProvider, connector: settings.connector,

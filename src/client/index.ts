@@ -15,3 +15,7 @@ export {
   AgentDescriptions, DescriptionCache, defaultCacheDir, computeAggregates, replyTimeoutMs, REPLY_MARGIN_MS,
   type FoundDescription, type DescriptionOptions, type CacheLimits, type AggregateResult,
 } from './ddl/index.js';
+// What a program using the installed package needs before connectClient: the built-in plugins (so their settings
+// validate), then a configuration (`tscollective/client` is the only entry point besides `tscollective/agent`).
+export { loadBuiltinPlugins, type PluginLoadResult } from '../runtime/builtin-plugins.js';
+export { loadConfig, parseConfig, configFromObject, Config, type LoadOptions, type ParseOptions, type ObjectOptions } from '../config/index.js';

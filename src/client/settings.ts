@@ -5,8 +5,10 @@
  */
 import { hostname, userInfo } from 'node:os';
 import { checkedFlag, checkedNumber } from '../config/checked.js';
+import { readLogRotation } from '../config/log-rotation.js';
 import type { ConfigView } from '../inter/config.js';
 import { isName, nameProblem } from '../names.js';
+import type { LogRotation } from '../util/log-file.js';
 
 /** How long a call waits for replies by default: MCollective's default agent timeout. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -34,6 +36,8 @@ export interface ClientSettings {
   /** Agent module directories besides the built-in plugins/agent (`libdir`). */
   libdirs: string[];
   logfile: string | undefined;
+  /** `max_log_size` and `keeplogs`: size-based rotation of `logfile`. */
+  logRotation: LogRotation;
   /** Client logs go to stderr at `warn` unless configured, so they do not drown the output. */
   loglevel: string;
 }
@@ -69,6 +73,7 @@ export function readClientSettings(config: ConfigView): { settings: ClientSettin
     limitMethod: limitMethod(config, problems),
     libdirs: list(config, 'libdir'),
     logfile: config.raw('logfile')?.trim() || undefined,
+    logRotation: readLogRotation(config, problems),
     loglevel,
   };
   return { settings, problems };

@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import type { ConfigSchema, ConfigView } from '../inter/config.js';
 import { registrationConfigSchema } from '../registration/schema.js';
 import { registerConfigSchema } from './schema-registry.js';
+import { parseBoolean } from './values.js';
 
 /** Top-level settings. */
 export const coreSchema: ConfigSchema = {
@@ -40,8 +41,14 @@ export const coreSchema: ConfigSchema = {
     discovery_timeout: { type: 'integer', default: 2, min: 1, doc: 'Seconds the client waits for discovery replies.' },
     soft_shutdown: { type: 'boolean', default: false, doc: 'Accepted for MCollective compatibility: tscollectived always lets running actions finish on SIGTERM.' },
     soft_shutdown_timeout: { type: 'integer', min: 1, doc: 'Seconds SIGTERM waits for running actions; unset waits for all of them (each is bounded by its agent timeout).' },
-    keeplogs: { type: 'integer', default: 5, min: 0, doc: 'Rotated log files kept for logger_type=file.' },
-    max_log_size: { type: 'integer', default: 2097152, min: 0, doc: 'Bytes after which the log file is rotated.' },
+    keeplogs: {
+      type: 'integer', default: 5, min: 0, max: 1000,
+      doc: 'Rotated log files kept (logfile.1 the newest ... logfile.N the oldest) when max_log_size rotates the log file; at least 1 unless max_log_size = 0.',
+    },
+    max_log_size: {
+      type: 'integer', default: 2097152, min: 0,
+      doc: 'Bytes (at least 4096): the log file is rotated before a line would take it past this size, keeping keeplogs files. 0 turns this off and leaves rotation to logrotate, which sends SIGUSR2 so tscollectived reopens the file. Applies when logging to a logfile.',
+    },
     activate_agents: { type: 'boolean', default: true, doc: 'Whether agents are active unless their plugin.<agent>.activate_agent says otherwise.' },
     fact_cache_time: { type: 'integer', default: 300, min: 0, doc: 'Seconds facts are cached before the fact source is read again.' },
     rpclimitmethod: { type: 'enum', values: ['first', 'random'], default: 'first', doc: 'Which nodes --limit-nodes keeps: the first to answer discovery, or a random selection.' },
@@ -50,7 +57,10 @@ export const coreSchema: ConfigSchema = {
       doc: 'Bytes: the largest message any connector accepts or sends; larger frames are dropped before their body is buffered, counted and logged.',
     },
     statedir: { type: 'path', default: '/var/lib/tscollective', doc: "Directory for the daemon's persistent state (the replay journal); created mode 0700 when missing." },
-    threaded: { type: 'boolean', default: false, doc: 'Whether the client handles replies for several requests concurrently.' },
+    threaded: {
+      type: 'boolean', default: false,
+      doc: "Only 0 (MCollective's default) is accepted: tsco has no threaded mode, it always receives replies while it is still publishing (one event loop), which is what threaded = 1 gave MCollective; threaded = 1 is refused at start-up.",
+    },
   },
 };
 
@@ -87,6 +97,12 @@ export function coreCrossChecks(config: ConfigView): string[] {
     if (value !== undefined && collectives.length > 0 && !collectives.includes(value)) {
       problems.push(`${config.origin(key)}: ${key}: ${JSON.stringify(value)} is not one of collectives (${collectives.join(', ')})`);
     }
+  }
+  // MCollective configurations carry `threaded = 0` (its default), which describes tscollective: it is accepted.
+  const threaded = config.has('threaded') ? parseBoolean(config.raw('threaded') ?? '') : undefined;
+  if (threaded?.ok && threaded.value) {
+    problems.push(`${config.origin('threaded')}: threaded: tscollective has no threaded mode: tsco always receives replies while it is still `
+      + 'publishing requests (one event loop, no threads), which is what threaded = 1 asked MCollective for; remove the line or set threaded = 0');
   }
   return problems;
 }

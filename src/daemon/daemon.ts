@@ -2,8 +2,9 @@
  * startDaemon: the programmatic tscollectived, composed of its parts: the security provider (role server) and
  * connector (src/runtime/plugins.ts), the hosted agents (AgentHost), the node view and pipeline host (host.ts),
  * the subscriptions (SubscriptionSet), the request pipeline (pipeline.ts), the lifecycle (serialized reload/stop,
- * in-flight work, soft shutdown), the rate-limited refusal log (LogLimiter) and the registration publisher. The CLI (src/cli/tscollectived.ts) is a thin wrapper; tests and the demo run daemons
- * in-process.
+ * in-flight work, soft shutdown), the rate-limited refusal log (LogLimiter), the registration publisher, the log file
+ * (rotated by size, reopened by reopenLogs()) and the optional Prometheus endpoint (src/metrics/). The CLI
+ * (src/cli/tscollectived.ts) is a thin wrapper; tests and the demo run daemons in-process.
  */
 import { readFileSync } from 'node:fs';
 import { agentDirectories } from '../agent/loader.js';
@@ -18,7 +19,8 @@ import type { Counters, Logger } from '../inter/logger.js';
 import type { SecurityProvider } from '../inter/security.js';
 import { buildRuntimePlugins } from '../runtime/plugins.js';
 import { MemoryCounters } from '../util/counters.js';
-import { CapturingLogger, createLogger } from '../util/log.js';
+import { startMetricsServer, type MetricsServer } from '../metrics/index.js';
+import { CapturingLogger, createLogger, openLog, type LogFile } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
 import { AgentHost } from './agent-host.js';
 import { buildHost } from './host.js';
@@ -79,6 +81,10 @@ export interface DaemonHandle {
   agents(): string[];
   /** Requests currently being processed. */
   inFlight(): number;
+  /** The Prometheus endpoint's URL (`plugin.prometheus.port`), undefined when it is off. */
+  readonly metricsUrl: string | undefined;
+  /** Reopens the log file after an outside rotation (SIGUSR2 from logrotate; reload() does it too). */
+  reopenLogs(): void;
 }
 
 function build<T>(what: string, problems: string[], factory: () => T): T | undefined {
@@ -93,7 +99,9 @@ function build<T>(what: string, problems: string[], factory: () => T): T | undef
 /** What start-up builds before it touches the network, and every problem found doing so. */
 function prepare(config: ConfigView, options: DaemonOptions) {
   const { settings, problems } = readDaemonSettings(config);
-  const logger = (options.logger ?? createLogger({ level: settings.loglevel, file: settings.logfile, name: 'tscollectived' })).child({ identity: settings.identity });
+  const log = options.logger ? undefined : build('logfile', problems, () => openLog({ level: settings.loglevel, file: settings.logfile, rotation: settings.logRotation, name: 'tscollectived' }));
+  const logFile: LogFile | undefined = log?.file;
+  const logger = (options.logger ?? log?.logger ?? createLogger({ level: settings.loglevel, name: 'tscollectived' })).child({ identity: settings.identity });
   const counters = options.counters ?? new MemoryCounters();
   const { provider, connector } = buildRuntimePlugins({
     config, role: 'server', identity: settings.identity, securityProvider: settings.securityProvider, connector: settings.connector,
@@ -101,7 +109,7 @@ function prepare(config: ConfigView, options: DaemonOptions) {
     ...(options.now ? { now: options.now } : {}),
   }, problems);
   const audit = settings.audit && settings.auditLogfile ? build('plugin.rpcaudit.logfile', problems, () => new AuditLog(settings.auditLogfile!, logger, counters, settings.auditMaxDataBytes)) : undefined;
-  return { settings, problems, logger, counters, provider, connector, audit };
+  return { settings, problems, logger, logFile, counters, provider, connector, audit };
 }
 
 /**
@@ -119,8 +127,11 @@ export function validateDaemonConfig(config: ConfigView): string[] {
  * cannot be reached.
  */
 export async function startDaemon(config: ConfigView, options: DaemonOptions = {}): Promise<DaemonHandle> {
-  const { settings, problems, logger, counters, provider, connector, audit } = prepare(config, options);
-  if (problems.length > 0 || !provider || !connector) throw new ConfigError(problems);
+  const { settings, problems, logger, logFile, counters, provider, connector, audit } = prepare(config, options);
+  if (problems.length > 0 || !provider || !connector) {
+    void logFile?.close();
+    throw new ConfigError(problems);
+  }
 
   const facts = NodeFactSource.fromConfig(config, logger, counters);
   const authorizer = settings.authorization ? ActionPolicyAuthorizer.fromConfig(config, logger.child({ component: 'authz' })) : undefined;
@@ -145,14 +156,26 @@ export async function startDaemon(config: ConfigView, options: DaemonOptions = {
     provider, connector, logger, counters, limiter, agents: () => agents.names(), facts: () => facts.facts(), classes: () => facts.classes(),
   });
   await agents.load();
+  let metrics: MetricsServer | undefined;
   try {
+    if (settings.metrics) {
+      metrics = await startMetricsServer({
+        settings: settings.metrics, logger, counters, limiter,
+        snapshot: () => ({
+          counters: counters.snapshot(), identity: settings.identity, version: DAEMON_VERSION, starttime: stats().starttime,
+          agents: agents.names().length, inFlight: lifecycle.inFlight,
+        }),
+      });
+    }
     await connector.connect();
     await subscriptions.sync(agents.names());
     await publisher?.start();
   } catch (error) {
     await publisher?.stop();
     await connector.disconnect().catch(() => {});
+    await metrics?.close();
     limiter.close();
+    void logFile?.close();
     throw error;
   }
   logger.info({ agents: agents.names(), collectives: settings.collectives, connector: connector.name, securityprovider: provider.name }, 'tscollectived started');
@@ -162,11 +185,19 @@ export async function startDaemon(config: ConfigView, options: DaemonOptions = {
     await subscriptions.clear();
     await lifecycle.drain(settings.softShutdownTimeout);
     await connector.disconnect();
+    await metrics?.close();
     limiter.close();
     logger.info({}, 'tscollectived stopped');
+    await logFile?.close();
+  };
+  const reopenLogs = (): void => {
+    if (!logFile) return;
+    logFile.reopen();
+    logger.info({ logfile: logFile.path }, 'log file reopened');
   };
   const reload = async (): Promise<ReloadResult> => {
     if (lifecycle.isStopping) return { agents: agents.names(), problems: ['the daemon is stopping'] };
+    reopenLogs();
     provider.reload();
     facts.invalidate();
     authorizer?.reload();
@@ -185,5 +216,7 @@ export async function startDaemon(config: ConfigView, options: DaemonOptions = {
     stats,
     agents: () => agents.names(),
     inFlight: () => lifecycle.inFlight,
+    metricsUrl: metrics?.url,
+    reopenLogs,
   };
 }

@@ -7,8 +7,11 @@
 import { hostname } from 'node:os';
 import { DEFAULT_AUDIT_MAX_DATA_BYTES } from '../audit/logfile.js';
 import { checkedFlag, checkedNumber } from '../config/checked.js';
+import { readLogRotation } from '../config/log-rotation.js';
 import type { ConfigView } from '../inter/config.js';
+import { readMetricsSettings, type MetricsSettings } from '../metrics/schema.js';
 import { nameProblem } from '../names.js';
+import type { LogRotation } from '../util/log-file.js';
 import type { RegistrationKind } from '../registration/publisher.js';
 
 export type { RegistrationKind };
@@ -21,6 +24,8 @@ export interface DaemonSettings {
   connector: string;
   securityProvider: string;
   logfile: string | undefined;
+  /** `max_log_size` and `keeplogs`: size-based rotation of `logfile`. */
+  logRotation: LogRotation;
   loglevel: string;
   libdirs: string[];
   /** Seconds; the TTL of requests this daemon sends (registration). */
@@ -40,6 +45,8 @@ export interface DaemonSettings {
    */
   softShutdownTimeout: number | undefined;
   activateAgents: boolean;
+  /** `plugin.prometheus.*`: the metrics endpoint; undefined when off. */
+  metrics: MetricsSettings | undefined;
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
@@ -102,6 +109,7 @@ export function readDaemonSettings(config: ConfigView): { settings: DaemonSettin
     securityProvider: (config.raw('securityprovider') ?? 'aes_security').trim(),
     // logger_type = console logs to standard error even when a logfile is configured.
     logfile: (config.raw('logger_type') ?? 'file').trim() === 'console' ? undefined : config.raw('logfile')?.trim() || undefined,
+    logRotation: readLogRotation(config, problems),
     // An invalid level is reported above; logging still needs a valid one until the daemon exits.
     loglevel: LOG_LEVELS.includes(loglevel) ? loglevel : 'info',
     libdirs: list(config, 'libdir'),
@@ -116,6 +124,7 @@ export function readDaemonSettings(config: ConfigView): { settings: DaemonSettin
     auditMaxDataBytes,
     softShutdownTimeout: config.raw('soft_shutdown_timeout') === undefined ? undefined : checkedNumber(config, 'soft_shutdown_timeout', 10, 0, problems),
     activateAgents: checkedFlag(config, 'activate_agents', true, problems),
+    metrics: readMetricsSettings(config, problems),
   };
   return { settings, problems };
 }

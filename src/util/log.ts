@@ -1,6 +1,9 @@
-/** Logger construction: pino for programs, a capturing logger for tests. */
+/** Logger construction: pino for programs (to standard error or a rotating log file), a capturing logger for tests. */
 import { pino } from 'pino';
 import type { Logger } from '../inter/logger.js';
+import { LogFile, type LogRotation } from './log-file.js';
+
+export { DEFAULT_LOG_ROTATION, LogFile, type LogFileStats, type LogRotation } from './log-file.js';
 
 /** Options for createLogger. */
 export interface LoggerOptions {
@@ -9,12 +12,30 @@ export interface LoggerOptions {
   /** A file path to append to; stderr when absent. */
   file?: string;
   name?: string;
+  /** Size-based rotation of `file` (`max_log_size`, `keeplogs`); none when absent. */
+  rotation?: LogRotation;
 }
 
-/** A pino logger writing JSON lines to `file` (created if missing) or to stderr. */
+/** A program's logger and, when it writes to a file, that file (to reopen after logrotate). */
+export interface OpenLog {
+  logger: Logger;
+  /** Undefined when logging to standard error. */
+  file: LogFile | undefined;
+}
+
+/**
+ * A pino logger writing JSON lines to `file` (created if missing, rotated by `rotation`) or to standard error.
+ * Throws when the file cannot be opened.
+ */
+export function openLog(options: LoggerOptions = {}): OpenLog {
+  const file = options.file ? new LogFile(options.file, options.rotation, (line) => { process.stderr.write(`${options.name ?? 'tscollective'}: ${line}\n`); }) : undefined;
+  const logger = pino({ level: options.level ?? 'info', name: options.name ?? 'tscollective' }, file ?? pino.destination(2)) as unknown as Logger;
+  return { logger, file };
+}
+
+/** A pino logger writing JSON lines to `file` (created if missing, rotated by `rotation`) or to standard error. */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const destination = options.file ? pino.destination({ dest: options.file, mkdir: true, sync: false }) : pino.destination(2);
-  return pino({ level: options.level ?? 'info', name: options.name ?? 'tscollective' }, destination) as unknown as Logger;
+  return openLog(options).logger;
 }
 
 /** One captured log record. */

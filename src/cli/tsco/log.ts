@@ -54,8 +54,8 @@ export class TextLogger implements Logger {
  * The logger of a tsco run: JSON (pino) to the `logfile` when one is set, JSON to standard error with `--log-json`
  * or a debug/trace `loglevel`, human-readable lines to standard error otherwise.
  */
-export function clientLogger(settings: Pick<ClientSettings, 'loglevel' | 'logfile'>, json: boolean, err: (text: string) => void): Logger {
-  if (settings.logfile) return createLogger({ level: settings.loglevel, file: settings.logfile, name: 'tsco' });
+export function clientLogger(settings: Pick<ClientSettings, 'loglevel' | 'logfile' | 'logRotation'>, json: boolean, err: (text: string) => void): Logger {
+  if (settings.logfile) return createLogger({ level: settings.loglevel, file: settings.logfile, rotation: settings.logRotation, name: 'tsco' });
   if (json || settings.loglevel === 'debug' || settings.loglevel === 'trace') return createLogger({ level: settings.loglevel, name: 'tsco' });
   return new TextLogger(err, settings.loglevel);
 }

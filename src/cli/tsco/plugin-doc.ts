@@ -108,7 +108,7 @@ export async function pluginDocCommand(target: string | undefined, options: DocO
   const call = callOptionsFromOptions(options);
   const config = await loadClientConfig(globals, streams);
   const { settings } = readClientSettings(config);
-  const logger = createLogger({ level: settings.loglevel, file: settings.logfile, name: 'tsco' });
+  const logger = createLogger({ level: settings.loglevel, file: settings.logfile, rotation: settings.logRotation, name: 'tsco' });
   const descriptions = descriptionsFor(settings, logger, streams);
   if (!wanted) {
     const found = await descriptions.list();
