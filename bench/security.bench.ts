@@ -16,8 +16,10 @@ import { configFromObject } from '../src/config/index.js';
 import '../plugins/security/aes_security/index.js';
 import { AesSecurityProvider } from '../plugins/security/aes_security/provider.js';
 import { hmacSha256 } from '../plugins/security/aes_security/primitives.js';
-import { LABELS, decodeEnvelope, parseReplyHeader, parseRequestHeader } from '../plugins/security/aes_security/wire.js';
+import { LABELS, decodeEnvelope, parseReplyHeader, parseRequestHeader } from '../plugins/security/aes_security/v2/wire.js';
 import type { DecodedRequest, OutgoingRequest } from '../src/inter/message.js';
+import type { ReplyHandle } from '../src/inter/security.js';
+import type { V2Handle } from '../plugins/security/aes_security/v2/codec.js';
 import { MemoryCounters } from '../src/util/counters.js';
 import { legacyReport, legacyRows } from './legacy-rows.js';
 import { CapturingLogger } from '../src/util/log.js';
@@ -124,7 +126,7 @@ function steps(body: unknown, plaintextBytes: number): Record<string, Step> {
   const signed = Array.from({ length: 64 }, () => randomBytes(plaintextBytes + 300));
 
   // Requests: the same pool is decoded by a fresh receiver each round, and verified/decrypted raw by the floor.
-  const requestWires = Array.from({ length: POOL }, () => clients.rsa.encodeRequest(request(body)));
+  const requestWires = Array.from({ length: POOL }, () => clients.rsa.encodeRequest(request(body)).wire);
   const requestParts = requestWires.map((wire) => {
     const envelope = decodeEnvelope(wire, 'request');
     const header = parseRequestHeader(envelope.headerBytes);
@@ -132,14 +134,20 @@ function steps(body: unknown, plaintextBytes: number): Record<string, Step> {
   });
   let fresh = provider('server', serverSettings);
 
-  const decodedFor = (mode: 'rsa' | 'ephemeral'): DecodedRequest => receiver.decodeRequest(clients[mode].encodeRequest(request(body)));
+  const handles = new Map<string, ReplyHandle>();
+  const lookup = (requestid: string) => handles.get(requestid);
+  const decodedFor = (mode: 'rsa' | 'ephemeral'): DecodedRequest => {
+    const { wire, handle } = clients[mode].encodeRequest(request(body));
+    handles.set(handle.requestid, handle);
+    return receiver.decodeRequest(wire);
+  };
   const replyBody = { statuscode: 0, statusmsg: 'OK', data: body };
   const replyCount = Math.min(POOL, 400);
   const replies = (mode: 'rsa' | 'ephemeral') => Array.from({ length: replyCount }, () => {
     const wire = receiver.encodeReply({ senderid: 'server1', senderagent: 'rpcutil', body: replyBody }, decodedFor(mode));
     const envelope = decodeEnvelope(wire, 'reply');
     const header = parseReplyHeader(envelope.headerBytes);
-    const pending = clients[mode]['pending'].get(header.requestid)!;
+    const pending = (handles.get(header.requestid) as V2Handle).ephemeral ?? { privateKey: undefined, publicKey: undefined };
     return { wire, envelope, header, pending, signed: Buffer.concat([LABELS.replySignature, envelope.headerBytes, envelope.ciphertext]) };
   });
   const rsaReplies = replies('rsa');
@@ -169,7 +177,7 @@ function steps(body: unknown, plaintextBytes: number): Record<string, Step> {
       floor: (i) => { publicEncrypt({ key: alice.publicKey, ...OAEP }, requestKey); gcmSeal(requestKey, plain, aad); sign('sha256', signed[i % 64]!, { key: server.privateKey, ...PSS }); },
     },
     'reply decode rsa': {
-      op: (i) => { clients.rsa.decodeReply(rsaReplies[i % replyCount]!.wire); },
+      op: (i) => { clients.rsa.decodeReply(rsaReplies[i % replyCount]!.wire, lookup); },
       floor: (i) => {
         const r = rsaReplies[i % replyCount]!;
         const key = privateDecrypt({ key: alice.privateKey, ...OAEP }, (r.header as { wrappedkey: Uint8Array }).wrappedkey);
@@ -187,7 +195,7 @@ function steps(body: unknown, plaintextBytes: number): Record<string, Step> {
       },
     },
     'reply decode ephemeral': {
-      op: (i) => { clients.ephemeral.decodeReply(ephemeralReplies[i % replyCount]!.wire); },
+      op: (i) => { clients.ephemeral.decodeReply(ephemeralReplies[i % replyCount]!.wire, lookup); },
       floor: (i) => {
         const r = ephemeralReplies[i % replyCount]!;
         x25519Agree(r.pending.privateKey!, (r.header as { epk: Uint8Array }).epk);

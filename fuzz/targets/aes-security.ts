@@ -12,7 +12,7 @@ import { Packr } from 'msgpackr';
 import '../../plugins/security/aes_security/index.js';
 import { configFromObject } from '../../src/config/index.js';
 import type { OutgoingRequest } from '../../src/inter/message.js';
-import type { SecurityProvider, SecurityRole } from '../../src/inter/security.js';
+import type { ReplyHandle, SecurityProvider, SecurityRole } from '../../src/inter/security.js';
 import { createCa, generateRsaKeyPair, signCertificate } from '../../src/keys/index.js';
 import { createSecurityProvider } from '../../src/security/registry.js';
 import { MemoryCounters } from '../../src/util/counters.js';
@@ -100,8 +100,11 @@ export async function createAesSecurityTarget(workDir: string): Promise<FuzzTarg
     return { privatePath, publicPath, publicPem };
   };
   const install = (where: string, name: string, pem: string): void => writeFileSync(join(where, `${name}.pem`), pem);
+  let providers = 0;
   const provider = (role: SecurityRole, settings: Record<string, string | number | boolean>): SecurityProvider => {
-    const config = configFromObject(Object.fromEntries(Object.entries(settings).map(([k, v]) => [`plugin.aes.${k}`, v])), { source: `fuzz ${role}` });
+    // Each server gets its own state directory: its replay journal must not be shared with another provider.
+    const state = { statedir: dir(`state-${++providers}`) };
+    const config = configFromObject({ ...state, ...Object.fromEntries(Object.entries(settings).map(([k, v]) => [`plugin.aes.${k}`, v])) }, { source: `fuzz ${role}` });
     const built = createSecurityProvider('aes_security', { config, role, logger: new CapturingLogger(), counters: new MemoryCounters(), now: () => clock });
     const problems = built.validate();
     if (problems.length > 0) throw new Error(`fuzz target setup: ${problems.join('; ')}`);
@@ -144,31 +147,38 @@ export async function createAesSecurityTarget(workDir: string): Promise<FuzzTarg
     ttl: 3600, body: { action: 'ping', data: { n: 42, text: 'hello', list: [1, 2, 3], bytes: Buffer.from([0, 1, 255]) } }, ...overrides,
   });
   const decodeWith = (receiver: SecurityProvider) => (wire: Uint8Array) => receiver.decodeRequest(wire);
+  // A sender keeps the handle of each request it sent; a reply is decoded with the handles of its sender.
+  const handles = new Map<string, ReplyHandle>();
+  const send = (from: SecurityProvider, request: OutgoingRequest): Uint8Array => {
+    const { wire, handle } = from.encodeRequest(request);
+    handles.set(request.requestid, handle);
+    return wire;
+  };
   const requestSeeds: Seed[] = [
-    { label: 'request, rsa reply, msgpack, manual keys', wire: aliceRsa.encodeRequest(outgoing()), decode: decodeWith(manual) },
-    { label: 'request, ephemeral reply', wire: aliceEphemeral.encodeRequest(outgoing()), decode: decodeWith(manual) },
-    { label: 'request, yaml body', wire: aliceYaml.encodeRequest(outgoing({ body: { action: 'run', data: { command: 'ls', args: ['-l', '/tmp'] } } })), decode: decodeWith(manual) },
-    { label: 'request, CA-signed certificate sent along, learned', wire: carolWithCert.encodeRequest(outgoing()), decode: decodeWith(caLearning) },
-    { label: 'request, key sent along, insecure learning', wire: daveWithKey.encodeRequest(outgoing()), decode: decodeWith(openLearning) },
+    { label: 'request, rsa reply, msgpack, manual keys', wire: send(aliceRsa, outgoing()), decode: decodeWith(manual) },
+    { label: 'request, ephemeral reply', wire: send(aliceEphemeral, outgoing()), decode: decodeWith(manual) },
+    { label: 'request, yaml body', wire: send(aliceYaml, outgoing({ body: { action: 'run', data: { command: 'ls', args: ['-l', '/tmp'] } } })), decode: decodeWith(yamlServer) },
+    { label: 'request, CA-signed certificate sent along, learned', wire: send(carolWithCert, outgoing()), decode: decodeWith(caLearning) },
+    { label: 'request, key sent along, insecure learning', wire: send(daveWithKey, outgoing()), decode: decodeWith(openLearning) },
     {
       label: 'registration request signed by a server',
-      wire: serverWithKey.encodeRequest(outgoing({ agent: 'registration', senderid: 'node1', body: { agentlist: ['rpcutil'], facts: { role: 'web' } } })),
+      wire: send(serverWithKey, outgoing({ agent: 'registration', senderid: 'node1', body: { agentlist: ['rpcutil'], facts: { role: 'web' } } })),
       decode: decodeWith(manual),
     },
   ];
 
   // Replies answer requests whose reply material the sending client keeps: each reply is decoded by its client.
   const answered = (from: SecurityProvider, by: SecurityProvider, senderid: string, body: unknown): Uint8Array => {
-    const request = manual.decodeRequest(from.encodeRequest(outgoing()));
+    const request = by.decodeRequest(send(from, outgoing()));
     return by.encodeReply({ senderid, senderagent: 'rpcutil', body }, request);
   };
   const replyBody = { statuscode: 0, statusmsg: 'OK', data: { pong: 1, facts: { role: 'web' }, bytes: Buffer.from([1, 2, 3]) } };
-  const decodeReplyWith = (receiver: SecurityProvider) => (wire: Uint8Array) => receiver.decodeReply(wire);
+  const decodeReplyWith = (receiver: SecurityProvider) => (wire: Uint8Array) => receiver.decodeReply(wire, (requestid) => handles.get(requestid));
   const replySeeds: Seed[] = [
     { label: 'reply, rsa', wire: answered(aliceRsa, manual, 'node1', replyBody), decode: decodeReplyWith(aliceRsa) },
     { label: 'reply, ephemeral', wire: answered(aliceEphemeral, manual, 'node1', replyBody), decode: decodeReplyWith(aliceEphemeral) },
     { label: 'reply, server key sent along', wire: answered(aliceRsa, serverWithKey, 'node1', replyBody), decode: decodeReplyWith(aliceRsa) },
-    { label: 'reply, yaml body', wire: answered(aliceRsa, yamlServer, 'node1', { statuscode: 1, statusmsg: 'failed', data: { lines: ['a', 'b'] } }), decode: decodeReplyWith(aliceRsa) },
+    { label: 'reply, yaml body', wire: answered(aliceYaml, yamlServer, 'node1', { statuscode: 1, statusmsg: 'failed', data: { lines: ['a', 'b'] } }), decode: decodeReplyWith(aliceYaml) },
   ];
   for (const seed of [...requestSeeds, ...replySeeds]) seed.decode(seed.wire);
   // Decoding a request records it for replay protection: seeds were decoded once above, so their mutants are
@@ -176,7 +186,8 @@ export async function createAesSecurityTarget(workDir: string): Promise<FuzzTarg
   const fresh = { manual: provider('server', { ...serverKeys, client_cert_dir: serverCerts }) };
   const freshCa = provider('server', { ...serverKeys, client_cert_dir: dir('learned-ca-2'), learn_pubkeys: 1, ca_cert: caPath });
   const freshOpen = provider('server', { ...serverKeys, client_cert_dir: dir('learned-open-2'), learn_pubkeys: 1, insecure_learning: 1 });
-  const receivers = [fresh.manual, fresh.manual, fresh.manual, freshCa, freshOpen, fresh.manual];
+  const freshYaml = provider('server', { ...serverKeys, client_cert_dir: serverCerts, serializer: 'yaml' });
+  const receivers = [fresh.manual, fresh.manual, freshYaml, freshCa, freshOpen, fresh.manual];
   requestSeeds.forEach((seed, index) => { seed.decode = decodeWith(receivers[index]!); });
 
   const side = (seeds: Seed[]): SideTarget => ({ seeds, ...codec });

@@ -133,7 +133,7 @@ describe('agent descriptions on a client without agent code', () => {
 
 describe('display policy and display names', () => {
   const reply = (statuscode: number, data: Record<string, unknown> = {}): RpcReply =>
-    ({ agent: 'a', action: 'b', sender: 'node1', statuscode, statusmsg: statuscode === 0 ? 'OK' : 'it broke', data, signer: 'cert=node1', rttMs: 1 }) as RpcReply;
+    ({ agent: 'a', action: 'b', sender: 'node1', statuscode, statusmsg: statuscode === 0 ? 'OK' : 'it broke', data, signer: 'cert=node1', senderProof: 'key-name', rttMs: 1 }) as RpcReply;
   const action = {
     description: 'x', display: 'failed' as const,
     output: { pong: { description: 'time', display_as: 'Timestamp' }, mood: { description: 'mood', display_as: 'Mood', default: 'calm' } },

@@ -16,7 +16,7 @@ import '../../plugins/security/aes_security/index.js';
 import { configFromObject } from '../../src/config/index.js';
 import { createConnector } from '../../src/connector/registry.js';
 import type { DecodedReply, RpcReplyBody } from '../../src/inter/message.js';
-import type { SecurityProvider } from '../../src/inter/security.js';
+import type { ReplyHandle, SecurityProvider } from '../../src/inter/security.js';
 import { createSecurityProvider } from '../../src/security/registry.js';
 import { MemoryCounters } from '../../src/util/counters.js';
 import { CapturingLogger } from '../../src/util/log.js';
@@ -30,8 +30,10 @@ const rabbit = await amqpGate();
 
 rabbit.test('SIGHUP replaces a cached key: the old key is refused and the new one of the same name accepted', async () => {
   const dir = tempDir('reload');
+  // The server key is named after the node: that is what proves its replies come from it.
+  const identity = `reloadnode-${randomBytes(3).toString('hex')}`;
   const [oldKey, newKey, auditor, server] = await Promise.all([
-    makeKeys(join(dir, 'old'), 'operator'), makeKeys(join(dir, 'new'), 'operator'), makeKeys(join(dir, 'keys'), 'auditor'), makeKeys(join(dir, 'keys'), 'reloadnode'),
+    makeKeys(join(dir, 'old'), 'operator'), makeKeys(join(dir, 'new'), 'operator'), makeKeys(join(dir, 'keys'), 'auditor'), makeKeys(join(dir, 'keys'), identity),
   ]);
   const serverCerts = join(dir, 'server-certs');
   trust(serverCerts, oldKey, auditor);
@@ -41,7 +43,7 @@ rabbit.test('SIGHUP replaces a cached key: the old key is refused and the new on
   const cfg = join(dir, 'server.cfg');
   const pidfile = join(dir, 'tscollectived.pid');
   const settings: Record<string, string | number> = {
-    identity: `reloadnode-${randomBytes(3).toString('hex')}`, collectives: collective, connector: 'amqp', 'plugin.amqp.host': '127.0.0.1',
+    identity, statedir: join(dir, 'state'), collectives: collective, connector: 'amqp', 'plugin.amqp.host': '127.0.0.1',
     securityprovider: 'aes_security', 'plugin.aes.server_private': server.privatePath, 'plugin.aes.server_public': server.publicPath,
     'plugin.aes.client_cert_dir': serverCerts, 'plugin.aes.key_recheck_interval': 3600,
     logfile: join(dir, 'daemon.log'), loglevel: 'info', 'plugin.yaml': join(dir, 'facts.yaml'), classesfile: join(dir, 'classes.txt'),
@@ -66,18 +68,20 @@ rabbit.test('SIGHUP replaces a cached key: the old key is refused and the new on
     });
     const senders = { old: client(oldKey), new: client(newKey), auditor: client(auditor) };
     const replies: DecodedReply[] = [];
+    const handles = new Map<string, ReplyHandle>();
     await connector.connect();
     const subscription = await connector.subscribeReplies(collective, (message) => {
       for (const side of Object.values(senders)) {
-        try { replies.push(side.decodeReply(message.body)); return; } catch { /* sent by another test client */ }
+        try { replies.push(side.decodeReply(message.body, (id) => handles.get(id))); return; } catch { /* sent by another test client */ }
       }
     });
     const send = async (who: keyof typeof senders, action: string): Promise<string> => {
       const requestid = randomBytes(16).toString('hex');
-      const body = senders[who].encodeRequest({
+      const { wire: body, handle } = senders[who].encodeRequest({
         requestid, senderid: 'reload-operator', agent: 'rpcutil', collective, ttl: 60, body: { action, data: {} },
         filter: filter({ fact: [{ fact: 'role', operator: '==', value: 'reloadtest' }] }),
       });
+      handles.set(requestid, handle);
       await connector.publishRequest({ collective, agent: 'rpcutil', body, ttl: 60, replyTo: subscription.replyTo });
       return requestid;
     };

@@ -59,13 +59,16 @@ describe('tsco keys', () => {
 
     const listed = await tsco('keys', 'list', '--dir', certs, '--ca', join(ca, 'ca.pem'), '--json');
     assert.equal(listed.code, 0, listed.stderr);
-    const [entry] = JSON.parse(listed.stdout) as Array<{ name: string; origin: string; caVerdict: { ok: boolean }; info: { kind: string } }>;
+    const [entry] = JSON.parse(listed.stdout) as Array<{ name: string; keys: Array<{ kid: string; origin: string; status: string; keyType: string; caVerdict: { ok: boolean }; kind: string }> }>;
     assert.equal(entry!.name, 'alice');
-    assert.equal(entry!.origin, 'installed');
-    assert.equal(entry!.info.kind, 'certificate');
-    assert.deepEqual(entry!.caVerdict, { ok: true });
+    assert.equal(entry!.keys.length, 1);
+    assert.equal(entry!.keys[0]!.origin, 'installed');
+    assert.equal(entry!.keys[0]!.status, 'active');
+    assert.equal(entry!.keys[0]!.keyType, 'rsa');
+    assert.equal(entry!.keys[0]!.kind, 'certificate');
+    assert.deepEqual(entry!.keys[0]!.caVerdict, { ok: true });
     const text = await tsco('keys', 'list', '--dir', certs, '--ca', join(ca, 'ca.pem'));
-    assert.match(text.stdout, /alice {2}\(installed\)\n {3}fingerprint: sha256:[0-9a-f]{64}\n.*\n {3}subject: {5}CN=alice\n {3}issuer: {6}CN=Test CA\n.*\n {3}CA check: {4}valid/);
+    assert.match(text.stdout, /alice {2}\(.*alice\.pem\)\n - key [0-9a-f]{32} {2}active\n {3}type: {8}rsa 2048 bits, certificate\n {3}origin: {6}installed\n {3}fingerprint: sha256:[0-9a-f]{64}\n {3}subject: {5}CN=alice\n {3}issuer: {6}CN=Test CA\n.*\n.*\n {3}CA check: {4}valid/);
   });
 
   test('preauthorize refuses to replace a different key without --force, and bad names', async () => {

@@ -11,7 +11,7 @@ import { LogLimiter } from '../../../src/util/log-limiter.js';
 import { JOURNAL_KEY_BYTES, ReplayJournal } from './replay-journal.js';
 import { ReplayCache } from './replay.js';
 import type { AesSettings } from './settings.js';
-import type { RequestHeader } from './wire.js';
+import type { RequestHeader } from './v2/wire.js';
 
 /** Whether the journal is used: written (a daemon), only read (tsco decode), or not at all (a client). */
 export type JournalMode = 'write' | 'read' | 'off';
