@@ -14,7 +14,7 @@ import type { DecodedReply, OutgoingRequest, RequestFilter } from '../../src/int
 import type { ReplyHandle, SecurityRole } from '../../src/inter/security.js';
 import { MemoryCounters } from '../../src/util/counters.js';
 import { CapturingLogger } from '../../src/util/log.js';
-import { createCa, signCertificate } from '../../src/keys/index.js';
+import { createCa, generatePemKeyPair, signCertificate, type KeyType } from '../../src/keys/index.js';
 
 const generate = promisify(generateKeyPair);
 
@@ -124,8 +124,8 @@ export class World {
 }
 
 /** A CA and a way to issue certificates from it. */
-export async function makeCa(cn = 'Test CA'): Promise<{ certPem: string; keyPem: string; issue(name: string, publicPem: string, options?: { days?: number; notBefore?: Date; dnsNames?: string[] }): Promise<string> }> {
-  const ca = await createCa({ cn });
+export async function makeCa(cn = 'Test CA', type: KeyType = 'rsa'): Promise<{ certPem: string; keyPem: string; issue(name: string, publicPem: string, options?: { days?: number; notBefore?: Date; dnsNames?: string[] }): Promise<string> }> {
+  const ca = await createCa({ cn, type });
   return {
     ...ca,
     issue: (name, publicPem, options = {}) => signCertificate({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, publicKeyPem: publicPem, cn: name, ...options }),

@@ -218,7 +218,7 @@ export class V2Codec implements ProtocolCodec {
 export function replyModeFor(configured: ReplyMode | undefined, type: PublicKeyEntry['type'], privateKeyKey: string): ReplyMode {
   if (configured === undefined) return type === 'rsa' ? 'rsa' : 'ephemeral';
   if (configured === 'rsa' && type !== 'rsa') {
-    throw new KeyFileError(`plugin.aes.reply_encryption = rsa seals replies to the caller's RSA key, but ${privateKeyKey} is an ${type} key: ` +
+    throw new KeyFileError(`plugin.aes.reply_encryption = rsa seals replies to the caller's RSA key, but ${privateKeyKey} is not an RSA key (it is ${type}): ` +
       'set plugin.aes.reply_encryption = ephemeral (forward-secret X25519 replies, for any key type)');
   }
   return configured;
