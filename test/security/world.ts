@@ -40,6 +40,13 @@ export function rsaPair(): Promise<PemPair> {
   return pool.shift() ?? newPair();
 }
 
+/** A fresh key pair of any type as PEM text (RSA from the background pool). */
+export async function pairOf(type: KeyType): Promise<PemPair> {
+  if (type === 'rsa') return rsaPair();
+  const pair = await generatePemKeyPair(type);
+  return { privatePem: pair.privateKeyPem, publicPem: pair.publicKeyPem };
+}
+
 /**
  * A provider together with what it logged and counted, and the reply handles of the requests it sent: `send`
  * encodes a request and keeps its handle, as a client keeps it while it waits; `receive` decodes a reply with them;
