@@ -135,7 +135,9 @@ describe('tsco keys', () => {
     assert.equal(revoke.code, 0, revoke.stderr);
     assert.match((await tsco('keys', 'revoke', oldKid, '--file', revokedList)).stdout, /already revoked/);
     assert.equal(await readFile(revokedList, 'utf8'), `${oldKid}\n`);
-    assert.match((await tsco('keys', 'list', '--dir', keys, '--revoked', revokedList)).stdout, new RegExp(`key ${oldKid} {2}REVOKED \\(key id in revoked_keys\\)`));
+    const withRevoked = await tsco('keys', 'list', '--dir', keys, '--revoked', revokedList);
+    assert.equal(withRevoked.code, 2);
+    assert.match(withRevoked.stdout, new RegExp(`key ${oldKid} {2}REVOKED \\(key id in revoked_keys\\)`));
 
     const crl = await tsco('keys', 'ca', 'revoke', serial, '--dir', ca);
     assert.equal(crl.code, 0, crl.stderr);

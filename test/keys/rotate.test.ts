@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeyFileError } from '../../src/errors.js';
 import {
-  createCa, createCrl, generateKeyPairFiles, learnedRecordPath, listKeys, parseRevocationList, publicKeyInfos, retireKey, rotateKeyPair,
+  createCa, createCrl, generateKeyPairFiles, learnedRecordPath, listKeys, parseRevocationList, preauthorizeKey, publicKeyInfos, retireKey, rotateKeyPair,
   signCertificate, type CaMaterial,
 } from '../../src/keys/index.js';
 import { keyIdOfSpki } from '../../src/keys/key-types.js';
@@ -91,6 +91,16 @@ describe('certifying and listing rotated files', () => {
     const certified = publicKeyInfos(cert)[0]!;
     assert.equal(certified.kid, rotated.newKid);
     assert.equal(certified.kind, 'certificate');
+  });
+
+  test('preauthorize installs a rotated file of several keys, and refuses one holding a certificate for another name', async () => {
+    const keys = join(dir, 'gina');
+    const first = await generateKeyPairFiles('gina', { dir: keys, type: 'ed25519' });
+    const rotated = await rotateKeyPair('gina', { dir: keys });
+    const installed = await preauthorizeKey({ certDir: join(dir, 'gina-certs'), name: 'gina', pem: await readFile(first.publicPath, 'utf8') });
+    assert.deepEqual(installed.kids, [rotated.newKid, first.kid]);
+    const stranger = await signCertificate({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, publicKeyPem: await readFile(first.publicPath, 'utf8'), cn: 'someone' });
+    await assert.rejects(preauthorizeKey({ certDir: join(dir, 'gina-certs-2'), name: 'gina', pem: (await readFile(first.publicPath, 'utf8')) + stranger }), /CN is "someone"/);
   });
 
   test('list: active, also valid, revoked (key id, serial, CRL) and expired keys; learned or installed; type and size', async () => {

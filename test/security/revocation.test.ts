@@ -161,6 +161,30 @@ describe('ca_crl', () => {
     assert.ok(strict.provider.validate().some((p) => p.includes('plugin.aes.ca_crl')));
   });
 
+  test('a CRL past its nextUpdate is still applied, with a warning; one dated in the future is not used', async () => {
+    const certDir = world.dir('crl-stale-certs');
+    const hal = await pair('crls', 'hal', certDir, false);
+    const cert = await ca.issue('hal', hal.publicPem, { days: 30 });
+    world.install(certDir, 'hal', cert);
+    writeFileSync(hal.publicPath, cert);
+    const crlPath = join(world.dir('crl-stale'), 'crl.pem');
+    writeFileSync(crlPath, await createCrl({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, serials: [publicKeyInfo(cert).serial!], days: 1 }));
+    const server = world.provider('server', { server_private: '/x', server_public: '/x', client_cert_dir: certDir, ca_cert: caPath, ca_crl: crlPath });
+    const client = world.provider('client', { client_private: hal.privatePath, client_public: hal.publicPath, server_cert_dir: certDir });
+    assert.throws(() => server.provider.decodeRequest(client.send(request())), revokedWith(hal.kid));
+    world.clock += 2 * 86_400_000;
+    try {
+      assert.throws(() => server.provider.decodeRequest(client.send(request())), revokedWith(hal.kid));
+      assert.ok(server.counters.get('security.crl_stale') >= 1);
+      assert.ok(server.logger.find('warn', 'past its nextUpdate').length >= 1);
+    } finally {
+      world.clock -= 2 * 86_400_000;
+    }
+    writeFileSync(crlPath, await createCrl({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, serials: [], thisUpdate: new Date(world.clock + 86_400_000) }));
+    const later = world.provider('server', { server_private: '/x', server_public: '/x', client_cert_dir: certDir, ca_cert: caPath, ca_crl: crlPath });
+    assert.ok(later.provider.validate().some((p) => p.includes('plugin.aes.ca_crl') && p.includes('in the future')));
+  });
+
   test('ca_crl without ca_cert is a configuration problem', () => {
     const server = world.provider('server', { server_private: '/x', server_public: '/x', client_cert_dir: world.dir('c'), ca_crl: '/nonexistent.crl' });
     assert.ok(server.provider.validate().some((p) => p.includes('plugin.aes.ca_crl') && p.includes('plugin.aes.ca_cert, which is not set')));
