@@ -129,7 +129,7 @@ export async function ensureKeyDir(dir: string): Promise<void> {
 }
 
 /** Writes a key file with `mode`; `wx` refuses an existing file. Throws KeyFileError naming the path. */
-export async function writeKeyFile(path: string, text: string, mode: number, flag: 'w' | 'wx'): Promise<void> {
+async function writeKeyFile(path: string, text: string, mode: number, flag: 'w' | 'wx'): Promise<void> {
   try {
     await writeFile(path, text, { mode, flag });
     // The mode option only applies to newly created files; an overwritten file keeps its old mode otherwise.

@@ -7,7 +7,7 @@
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.js';
-import { TAG, bitStringBytes, childrenOf, contentOf, encodeTlv, expectTlv, readTlv } from './der.js';
+import { TAG, bitStringBytes, childrenOf, contentOf, encodeTlv, expectTlv } from './der.js';
 
 /** The key types: `rsa` (2048–4096 bits), `p256` (ECDSA on NIST P-256), `ed25519`. */
 export const KEY_TYPES = ['rsa', 'p256', 'ed25519'] as const;
@@ -152,9 +152,4 @@ export function keyTypeOf(key: KeyObject): { type: KeyType; bits: number } | { p
   }
   if (kind === 'ed25519') return { type: 'ed25519', bits: 256 };
   return { problem: `${kind ?? 'unknown'} keys are not supported (accepted: RSA, ECDSA P-256, Ed25519)` };
-}
-
-/** Reads the first element of `der` (for checks that a buffer holds exactly one structure). */
-export function derLength(der: Uint8Array): number {
-  return readTlv(der, 0).end;
 }

@@ -128,7 +128,7 @@ export function readBlockKey(block: PemBlock): BlockKey {
 }
 
 /** The serial number and SubjectPublicKeyInfo of a DER certificate. */
-export function readCertificateKey(der: Uint8Array): BlockKey {
+function readCertificateKey(der: Uint8Array): BlockKey {
   const certificate = expectTlv(der, 0, TAG.sequence, 'Certificate');
   if (certificate.end !== der.length) throw new InvalidArgumentError('DER: trailing bytes after the certificate');
   const [tbs] = childrenOf(der, certificate, 3);
