@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configFromObject } from '../src/config/index.js';
 import { createCa, signCertificate, type KeyType } from '../src/keys/index.js';
+import '../plugins/security/aes_security/index.js';
 import { AesSecurityProvider } from '../plugins/security/aes_security/provider.js';
 import { MemoryCounters } from '../src/util/counters.js';
 import { CapturingLogger } from '../src/util/log.js';

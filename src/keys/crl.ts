@@ -22,6 +22,9 @@ export interface ParsedCrl {
   readonly signature: Uint8Array;
 }
 
+/** How far in the future a CRL's thisUpdate may lie (the issuing host's clock may run ahead a little). */
+export const CRL_CLOCK_TOLERANCE_MS = 5 * 60_000;
+
 /** Most revoked serial numbers a CRL may list (a bound on what a file can make the provider keep). */
 export const MAX_CRL_ENTRIES = 1_000_000;
 
@@ -78,7 +81,7 @@ export function crlProblem(crl: ParsedCrl, caSubject: string, caKey: KeyObject, 
     ok = false;
   }
   if (!ok) return 'the CRL signature does not verify with the CA key';
-  if (crl.thisUpdate.getTime() > now) return `the CRL is dated ${crl.thisUpdate.toISOString()}, in the future`;
+  if (crl.thisUpdate.getTime() > now + CRL_CLOCK_TOLERANCE_MS) return `the CRL is dated ${crl.thisUpdate.toISOString()}, in the future`;
   return null;
 }
 

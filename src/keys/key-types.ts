@@ -5,7 +5,7 @@
  * ten to twenty times as much, docs/keys.md "Key resolution cost"). Everything is checked before anything is
  * imported, so an oversized or unsupported key costs a few byte comparisons.
  */
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, hash, type KeyObject } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.js';
 import { TAG, bitStringBytes, childrenOf, contentOf, encodeTlv, expectTlv } from './der.js';
 
@@ -32,7 +32,7 @@ export interface SpkiFacts {
   readonly bits: number;
   /** Key id: the first 16 bytes of SHA-256 over the SPKI DER, hex. */
   readonly kid: string;
-  /** The SPKI DER (a copy owned by the facts). */
+  /** The SPKI DER (a view of the bytes it was read from). */
   readonly spki: Buffer;
   /** RSA: the RSAPublicKey DER; P-256: the uncompressed point; Ed25519: the 32 key bytes. */
   readonly material: Buffer;
@@ -58,7 +58,7 @@ export function checkKeyType(value: unknown, argument = 'type'): KeyType {
 
 /** The key id of SPKI DER bytes: SHA-256, first 16 bytes, hex. */
 export function keyIdOfSpki(spki: Uint8Array): string {
-  return createHash('sha256').update(spki).digest().toString('hex', 0, 16);
+  return hash('sha256', spki, 'hex').slice(0, 32);
 }
 
 /** "rsa 2048 bits", "p256", "ed25519": a key's type and size for people. */
@@ -78,28 +78,33 @@ export function readSpki(der: Uint8Array): SpkiFacts {
   const [oid, parameters] = childrenOf(der, algorithm, 2);
   if (!oid || oid.tag !== TAG.oid) throw new InvalidArgumentError('DER: the key algorithm is not an OID');
   const algorithmOid = Buffer.from(contentOf(der, oid));
-  const raw = bitStringBytes(der, key, 'subjectPublicKey');
-  const spki = Buffer.from(der);
+  // Views, not copies: the DER belongs to the caller's PEM block, which the facts outlive with it.
+  const raw = asBuffer(bitStringBytes(der, key, 'subjectPublicKey'));
+  const spki = asBuffer(der);
   if (algorithmOid.equals(OID.rsaEncryption)) {
     if (parameters && parameters.tag !== TAG.null) throw new InvalidArgumentError('DER: RSA key parameters must be NULL');
     const bits = rsaModulusBits(raw);
     if (bits < RSA_BITS_RANGE.min || bits > RSA_BITS_RANGE.max) {
       throw new InvalidArgumentError(`RSA key has ${bits} bits; ${RSA_BITS_RANGE.min} to ${RSA_BITS_RANGE.max} are accepted`);
     }
-    return { type: 'rsa', bits, kid: keyIdOfSpki(spki), spki, material: Buffer.from(raw) };
+    return { type: 'rsa', bits, kid: keyIdOfSpki(spki), spki, material: raw };
   }
   if (algorithmOid.equals(OID.ecPublicKey)) {
     const curve = parameters && parameters.tag === TAG.oid ? Buffer.from(contentOf(der, parameters)) : undefined;
     if (!curve || !curve.equals(OID.prime256v1)) throw new InvalidArgumentError('ECDSA key is not on P-256 (the only curve accepted)');
     if (raw.length !== 65 || raw[0] !== 0x04) throw new InvalidArgumentError('P-256 key is not an uncompressed point (65 bytes starting 0x04)');
-    return { type: 'p256', bits: 256, kid: keyIdOfSpki(spki), spki, material: Buffer.from(raw) };
+    return { type: 'p256', bits: 256, kid: keyIdOfSpki(spki), spki, material: raw };
   }
   if (algorithmOid.equals(OID.ed25519)) {
     if (parameters) throw new InvalidArgumentError('DER: Ed25519 keys have no parameters');
     if (raw.length !== 32) throw new InvalidArgumentError(`Ed25519 key has ${raw.length} bytes, expected 32`);
-    return { type: 'ed25519', bits: 256, kid: keyIdOfSpki(spki), spki, material: Buffer.from(raw) };
+    return { type: 'ed25519', bits: 256, kid: keyIdOfSpki(spki), spki, material: raw };
   }
   throw new InvalidArgumentError(`unsupported key algorithm (OID bytes ${algorithmOid.toString('hex')}); accepted: RSA, ECDSA P-256, Ed25519`);
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 /** Wraps a PKCS#1 RSAPublicKey (`-----BEGIN RSA PUBLIC KEY-----`) into the SubjectPublicKeyInfo the key id hashes. */

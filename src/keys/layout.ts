@@ -10,7 +10,7 @@
  *   any other key in the file was installed.
  * - `<dir>/.<name>.pem.revoked-<time>`: a learned file whose every key was revoked, moved aside.
  */
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import { isName } from '../names.js';
 import { TAG, childrenOf, encodingOf, expectTlv, integerHex } from './der.js';
@@ -23,7 +23,8 @@ export const MAX_KEYS_PER_FILE = 16;
 export function publicKeyPath(dir: string, name: string): string | null {
   if (!isName('keyName', name)) return null;
   const root = resolve(dir);
-  const path = join(root, `${name}.pem`);
+  // A key name has no separator and cannot be "." or "..": the check guards that rule itself.
+  const path = `${root === sep ? '' : root}${sep}${name}.pem`;
   return dirname(path) === root ? path : null;
 }
 
@@ -106,8 +107,10 @@ export function splitPemBlocks(text: string, max = MAX_KEYS_PER_FILE): PemBlock[
     const label = match[1]!;
     if (!PUBLIC_LABELS.has(label)) throw new InvalidArgumentError(`a "${label}" PEM block; expected PUBLIC KEY or CERTIFICATE blocks`);
     if (blocks.length >= max) throw new InvalidArgumentError(`more than ${max} PEM blocks; at most ${max} keys per name`);
-    const der = Buffer.from(match[2]!.replace(/\s+/g, ''), 'base64');
-    blocks.push({ label, text: `${match[0].replace(/\r\n/g, '\n')}\n`, der });
+    // Node's base64 decoder skips the line breaks itself: no copy of the body without them is needed.
+    const der = Buffer.from(match[2]!, 'base64');
+    const text = match[0].includes('\r') ? match[0].replace(/\r\n/g, '\n') : match[0];
+    blocks.push({ label, text: `${text}\n`, der });
   }
   if (blocks.length === 0) throw new InvalidArgumentError('no PEM public key or certificate block (-----BEGIN PUBLIC KEY----- or CERTIFICATE)');
   return blocks;

@@ -23,6 +23,9 @@ before(async () => {
   writeFileSync(caPath, ca.certPem);
 });
 
+/** CRLs are dated by the world's clock (the providers' clock), a minute back. */
+const crlDate = () => new Date(world.clock - 60_000);
+
 const revokedWith = (kid: string) => (error: unknown) =>
   error instanceof RevokedKeyError && error.code === 'TSC_SEC_REVOKED' && error.message.includes(kid);
 
@@ -123,13 +126,13 @@ describe('ca_crl', () => {
     const cert = await ca.issue('frank', frank.publicPem);
     writeFileSync(frank.publicPath, cert);
     const crlPath = join(world.dir('crl'), 'crl.pem');
-    writeFileSync(crlPath, await createCrl({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, serials: [] }));
+    writeFileSync(crlPath, await createCrl({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, serials: [], thisUpdate: crlDate() }));
     const server = world.provider('server', { server_private: '/x', server_public: '/x', client_cert_dir: certDir, ca_cert: caPath, ca_crl: crlPath, learn_pubkeys: 1 });
     assert.deepEqual(server.provider.validate().filter((p) => p.includes('ca_crl')), []);
     const client = world.provider('client', { client_private: frank.privatePath, client_public: frank.publicPath, server_cert_dir: certDir, send_pubkey: 1 });
     assert.ok(server.provider.decodeRequest(client.send(request())));
     assert.ok(existsSync(join(certDir, 'frank.pem')), 'learned through the CA');
-    writeFileSync(crlPath, await createCrl({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, serials: [publicKeyInfo(cert).serial!] }));
+    writeFileSync(crlPath, await createCrl({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, serials: [publicKeyInfo(cert).serial!], thisUpdate: crlDate() }));
     world.clock += 1500;
     assert.throws(() => server.provider.decodeRequest(client.send(request())), (error: unknown) => revokedWith(frank.kid)(error) && /CA's CRL/.test((error as Error).message));
     assert.equal(existsSync(join(certDir, 'frank.pem')), false, 'the learned file of revoked keys is moved aside');
@@ -146,15 +149,15 @@ describe('ca_crl', () => {
     world.install(certDir, 'gina', cert);
     writeFileSync(gina.publicPath, cert);
     const crlPath = join(world.dir('crl-rogue'), 'crl.pem');
-    writeFileSync(crlPath, await createCrl({ caCertPem: rogue.certPem, caKeyPem: rogue.keyPem, serials: [] }));
+    writeFileSync(crlPath, await createCrl({ caCertPem: rogue.certPem, caKeyPem: rogue.keyPem, serials: [], thisUpdate: crlDate() }));
     const strict = world.provider('server', { server_private: '/x', server_public: '/x', client_cert_dir: certDir, ca_cert: caPath, ca_crl: crlPath });
     assert.ok(strict.provider.validate().some((p) => p.includes('plugin.aes.ca_crl') && p.includes('signature does not verify')));
-    writeFileSync(crlPath, await createCrl({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, serials: [publicKeyInfo(cert).serial!] }));
+    writeFileSync(crlPath, await createCrl({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, serials: [publicKeyInfo(cert).serial!], thisUpdate: crlDate() }));
     world.clock += 1500;
     const client = world.provider('client', { client_private: gina.privatePath, client_public: gina.publicPath, server_cert_dir: certDir });
     assert.throws(() => strict.provider.decodeRequest(client.send(request())), revokedWith(gina.kid));
     // Someone replaces the CRL with one that revokes nothing, signed by another CA: ignored, gina stays revoked.
-    writeFileSync(crlPath, await createCrl({ caCertPem: rogue.certPem, caKeyPem: rogue.keyPem, serials: [] }));
+    writeFileSync(crlPath, await createCrl({ caCertPem: rogue.certPem, caKeyPem: rogue.keyPem, serials: [], thisUpdate: crlDate() }));
     world.clock += 1500;
     assert.throws(() => strict.provider.decodeRequest(client.send(request())), revokedWith(gina.kid));
     assert.ok(strict.logger.find('error', 'signature does not verify').length >= 1);
@@ -168,7 +171,7 @@ describe('ca_crl', () => {
     world.install(certDir, 'hal', cert);
     writeFileSync(hal.publicPath, cert);
     const crlPath = join(world.dir('crl-stale'), 'crl.pem');
-    writeFileSync(crlPath, await createCrl({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, serials: [publicKeyInfo(cert).serial!], days: 1 }));
+    writeFileSync(crlPath, await createCrl({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, serials: [publicKeyInfo(cert).serial!], days: 1, thisUpdate: crlDate() }));
     const server = world.provider('server', { server_private: '/x', server_public: '/x', client_cert_dir: certDir, ca_cert: caPath, ca_crl: crlPath });
     const client = world.provider('client', { client_private: hal.privatePath, client_public: hal.publicPath, server_cert_dir: certDir });
     assert.throws(() => server.provider.decodeRequest(client.send(request())), revokedWith(hal.kid));

@@ -3,8 +3,11 @@
  * `key_recheck_interval`), so the per-message path never parses a file; and the permission and passphrase rules of
  * private key files.
  */
-import { readFileSync, statSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
 import { KeyFileError } from '../../../../src/errors.js';
+
+/** Largest file the cache reads (key files, the CA, a CRL, a revocation list, the identity map): bounded before reading. */
+export const MAX_KEY_FILE_BYTES = 64 * 1024 * 1024;
 
 interface CacheEntry<T> {
   checkedAt: number;
@@ -33,16 +36,13 @@ export class KeyFileCache<T> {
     const now = this.now();
     const entry = this.entries.get(path);
     if (entry && now - entry.checkedAt < this.recheckMs) return this.result(entry);
+    // A file never seen is opened, stat()ed and read through one descriptor: a client meets every server's key cold.
+    if (!entry) return this.readCold(path, now);
     let stats: Stats;
     try {
       stats = statSync(path);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const missing: CacheEntry<T> = code === 'ENOENT' || code === 'ENOTDIR'
-        ? { checkedAt: now, signature: 'missing', value: null }
-        : { checkedAt: now, signature: 'error', value: null, error: new KeyFileError(`cannot stat ${path}: ${(error as Error).message}`, { cause: error }) };
-      this.store(path, missing);
-      return this.result(missing);
+      return this.result(this.missing(path, now, error));
     }
     const signature = `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
     if (entry && entry.signature === signature) {
@@ -51,6 +51,7 @@ export class KeyFileCache<T> {
     }
     const fresh: CacheEntry<T> = { checkedAt: now, signature, value: null };
     try {
+      if (stats.size > MAX_KEY_FILE_BYTES) throw new KeyFileError(`${path}: ${stats.size} bytes; a key file holds at most ${MAX_KEY_FILE_BYTES}`);
       fresh.value = this.parse(readFileSync(path, 'utf8'), path, stats);
     } catch (error) {
       fresh.error = error instanceof KeyFileError ? error : new KeyFileError(`${path}: ${(error as Error).message}`, { cause: error });
@@ -63,6 +64,44 @@ export class KeyFileCache<T> {
   clear(path?: string): void {
     if (path === undefined) this.entries.clear();
     else this.entries.delete(path);
+  }
+
+  private readCold(path: string, now: number): T | null {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (error) {
+      return this.result(this.missing(path, now, error));
+    }
+    const fresh: CacheEntry<T> = { checkedAt: now, signature: 'error', value: null };
+    try {
+      const stats = fstatSync(fd);
+      fresh.signature = `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+      if (stats.size > MAX_KEY_FILE_BYTES) throw new KeyFileError(`${path}: ${stats.size} bytes; a key file holds at most ${MAX_KEY_FILE_BYTES}`);
+      const buffer = Buffer.allocUnsafe(stats.size);
+      let read = 0;
+      while (read < buffer.length) {
+        const n = readSync(fd, buffer, read, buffer.length - read, read);
+        if (n === 0) break;
+        read += n;
+      }
+      fresh.value = this.parse(buffer.toString('utf8', 0, read), path, stats);
+    } catch (error) {
+      fresh.error = error instanceof KeyFileError ? error : new KeyFileError(`${path}: ${(error as Error).message}`, { cause: error });
+    } finally {
+      closeSync(fd);
+    }
+    this.store(path, fresh);
+    return this.result(fresh);
+  }
+
+  private missing(path: string, now: number, error: unknown): CacheEntry<T> {
+    const code = (error as NodeJS.ErrnoException).code;
+    const entry: CacheEntry<T> = code === 'ENOENT' || code === 'ENOTDIR'
+      ? { checkedAt: now, signature: 'missing', value: null }
+      : { checkedAt: now, signature: 'error', value: null, error: new KeyFileError(`cannot read ${path}: ${(error as Error).message}`, { cause: error }) };
+    this.store(path, entry);
+    return entry;
   }
 
   private store(path: string, entry: CacheEntry<T>): void {
