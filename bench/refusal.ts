@@ -15,11 +15,11 @@ import { configFromObject } from '../src/config/index.js';
 import '../plugins/security/aes_security/index.js';
 import { AesSecurityProvider } from '../plugins/security/aes_security/provider.js';
 import { aeadEncrypt, hmacSha256, rsaPssSign } from '../plugins/security/aes_security/primitives.js';
-import { LABELS, encodeEnvelope, pack } from '../plugins/security/aes_security/wire.js';
+import { LABELS, encodeEnvelope, pack } from '../plugins/security/aes_security/v2/wire.js';
 import { MemoryCounters } from '../src/util/counters.js';
 import { CapturingLogger } from '../src/util/log.js';
 import { UnknownSenderError } from '../src/errors.js';
-import { keyIdOf } from '../plugins/security/aes_security/keys.js';
+import { keyIdOfSpki } from '../src/keys/key-types.js';
 
 interface Case { name: string; wire: string; warmup: string; settings: Record<string, string | number>; precheckDenies?: boolean }
 
@@ -66,7 +66,7 @@ function parent(): void {
       const iv = randomBytes(12);
       const header = pack({
         requestid: randomBytes(16).toString('hex'), senderid: 'attacker', callerid: 'cert=alice', agent: 'rpcutil', collective: 'mcollective',
-        ttl: 600, msgtime: Math.floor(Date.now() / 1000), kid: keyIdOf(publicKey), serializer, iv, reply: { mode: 'rsa' },
+        ttl: 600, msgtime: Math.floor(Date.now() / 1000), kid: keyIdOfSpki(publicKey.export({ format: 'der', type: 'spki' })), serializer, iv, reply: { mode: 'rsa' },
       });
       const ciphertext = aeadEncrypt(requestKey, iv, plaintext, header);
       const signature = rsaPssSign(privateKey, [LABELS.requestSignature, header, ciphertext]);

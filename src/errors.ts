@@ -95,6 +95,14 @@ export class CaRejectedError extends SecurityError {
   constructor(message: string, options?: { cause?: unknown }) { super('TSC_SEC_CA_REJECTED', message, options); }
 }
 
+/**
+ * The key that signed a message (or that a message carries to be learned) is revoked: its key id or certificate
+ * serial is in `plugin.aes.revoked_keys`, or its certificate's serial is in the CA's CRL (`plugin.aes.ca_crl`).
+ */
+export class RevokedKeyError extends SecurityError {
+  constructor(message: string) { super('TSC_SEC_REVOKED', message); }
+}
+
 /** The message is encrypted to someone else, or answers a request this client did not send (or forgot). */
 export class NotAddressedToUsError extends SecurityError {
   constructor(message: string) { super('TSC_SEC_NOT_FOR_US', message); }

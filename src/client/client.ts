@@ -372,11 +372,11 @@ export class RpcClient {
     // A directed request names its targets in its signed, encrypted filter: a copy delivered to any other node
     // (by a misrouting broker, or by whoever controls the broker) is dropped there as not matching.
     const filter = exchange.directed ? { ...exchange.filter, identity: [...exchange.directed] } : exchange.filter;
-    const wire = this.options.security.encodeRequest({
+    const { wire, handle } = this.options.security.encodeRequest({
       requestid, senderid: this.identity, agent: exchange.agent, collective: exchange.collective,
       filter, ttl: exchange.ttl, body: exchange.body,
     });
-    const pending = new PendingReplies(requestid, exchange.expected, this.now(), this.now, exchange.sink);
+    const pending = new PendingReplies(requestid, exchange.expected, this.now(), this.now, exchange.sink, handle);
     this.pending.set(requestid, pending);
     try {
       const base = { collective: exchange.collective, agent: exchange.agent, body: wire, ttl: exchange.ttl, replyTo: subscription.replyTo };
@@ -392,7 +392,6 @@ export class RpcClient {
     } finally {
       pending.end();
       this.pending.delete(requestid);
-      this.options.security.forgetRequest(requestid);
     }
     return { requestid, timedOut: pending.timedOut };
   }
@@ -411,7 +410,7 @@ export class RpcClient {
   private onReply(message: InboundMessage): void {
     let reply: DecodedReply;
     try {
-      reply = this.options.security.decodeReply(message.body);
+      reply = this.options.security.decodeReply(message.body, (id) => this.pending.get(id)?.handle);
     } catch (error) {
       if (error instanceof NotAddressedToUsError) {
         this.ignore('unexpected', { reason: error.message, sender: message.sender }, 'reply for a request this client is not waiting for');

@@ -1,5 +1,6 @@
 /** One outstanding request's reply bookkeeping: who is expected, who answered, and when to stop waiting. */
 import { PROVEN_SENDER, type DecodedReply } from '../inter/message.js';
+import type { ReplyHandle } from '../inter/security.js';
 
 /**
  * The identity replies are de-duplicated by: the senderid when the signing key proves it; otherwise (a shared key,
@@ -32,6 +33,8 @@ export class PendingReplies {
     private readonly sentAt: number,
     private readonly now: () => number,
     private readonly sink: ReplySink,
+    /** The security provider's handle for this request's replies; dropped with this object when the wait ends. */
+    readonly handle?: ReplyHandle,
   ) {
     this.outstanding = expected ? new Set(expected) : null;
     this.done = new Promise<void>((resolve) => { this.finish = resolve; });

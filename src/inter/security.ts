@@ -40,19 +40,45 @@ export interface SecurityProvider {
   validate(): string[];
   /** This side's identity as the receiver will see it: `cert=<name>`. */
   callerid(): string;
-  /** Signs and encrypts a request. */
-  encodeRequest(request: OutgoingRequest): Uint8Array;
+  /**
+   * Signs and encrypts a request. Returns the bytes to publish and the handle that opens its replies: the sender
+   * keeps the handle while it waits (decodeReply finds it through a lookup) and drops it when it stops waiting, which
+   * is all there is to forgetting a request (its reply key material lives only in the handle).
+   */
+  encodeRequest(request: OutgoingRequest): EncodedRequest;
   /** Authenticates, checks freshness and replay, runs `options.precheck`, decrypts. */
   decodeRequest(wire: Uint8Array, options?: DecodeRequestOptions): DecodedRequest;
   /** Encrypts a reply to the caller of `request` and signs it as this server. */
   encodeReply(reply: OutgoingReply, request: DecodedRequest): Uint8Array;
-  /** Decrypts and authenticates a reply to one of this side's requests (a client's calls, a server's registrations). */
-  decodeReply(wire: Uint8Array): DecodedReply;
-  /** Drops per-request reply key material once the client stops waiting for replies. */
-  forgetRequest(requestid: string): void;
+  /**
+   * Decrypts and authenticates a reply to one of this side's requests (a client's calls, a server's registrations).
+   * `handles` finds the handle of the request a reply answers (by its request id); a reply for which it finds none
+   * is refused with NotAddressedToUsError.
+   */
+  decodeReply(wire: Uint8Array, handles: ReplyHandleLookup): DecodedReply;
   /** Drops cached key material so the next use re-reads key files (SIGHUP). */
   reload(): void;
 }
+
+/**
+ * What a sender keeps for one request while it waits for replies: opaque, made by the provider that encoded the
+ * request (its reply key material: an ephemeral private key, or the signing key the reply is sealed to, kept as
+ * it was when the request was sent, so a reply in flight across a key rotation still opens).
+ */
+export interface ReplyHandle {
+  readonly requestid: string;
+}
+
+/** What encodeRequest returns. */
+export interface EncodedRequest {
+  /** The bytes to publish. */
+  readonly wire: Uint8Array;
+  /** Keep while waiting for replies; pass back to decodeReply through a ReplyHandleLookup. */
+  readonly handle: ReplyHandle;
+}
+
+/** Finds the handle of the request `requestid`, or undefined when this side no longer waits for it. */
+export type ReplyHandleLookup = (requestid: string) => ReplyHandle | undefined;
 
 /** The authenticated clear-text facts of a request, known before its payload is decrypted and deserialized. */
 export interface RequestEnvelopeFacts {

@@ -3,8 +3,10 @@
  * against a CA (signature, validity period, CA constraints). The security provider does its own, synchronous
  * check on the message path; this one explains failures for humans (`tsco keys list`).
  */
-import { X509Certificate, createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, type KeyObject } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.js';
+import { readKeyBlocks, type KeyFileBlock } from './key-file.js';
+import type { KeyType } from './key-types.js';
 import { x509 } from './x509.js';
 
 /** What certificateInfo reports about a certificate. */
@@ -20,14 +22,18 @@ export interface CertificateInfo {
   fingerprint: string;
 }
 
-/** What publicKeyInfo reports about a public key file's content. */
+/** What publicKeyInfo reports about one key of a public key file. */
 export interface PublicKeyInfo {
   kind: 'certificate' | 'public-key';
   /** SHA-256 of the DER SubjectPublicKeyInfo, lower-case hex (same value for a key and its certificate). */
   fingerprint: string;
-  /** RSA modulus size, or 0 for a non-RSA key. */
+  /** Key id: the first 32 hex characters of the fingerprint. */
+  kid: string;
+  /** RSA modulus size; 256 for P-256 and Ed25519. */
   bits: number;
-  keyType: string;
+  keyType: KeyType;
+  /** Certificate serial number (lower-case hex, no leading zeros). */
+  serial?: string;
   certificate?: CertificateInfo;
 }
 
@@ -52,21 +58,34 @@ export function certificateInfo(pem: string): CertificateInfo {
   };
 }
 
-/** Details of a PEM public key or certificate; throws InvalidArgumentError when it is neither. */
+/** Details of the first key of a PEM public key file; throws InvalidArgumentError when it holds none. */
 export function publicKeyInfo(pem: string): PublicKeyInfo {
+  return publicKeyInfos(pem)[0]!;
+}
+
+/** Details of every key of a PEM public key file, in file order; throws InvalidArgumentError naming the problem. */
+export function publicKeyInfos(pem: string): PublicKeyInfo[] {
   if (typeof pem !== 'string') throw new InvalidArgumentError('pem: PEM text is required');
-  if (pem.includes('-----BEGIN CERTIFICATE-----')) {
-    const certificate = certificateInfo(pem);
-    const key = parseNodeCertificate(pem, 'pem').publicKey;
-    return { kind: 'certificate', fingerprint: certificate.fingerprint, ...keyShape(key), certificate };
-  }
-  let key: KeyObject;
+  let blocks: KeyFileBlock[];
   try {
-    key = createPublicKey({ key: pem, format: 'pem' });
+    blocks = readKeyBlocks(pem, 'pem');
   } catch (error) {
-    throw new InvalidArgumentError(`pem: not a PEM public key or certificate (${(error as Error).message})`, { cause: error });
+    throw new InvalidArgumentError(`pem: not a PEM public key or certificate (${(error as Error).message.replace(/^pem: /, '')})`, { cause: error });
   }
-  return { kind: 'public-key', fingerprint: spkiFingerprint(key), ...keyShape(key) };
+  return blocks.map((block) => {
+    const info: PublicKeyInfo = {
+      kind: block.block.label === 'CERTIFICATE' ? 'certificate' : 'public-key',
+      fingerprint: block.fingerprint,
+      kid: block.kid,
+      bits: block.bits,
+      keyType: block.type,
+    };
+    if (block.serial !== undefined) {
+      info.serial = block.serial;
+      info.certificate = certificateInfo(block.block.text);
+    }
+    return info;
+  });
 }
 
 /**
@@ -126,8 +145,4 @@ function commonName(dn: string): string | null {
   // node prints one RDN per line ("C=GB\nCN=alice"); the last CN wins, as OpenSSL's lookup does.
   const values = dn.split('\n').filter((line) => line.startsWith('CN=')).map((line) => line.slice(3));
   return values.length > 0 ? values[values.length - 1]! : null;
-}
-
-function keyShape(key: KeyObject): { bits: number; keyType: string } {
-  return { bits: key.asymmetricKeyDetails?.modulusLength ?? 0, keyType: key.asymmetricKeyType ?? 'unknown' };
 }

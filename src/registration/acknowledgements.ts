@@ -9,7 +9,7 @@ import { SecurityError } from '../errors.js';
 import type { Connector, InboundMessage, ReplySubscription } from '../inter/connector.js';
 import type { Counters } from '../inter/logger.js';
 import type { RpcReplyBody } from '../inter/message.js';
-import type { SecurityProvider } from '../inter/security.js';
+import type { ReplyHandle, SecurityProvider } from '../inter/security.js';
 import type { LogLimiter } from '../util/log-limiter.js';
 
 /** How one registration attempt ended. */
@@ -34,10 +34,18 @@ export interface AcknowledgementOptions {
   limiter: LogLimiter;
 }
 
+/** Registrations whose reply handles are kept at most (the oldest is dropped beyond it). */
+const MAX_KEPT_HANDLES = 1024;
+
 /** The reply subscription of the registration publisher and the attempts waiting on it. */
 export class Acknowledgements {
   private subscription: ReplySubscription | undefined;
   private readonly waiting = new Map<string, Waiting>();
+  /**
+   * Reply handles of recent registrations, kept for their ttl even after the attempt ended, so a late or second
+   * collector's acknowledgement still decodes (and is counted as unmatched rather than refused).
+   */
+  private readonly handles = new Map<string, { handle: ReplyHandle; expiresAt: number }>();
 
   constructor(private readonly options: AcknowledgementOptions) {}
 
@@ -82,19 +90,36 @@ export class Acknowledgements {
     };
   }
 
+  /** Keeps the reply handle of a published registration for `ttlSeconds`. */
+  keep(handle: ReplyHandle, ttlSeconds: number): void {
+    const now = Date.now();
+    for (const [requestid, kept] of this.handles) {
+      if (kept.expiresAt > now && this.handles.size < MAX_KEPT_HANDLES) break;
+      this.handles.delete(requestid);
+    }
+    this.handles.set(handle.requestid, { handle, expiresAt: now + ttlSeconds * 1000 });
+  }
+
   /** Settles every waiting attempt as failed (stop) and unsubscribes. */
   async close(reason: string): Promise<void> {
     for (const entry of [...this.waiting.values()]) entry.settle({ kind: 'failed', reason });
     const subscription = this.subscription;
     this.subscription = undefined;
+    this.handles.clear();
     await subscription?.unsubscribe().catch(() => undefined);
+  }
+
+  private handleOf(requestid: string): ReplyHandle | undefined {
+    const kept = this.handles.get(requestid);
+    if (!kept || kept.expiresAt <= Date.now()) return undefined;
+    return kept.handle;
   }
 
   private receive(message: InboundMessage): void {
     const { provider, counters, limiter, identity } = this.options;
     let reply;
     try {
-      reply = provider.decodeReply(message.body);
+      reply = provider.decodeReply(message.body, (requestid) => this.handleOf(requestid));
     } catch (error) {
       const code = error instanceof SecurityError ? error.code : 'TSC_SEC_INTERNAL';
       counters.increment('registration.ack_rejected');
@@ -103,7 +128,6 @@ export class Acknowledgements {
         `registration acknowledgement refused by the security provider: ${(error as Error).message}`);
       return;
     }
-    // The provider's record of the request is left to expire on its own, so a second collector's answer still decodes.
     const entry = this.waiting.get(reply.requestid);
     if (!entry) {
       // The attempt already ended (its bound passed, or another collector answered first): stored all the same.

@@ -164,7 +164,7 @@ export class RegistrationPublisher {
     counters.increment('registration.sent');
     const waiting = this.acks.expect(requestid);
     try {
-      const body = provider.encodeRequest({
+      const { wire: body, handle } = provider.encodeRequest({
         requestid,
         senderid: identity,
         agent: 'registration',
@@ -173,6 +173,7 @@ export class RegistrationPublisher {
         ttl,
         body: registrationBody(this.options.kind, this.options),
       });
+      this.acks.keep(handle, ttl);
       await connector.publishRequest({ collective, agent: 'registration', body, ttl, ...(replyTo ? { replyTo } : {}) });
       counters.increment('registration.published');
       waiting.arm(this.ackWaitMs);

@@ -160,7 +160,7 @@ describe('tsco CLI over RabbitMQ', () => {
       return Buffer.from(provider.encodeRequest({
         requestid: newRequestId(), senderid: 'tester', agent: 'example', collective: COLLECTIVE, filter: emptyFilter(), ttl: 60,
         body: { action: 'echo', data: { message: 'captured' } },
-      }));
+      }).wire);
     };
     const decode = async (wire: Buffer): Promise<{ run: Run; doc: Record<string, unknown> }> => {
       const run = await new Promise<Run>((resolve) => {

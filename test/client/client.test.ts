@@ -68,9 +68,9 @@ describe('RpcClient over the memory bus', () => {
       for (const node of r.nodes) {
         assert.deepEqual(node.received.map((m) => `${m.agent}:${m.via}`), ['discovery:broadcast', 'echo:directed']);
       }
-      // Both the discovery request and the RPC request were forgotten by the provider once done.
-      assert.equal(r.security.forgotten.length, 2);
-      assert.equal(r.security.outstanding.size, 0);
+      // Both the discovery request and the RPC request had a reply handle, and the client kept neither once done.
+      assert.equal(r.security.encoded.length, 2);
+      assert.equal(r.client['pending'].size, 0);
       assert.ok(result.stats.requestids.every(isRequestId));
     } finally {
       await teardown(r);

@@ -4,23 +4,23 @@
  */
 import { NotAddressedToUsError } from '../../src/errors.js';
 import type { DecodedReply, DecodedRequest, OutgoingReply, OutgoingRequest } from '../../src/inter/message.js';
-import type { SecurityProvider } from '../../src/inter/security.js';
+import type { EncodedRequest, ReplyHandleLookup, SecurityProvider } from '../../src/inter/security.js';
 import type { Connector, InboundMessage } from '../../src/inter/connector.js';
 import { nameMatcher } from '../../src/filter/regex.js';
 import { CapturingLogger } from '../../src/util/log.js';
 import { MemoryCounters } from '../../src/util/counters.js';
 import { MemoryBroker, MemoryConnector } from '../../plugins/connector/memory/index.js';
 
-/** JSON "security": remembers the requests it encoded and refuses replies to others, like the real provider. */
+/** JSON "security": hands out a handle per request and refuses replies whose handle the caller no longer finds, like the real provider. */
 export class PlainSecurity implements SecurityProvider {
   readonly name = 'plain';
-  readonly outstanding = new Set<string>();
-  readonly forgotten: string[] = [];
+  /** Request ids of every handle made; a test checks the client keeps none once its waits ended. */
+  readonly encoded: string[] = [];
   validate(): string[] { return []; }
   callerid(): string { return 'cert=tester'; }
-  encodeRequest(request: OutgoingRequest): Uint8Array {
-    this.outstanding.add(request.requestid);
-    return Buffer.from(JSON.stringify({ ...request, msgtime: Math.floor(Date.now() / 1000) }));
+  encodeRequest(request: OutgoingRequest): EncodedRequest {
+    this.encoded.push(request.requestid);
+    return { wire: Buffer.from(JSON.stringify({ ...request, msgtime: Math.floor(Date.now() / 1000) })), handle: { requestid: request.requestid } };
   }
   decodeRequest(wire: Uint8Array): DecodedRequest {
     return { ...JSON.parse(Buffer.from(wire).toString()), callerid: 'cert=tester', senderProof: 'none', warnings: [], replyContext: null };
@@ -28,14 +28,10 @@ export class PlainSecurity implements SecurityProvider {
   encodeReply(reply: OutgoingReply, request: DecodedRequest): Uint8Array {
     return Buffer.from(JSON.stringify({ ...reply, requestid: request.requestid, msgtime: 0, signer: `cert=${reply.senderid}`, senderProof: 'key-name' }));
   }
-  decodeReply(wire: Uint8Array): DecodedReply {
+  decodeReply(wire: Uint8Array, handles: ReplyHandleLookup): DecodedReply {
     const reply = JSON.parse(Buffer.from(wire).toString()) as DecodedReply;
-    if (!this.outstanding.has(reply.requestid)) throw new NotAddressedToUsError(`reply to ${reply.requestid}, not ours`);
+    if (handles(reply.requestid)?.requestid !== reply.requestid) throw new NotAddressedToUsError(`reply to ${reply.requestid}, not ours`);
     return reply;
-  }
-  forgetRequest(requestid: string): void {
-    this.outstanding.delete(requestid);
-    this.forgotten.push(requestid);
   }
   reload(): void {}
 }

@@ -160,7 +160,7 @@ describe('daemon over the memory bus', () => {
     const before = node2.daemon.stats();
     await alice.send('discovery', { action: 'ping', data: {} }, { node: 'node2', ttl: 10, msgtime: Math.floor(Date.now() / 1000) - 100 });
     await waitFor(() => node2.daemon.stats().ttlexpired === before.ttlexpired + 1, 'ttlexpired');
-    const wire = alice.security.encodeRequest({ requestid: 'ab'.repeat(16), senderid: 'client.example', agent: 'discovery', collective: 'mcollective', filter: filter(), ttl: 60, body: { action: 'ping', data: {} } });
+    const { wire } = alice.security.encodeRequest({ requestid: 'ab'.repeat(16), senderid: 'client.example', agent: 'discovery', collective: 'mcollective', filter: filter(), ttl: 60, body: { action: 'ping', data: {} } });
     await alice.connector.publishRequest({ collective: 'mcollective', agent: 'discovery', node: 'node2', body: wire, ttl: 60 });
     await alice.connector.publishRequest({ collective: 'mcollective', agent: 'discovery', node: 'node2', body: wire, ttl: 60 });
     await waitFor(() => node2.daemon.stats().replayed === before.replayed + 1, 'replayed');

@@ -10,10 +10,10 @@
  */
 import { createHmac } from 'node:crypto';
 import {
-  BadSignatureError, ExpiredError, MalformedMessageError, ReplayedError, UnknownSenderError,
+  BadSignatureError, ExpiredError, MalformedMessageError, NotAddressedToUsError, ReplayedError, UnknownSenderError,
 } from '../../src/errors.js';
 import type { DecodedReply, DecodedRequest, OutgoingReply, OutgoingRequest } from '../../src/inter/message.js';
-import type { DecodeRequestOptions, SecurityProvider } from '../../src/inter/security.js';
+import type { DecodeRequestOptions, EncodedRequest, ReplyHandleLookup, SecurityProvider } from '../../src/inter/security.js';
 
 type Envelope = Omit<Required<OutgoingRequest>, 'filter' | 'body'>;
 
@@ -57,12 +57,12 @@ export class FakeSecurity implements SecurityProvider {
     return `cert=${this.identityName}`;
   }
 
-  encodeRequest(request: OutgoingRequest): Uint8Array {
+  encodeRequest(request: OutgoingRequest): EncodedRequest {
     const { filter, body, ...rest } = request;
     const envelope: Envelope = { ...rest, msgtime: request.msgtime ?? Math.floor(this.now() / 1000) };
     const payload = JSON.stringify({ filter, body });
     const wire: WireRequest = { kind: 'request', caller: this.identityName, mac: mac(this.secrets.get(this.identityName)!, [envelope, payload]), envelope, payload };
-    return encoder.encode(JSON.stringify(wire));
+    return { wire: encoder.encode(JSON.stringify(wire)), handle: { requestid: request.requestid } };
   }
 
   decodeRequest(bytes: Uint8Array, options: DecodeRequestOptions = {}): DecodedRequest {
@@ -98,14 +98,13 @@ export class FakeSecurity implements SecurityProvider {
     return encoder.encode(JSON.stringify({ kind: 'reply', to: request.replyContext, requestid: request.requestid, signer: this.identityName, reply: { ...reply, msgtime: reply.msgtime ?? Math.floor(this.now() / 1000) } }));
   }
 
-  decodeReply(bytes: Uint8Array): DecodedReply {
+  decodeReply(bytes: Uint8Array, handles: ReplyHandleLookup): DecodedReply {
     const wire = JSON.parse(decoder.decode(bytes)) as { kind: string; to: string; requestid: string; signer: string; reply: Required<OutgoingReply> };
     if (wire.kind !== 'reply') throw new MalformedMessageError('not a reply');
+    if (handles(wire.requestid)?.requestid !== wire.requestid) throw new NotAddressedToUsError(`reply to ${wire.requestid}, which this side is not waiting for`);
     if (!this.secrets.has(wire.signer)) throw new UnknownSenderError(`no key for the replier ${wire.signer}`);
     return { requestid: wire.requestid, senderid: wire.reply.senderid, senderagent: wire.reply.senderagent, msgtime: wire.reply.msgtime, body: wire.reply.body, signer: `cert=${wire.signer}`, senderProof: wire.signer === wire.reply.senderid ? 'key-name' : 'none' };
   }
-
-  forgetRequest(): void {}
 
   reload(): void {
     this.reloads++;

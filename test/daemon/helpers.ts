@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { MemoryBroker, MemoryConnector } from '../../plugins/connector/memory/index.js';
 import type { Connector, ReplySubscription } from '../../src/inter/connector.js';
 import type { DecodedReply, RequestFilter, RpcReplyBody } from '../../src/inter/message.js';
-import type { SecurityProvider } from '../../src/inter/security.js';
+import type { ReplyHandle, SecurityProvider } from '../../src/inter/security.js';
 import { CapturingLogger } from '../../src/util/log.js';
 import { MemoryCounters } from '../../src/util/counters.js';
 
@@ -33,6 +33,8 @@ export function filter(parts: Partial<RequestFilter> = {}): RequestFilter {
 export class TestClient {
   readonly replies: DecodedReply[] = [];
   readonly connector: Connector;
+  /** Reply handles of the requests sent (never forgotten: tests look at every reply). */
+  readonly handles = new Map<string, ReplyHandle>();
   private subscription: ReplySubscription | undefined;
 
   constructor(readonly broker: MemoryBroker, readonly security: SecurityProvider, readonly collective = 'mcollective') {
@@ -42,7 +44,7 @@ export class TestClient {
   async start(): Promise<void> {
     await this.connector.connect();
     this.subscription = await this.connector.subscribeReplies(this.collective, (message) => {
-      this.replies.push(this.security.decodeReply(message.body));
+      this.replies.push(this.security.decodeReply(message.body, (requestid) => this.handles.get(requestid)));
     });
   }
 
@@ -51,10 +53,11 @@ export class TestClient {
     const requestid = randomBytes(16).toString('hex');
     const collective = options.collective ?? this.collective;
     const ttl = options.ttl ?? 60;
-    const wire = this.security.encodeRequest({
+    const { wire, handle } = this.security.encodeRequest({
       requestid, senderid: options.senderid ?? 'client.example', agent, collective, filter: options.filter ?? filter(), ttl, body,
       ...(options.msgtime !== undefined ? { msgtime: options.msgtime } : {}),
     });
+    this.handles.set(requestid, handle);
     await this.connector.publishRequest({ collective, agent, body: wire, ttl, replyTo: this.subscription!.replyTo, ...(options.node ? { node: options.node } : {}) });
     return requestid;
   }

@@ -54,7 +54,7 @@ describe('log amplification', () => {
     const mallory = new FakeSecurity('mallory', new Map([['mallory', 'm']]));
     const request = (security: FakeSecurity, agent: string, i: number, parts = {}) => security.encodeRequest({
       requestid: i.toString(16).padStart(32, '0'), senderid: 'x', agent, collective: 'mcollective', filter: filter(parts), ttl: 60, body: { action: 'echo', data: {} },
-    });
+    }).wire;
     const kinds: [string, (i: number) => Uint8Array][] = [
       ['malformed', (i) => new TextEncoder().encode(`junk ${i}`)],
       ['unknown sender', (i) => request(mallory, 'testagent', i)],

@@ -16,7 +16,7 @@ import '../../plugins/security/aes_security/index.js';
 import { configFromObject } from '../../src/config/index.js';
 import { createConnector } from '../../src/connector/registry.js';
 import type { DecodedReply, RpcReplyBody } from '../../src/inter/message.js';
-import type { SecurityProvider } from '../../src/inter/security.js';
+import type { ReplyHandle, SecurityProvider } from '../../src/inter/security.js';
 import { createSecurityProvider } from '../../src/security/registry.js';
 import { MemoryCounters } from '../../src/util/counters.js';
 import { CapturingLogger } from '../../src/util/log.js';
@@ -68,18 +68,20 @@ rabbit.test('SIGHUP replaces a cached key: the old key is refused and the new on
     });
     const senders = { old: client(oldKey), new: client(newKey), auditor: client(auditor) };
     const replies: DecodedReply[] = [];
+    const handles = new Map<string, ReplyHandle>();
     await connector.connect();
     const subscription = await connector.subscribeReplies(collective, (message) => {
       for (const side of Object.values(senders)) {
-        try { replies.push(side.decodeReply(message.body)); return; } catch { /* sent by another test client */ }
+        try { replies.push(side.decodeReply(message.body, (id) => handles.get(id))); return; } catch { /* sent by another test client */ }
       }
     });
     const send = async (who: keyof typeof senders, action: string): Promise<string> => {
       const requestid = randomBytes(16).toString('hex');
-      const body = senders[who].encodeRequest({
+      const { wire: body, handle } = senders[who].encodeRequest({
         requestid, senderid: 'reload-operator', agent: 'rpcutil', collective, ttl: 60, body: { action, data: {} },
         filter: filter({ fact: [{ fact: 'role', operator: '==', value: 'reloadtest' }] }),
       });
+      handles.set(requestid, handle);
       await connector.publishRequest({ collective, agent: 'rpcutil', body, ttl: 60, replyTo: subscription.replyTo });
       return requestid;
     };

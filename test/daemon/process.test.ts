@@ -16,6 +16,7 @@ import '../../plugins/security/aes_security/index.js';
 import { configFromObject } from '../../src/config/index.js';
 import { createConnector } from '../../src/connector/registry.js';
 import type { DecodedReply, RpcReplyBody } from '../../src/inter/message.js';
+import type { ReplyHandle } from '../../src/inter/security.js';
 import { createSecurityProvider } from '../../src/security/registry.js';
 import { CapturingLogger } from '../../src/util/log.js';
 import { MemoryCounters } from '../../src/util/counters.js';
@@ -115,16 +116,18 @@ rabbit.test('tscollectived against RabbitMQ: pid file, request/reply, SIGHUP, SI
     });
     const security = { operator: provider(client), latecomer: provider(late) };
     const replies: DecodedReply[] = [];
+    const handles = new Map<string, ReplyHandle>();
     await connector.connect();
     try {
       const replySubscription = await connector.subscribeReplies(collective, (message) => {
         for (const side of Object.values(security)) {
-          try { replies.push(side.decodeReply(message.body)); return; } catch { /* addressed to the other test client */ }
+          try { replies.push(side.decodeReply(message.body, (id) => handles.get(id))); return; } catch { /* addressed to the other test client */ }
         }
       });
       const ask = async (who: keyof typeof security, action: string, data: Record<string, unknown> = {}): Promise<RpcReplyBody> => {
         const requestid = randomBytes(16).toString('hex');
-        const body = security[who].encodeRequest({ requestid, senderid: 'operator-host', agent: 'rpcutil', collective, filter: filter({ fact: [{ fact: 'role', operator: '==', value: 'testnode' }] }), ttl: 60, body: { action, data } });
+        const { wire: body, handle } = security[who].encodeRequest({ requestid, senderid: 'operator-host', agent: 'rpcutil', collective, filter: filter({ fact: [{ fact: 'role', operator: '==', value: 'testnode' }] }), ttl: 60, body: { action, data } });
+        handles.set(requestid, handle);
         await connector.publishRequest({ collective, agent: 'rpcutil', body, ttl: 60, replyTo: replySubscription.replyTo });
         await waitFor(() => replies.some((r) => r.requestid === requestid), `a reply to ${who}'s rpcutil#${action}`, 20_000);
         return replies.find((r) => r.requestid === requestid)!.body as RpcReplyBody;

@@ -104,7 +104,7 @@ describe('registration', () => {
     const before = registrar.daemon.stats();
     await mallory.connector.publishRequest({
       collective: 'ops', agent: 'registration', ttl: 60,
-      body: mallory.security.encodeRequest({ requestid: 'cd'.repeat(16), senderid: 'evil', agent: 'registration', collective: 'ops', filter: registrationFilter, ttl: 60, body: ['rpcutil'] }),
+      body: mallory.security.encodeRequest({ requestid: 'cd'.repeat(16), senderid: 'evil', agent: 'registration', collective: 'ops', filter: registrationFilter, ttl: 60, body: ['rpcutil'] }).wire,
     });
     await waitFor(() => registrar.daemon.stats().unvalidated === before.unvalidated + 1, 'the refusal');
     assert.equal(registrar.daemon.stats().security['TSC_SEC_UNKNOWN_SENDER'], (before.security['TSC_SEC_UNKNOWN_SENDER'] ?? 0) + 1);
@@ -179,7 +179,7 @@ describe('registration', () => {
     const old = new MemoryConnector({ identity: 'old', logger: new CapturingLogger(), counters: new MemoryCounters(), broker });
     await old.connect();
     const replies = registrar.daemon.stats().replies;
-    const body = new FakeSecurity('old', secrets).encodeRequest({ requestid: 'ef'.repeat(16), senderid: 'old', agent: 'registration', collective: 'ops', filter: registrationFilter, ttl: 60, body: ['rpcutil'] });
+    const body = new FakeSecurity('old', secrets).encodeRequest({ requestid: 'ef'.repeat(16), senderid: 'old', agent: 'registration', collective: 'ops', filter: registrationFilter, ttl: 60, body: ['rpcutil'] }).wire;
     await old.publishRequest({ collective: 'ops', agent: 'registration', ttl: 60, body });
     await waitFor(() => RegistrationStore.open(storeDir).get('old') !== undefined, 'the record');
     assert.equal(registrar.daemon.stats().replies, replies);

@@ -17,6 +17,7 @@ import '../../plugins/security/aes_security/index.js';
 import { configFromObject } from '../../src/config/index.js';
 import { createConnector } from '../../src/connector/registry.js';
 import type { DecodedReply, RpcReplyBody } from '../../src/inter/message.js';
+import type { ReplyHandle } from '../../src/inter/security.js';
 import { createSecurityProvider } from '../../src/security/registry.js';
 import { MemoryCounters } from '../../src/util/counters.js';
 import { CapturingLogger } from '../../src/util/log.js';
@@ -80,15 +81,17 @@ rabbit.test('a directed request replayed after a daemon restart is refused; one 
     role: 'client', logger: new CapturingLogger(), counters: new MemoryCounters(),
   });
   const replies: DecodedReply[] = [];
+  const handles = new Map<string, ReplyHandle>();
   let daemon = startDaemon(cfg);
   try {
     await connector.connect();
     const subscription = await connector.subscribeReplies(collective, (message) => {
-      try { replies.push(security.decodeReply(message.body)); } catch { /* a reply to a request the test stopped waiting for */ }
+      try { replies.push(security.decodeReply(message.body, (id) => handles.get(id))); } catch { /* a reply to a request the test stopped waiting for */ }
     });
     const sign = (agent: string, action: string): { requestid: string; wire: Uint8Array } => {
       const requestid = randomBytes(16).toString('hex');
-      const wire = security.encodeRequest({ requestid, senderid: 'operator-host', agent, collective, filter: filter({ identity: [identity] }), ttl: 120, body: { action, data: {} } });
+      const { wire, handle } = security.encodeRequest({ requestid, senderid: 'operator-host', agent, collective, filter: filter({ identity: [identity] }), ttl: 120, body: { action, data: {} } });
+      handles.set(requestid, handle);
       return { requestid, wire };
     };
     const deliver = (agent: string, wire: Uint8Array) =>

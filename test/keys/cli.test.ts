@@ -59,13 +59,16 @@ describe('tsco keys', () => {
 
     const listed = await tsco('keys', 'list', '--dir', certs, '--ca', join(ca, 'ca.pem'), '--json');
     assert.equal(listed.code, 0, listed.stderr);
-    const [entry] = JSON.parse(listed.stdout) as Array<{ name: string; origin: string; caVerdict: { ok: boolean }; info: { kind: string } }>;
+    const [entry] = JSON.parse(listed.stdout) as Array<{ name: string; keys: Array<{ kid: string; origin: string; status: string; keyType: string; caVerdict: { ok: boolean }; kind: string }> }>;
     assert.equal(entry!.name, 'alice');
-    assert.equal(entry!.origin, 'installed');
-    assert.equal(entry!.info.kind, 'certificate');
-    assert.deepEqual(entry!.caVerdict, { ok: true });
+    assert.equal(entry!.keys.length, 1);
+    assert.equal(entry!.keys[0]!.origin, 'installed');
+    assert.equal(entry!.keys[0]!.status, 'active');
+    assert.equal(entry!.keys[0]!.keyType, 'rsa');
+    assert.equal(entry!.keys[0]!.kind, 'certificate');
+    assert.deepEqual(entry!.keys[0]!.caVerdict, { ok: true });
     const text = await tsco('keys', 'list', '--dir', certs, '--ca', join(ca, 'ca.pem'));
-    assert.match(text.stdout, /alice {2}\(installed\)\n {3}fingerprint: sha256:[0-9a-f]{64}\n.*\n {3}subject: {5}CN=alice\n {3}issuer: {6}CN=Test CA\n.*\n {3}CA check: {4}valid/);
+    assert.match(text.stdout, /alice {2}\(.*alice\.pem\)\n - key [0-9a-f]{32} {2}active\n {3}type: {8}rsa 2048 bits, certificate\n {3}origin: {6}installed\n {3}fingerprint: sha256:[0-9a-f]{64}\n {3}subject: {5}CN=alice\n {3}issuer: {6}CN=Test CA\n.*\n.*\n {3}CA check: {4}valid/);
   });
 
   test('preauthorize refuses to replace a different key without --force, and bad names', async () => {
@@ -101,5 +104,52 @@ describe('tsco keys', () => {
     const sealed = await tsco('keys', 'generate', 'carol', '--dir', keys, '--passphrase-file', passfile);
     assert.equal(sealed.code, 0, sealed.stderr);
     assert.match(await readFile(join(keys, 'carol-private.pem'), 'utf8'), /ENCRYPTED PRIVATE KEY/);
+  });
+  test('key types, rotate, retire, revoke, a P-256 CA with a CRL, and the per-key list', async () => {
+    const keys = join(dir, 'rotation');
+    const ca = join(dir, 'p256-ca');
+    const generated = await tsco('keys', 'generate', 'erin', '--dir', keys, '--type', 'ed25519');
+    assert.equal(generated.code, 0, generated.stderr);
+    assert.match(generated.stdout, /\(ed25519, mode 0600\)/);
+    const badType = await tsco('keys', 'generate', 'x', '--dir', keys, '--type', 'dsa');
+    assert.match(badType.stderr, /--type: "dsa" is not a key type \(rsa, p256, ed25519\)/);
+
+    const rotated = await tsco('keys', 'rotate', 'erin', '--dir', keys, '--type', 'p256');
+    assert.equal(rotated.code, 0, rotated.stderr);
+    const [, newKid, oldKid] = /new key: +([0-9a-f]{32}) \(p256\)[\s\S]*old key: +([0-9a-f]{32}) kept as/.exec(rotated.stdout) ?? [];
+    assert.ok(newKid && oldKid, rotated.stdout);
+    assert.match(rotated.stdout, new RegExp(`tsco keys retire erin ${oldKid}`));
+
+    assert.equal((await tsco('keys', 'ca', 'init', '--dir', ca, '--type', 'p256', '--cn', 'P256 CA')).code, 0);
+    const signed = await tsco('keys', 'ca', 'sign', 'erin', '--dir', ca, '--pubkey', join(keys, 'erin.pem'));
+    assert.equal(signed.code, 0, signed.stderr);
+    const serial = /serial ([0-9a-f]+)/.exec(signed.stdout)![1]!;
+
+    const listed = await tsco('keys', 'list', '--dir', keys, '--ca', join(ca, 'ca.pem'));
+    assert.equal(listed.code, 2, 'the old bare key is not CA-signed');
+    assert.match(listed.stdout, new RegExp(`key ${newKid} {2}active\\n {3}type: {8}ecdsa p256, certificate`));
+    assert.match(listed.stdout, new RegExp(`key ${oldKid} {2}also valid\\n {3}type: {8}ed25519, public-key`));
+
+    const revokedList = join(dir, 'revoked');
+    const revoke = await tsco('keys', 'revoke', oldKid, '--file', revokedList);
+    assert.equal(revoke.code, 0, revoke.stderr);
+    assert.match((await tsco('keys', 'revoke', oldKid, '--file', revokedList)).stdout, /already revoked/);
+    assert.equal(await readFile(revokedList, 'utf8'), `${oldKid}\n`);
+    const withRevoked = await tsco('keys', 'list', '--dir', keys, '--revoked', revokedList);
+    assert.equal(withRevoked.code, 2);
+    assert.match(withRevoked.stdout, new RegExp(`key ${oldKid} {2}REVOKED \\(key id in revoked_keys\\)`));
+
+    const crl = await tsco('keys', 'ca', 'revoke', serial, '--dir', ca);
+    assert.equal(crl.code, 0, crl.stderr);
+    assert.match(crl.stdout, /lists 1 serial/);
+    const withCrl = await tsco('keys', 'list', '--dir', keys, '--ca', join(ca, 'ca.pem'), '--crl', join(ca, 'crl.pem'));
+    assert.match(withCrl.stdout, new RegExp(`key ${newKid} {2}REVOKED \\(serial ${serial} in the CA's CRL\\)`));
+
+    const refused = await tsco('keys', 'retire', 'erin', newKid!, '--dir', keys);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /signs with; rotate to a new key before retiring it/);
+    const retired = await tsco('keys', 'retire', 'erin', oldKid!, '--dir', keys);
+    assert.equal(retired.code, 0, retired.stderr);
+    assert.match(retired.stdout, new RegExp(`it holds ${newKid}\\); deleted .*erin-private\\.${oldKid}\\.pem`));
   });
 });

@@ -65,23 +65,27 @@ describe('listKeys', () => {
     // What the provider leaves when it learns a key: the file plus a sidecar record.
     const carolCert = await signCertificate({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, publicKeyPem: keyB, cn: 'carol' });
     await writeFile(join(certDir, 'carol.pem'), carolCert);
-    await writeFile(learnedRecordPath(certDir, 'carol'), JSON.stringify({ name: 'carol', learnedAt: '2026-11-24T06:00:00.000Z', senderid: 'node1', verifiedBy: 'ca' }));
+    await writeFile(learnedRecordPath(certDir, 'carol'), JSON.stringify({ name: 'carol', keys: [{ kid: publicKeyInfo(keyB).kid, learnedAt: '2026-11-24T06:00:00.000Z', senderid: 'node1', verifiedBy: 'ca' }] }));
     await writeFile(join(certDir, 'broken.pem'), 'not a key');
 
     const entries = await listKeys({ certDir, caCertPem: ca.certPem });
-    assert.deepEqual(entries.map((e) => [e.name, e.origin]), [['alice', 'installed'], ['bob', 'installed'], ['broken', 'installed'], ['carol', 'learned']]);
-    const [alice, bob, broken, carol] = entries as [typeof entries[0], typeof entries[0], typeof entries[0], typeof entries[0]];
-    assert.deepEqual(alice.caVerdict, { ok: true });
-    assert.equal(alice.info?.certificate?.issuer, 'CN=Store CA');
-    assert.equal(alice.info?.fingerprint, publicKeyInfo(keyA).fingerprint);
-    assert.equal(bob.info?.kind, 'public-key');
-    assert.match((bob.caVerdict as { reason: string }).reason, /bare public key/);
-    assert.match(broken.problem ?? '', /not a PEM public key/);
-    assert.equal(carol.learned?.senderid, 'node1');
-    assert.deepEqual(carol.caVerdict, { ok: true });
+    assert.deepEqual(entries.map((e) => [e.name, e.keys.map((k) => k.origin)]), [['alice', ['installed']], ['bob', ['installed']], ['broken', []], ['carol', ['learned']]]);
+    const [alice, bob, broken, carol] = entries.map((e) => e) as [typeof entries[0], typeof entries[0], typeof entries[0], typeof entries[0]];
+    assert.deepEqual(alice.keys[0]!.caVerdict, { ok: true });
+    assert.equal(alice.keys[0]!.status, 'active');
+    assert.equal(alice.keys[0]!.certificate?.issuer, 'CN=Store CA');
+    assert.equal(alice.keys[0]!.fingerprint, publicKeyInfo(keyA).fingerprint);
+    assert.equal(alice.keys[0]!.kid, publicKeyInfo(keyA).fingerprint.slice(0, 32));
+    assert.equal(bob.keys[0]!.kind, 'public-key');
+    assert.equal(bob.keys[0]!.keyType, 'rsa');
+    assert.equal(bob.keys[0]!.bits, 2048);
+    assert.match((bob.keys[0]!.caVerdict as { reason: string }).reason, /bare public key/);
+    assert.match(broken.problem ?? '', /no PEM public key/);
+    assert.equal(carol.keys[0]!.learned?.senderid, 'node1');
+    assert.deepEqual(carol.keys[0]!.caVerdict, { ok: true });
 
     // Installing a learned key by hand makes it an installed one.
     await preauthorizeKey({ certDir, name: 'carol', pem: carolCert });
-    assert.equal((await listKeys({ certDir })).find((e) => e.name === 'carol')?.origin, 'installed');
+    assert.equal((await listKeys({ certDir })).find((e) => e.name === 'carol')?.keys[0]?.origin, 'installed');
   });
 });

@@ -5,8 +5,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaRejectedError, KeyFileError, MalformedMessageError, UnknownSenderError } from '../../src/errors.js';
-import { keyPathFor, nameFromCallerid } from '../../plugins/security/aes_security/names.js';
-import { learnedRecordPath } from '../../plugins/security/aes_security/trust.js';
+import { nameFromCallerid } from '../../src/names.js';
+import { learnedRecordPath, publicKeyPath as keyPathFor } from '../../src/keys/layout.js';
 import { World, makeCa, request, rsaPair } from './world.js';
 
 const world = new World();
@@ -32,7 +32,7 @@ describe('names and paths', () => {
     const certDir = world.dir('walker-certs');
     const client = world.provider('client', { client_private: keys.privatePath, client_public: keys.publicPath, server_cert_dir: certDir });
     const server = world.provider('server', { server_private: '/x', server_public: '/x', client_cert_dir: certDir });
-    const wire = client.provider.encodeRequest(request());
+    const wire = client.send(request());
     const tampered = Buffer.from(wire);
     const at = tampered.indexOf('cert=walker');
     tampered.write('cert=../../..', at, 'latin1');
@@ -67,7 +67,7 @@ describe('private keys', () => {
     const withPass = world.provider('client', { client_private: privatePath, client_public: publicPath, client_private_passphrase_file: passPath, server_cert_dir: certDir });
     assert.deepEqual(withPass.provider.validate(), []);
     const server = world.provider('server', { server_private: '/x', server_public: '/x', client_cert_dir: certDir });
-    assert.equal(server.provider.decodeRequest(withPass.provider.encodeRequest(request())).callerid, 'cert=locked');
+    assert.equal(server.provider.decodeRequest(withPass.send(request())).callerid, 'cert=locked');
     const without = world.provider('client', { client_private: privatePath, client_public: publicPath, server_cert_dir: certDir });
     assert.ok(without.provider.validate().some((p) => /encrypted; configure its passphrase file/.test(p)), without.provider.validate().join('\n'));
     chmodSync(passPath, 0o644);
@@ -88,7 +88,7 @@ describe('private keys', () => {
     writeFileSync(join(dir, 'weak-private.pem'), privateKey, { mode: 0o600 });
     writeFileSync(join(dir, 'weak.pem'), publicKey);
     const { provider } = world.provider('client', { client_private: join(dir, 'weak-private.pem'), client_public: join(dir, 'weak.pem'), server_cert_dir: dir });
-    assert.ok(provider.validate().some((p) => p.includes('1024 bits; at least 2048')));
+    assert.ok(provider.validate().some((p) => p.includes('1024 bits; 2048 to 4096 are accepted')));
   });
 });
 
@@ -100,11 +100,11 @@ describe('key caching and reloading', () => {
     world.install(certDir, 'rotor', first.publicPem);
     const client = world.provider('client', { client_private: first.privatePath, client_public: first.publicPath, server_cert_dir: certDir });
     const server = world.provider('server', { server_private: '/x', server_public: '/x', client_cert_dir: certDir });
-    assert.ok(server.provider.decodeRequest(client.provider.encodeRequest(request())));
+    assert.ok(server.provider.decodeRequest(client.send(request())));
     const second = await world.keys('rotor', dir, await rsaPair());
     world.install(certDir, 'rotor', second.publicPem);
     world.clock += 1500;
-    const decoded = server.provider.decodeRequest(client.provider.encodeRequest(request()));
+    const decoded = server.provider.decodeRequest(client.send(request()));
     assert.equal(decoded.callerid, 'cert=rotor');
   });
 });
@@ -120,7 +120,7 @@ describe('X.509 certificates as public keys', () => {
     const registrar = world.provider('server', { server_private: pair.privatePath, server_public: certPath, client_cert_dir: certDir });
     assert.equal(registrar.provider.callerid(), 'cert=node1.example.com');
     const receiver = world.provider('server', { server_private: '/x', server_public: '/x', client_cert_dir: certDir });
-    const decoded = receiver.provider.decodeRequest(registrar.provider.encodeRequest(request({ agent: 'registration', senderid: 'node1.example.com' })));
+    const decoded = receiver.provider.decodeRequest(registrar.send(request({ agent: 'registration', senderid: 'node1.example.com' })));
     assert.equal(decoded.callerid, 'cert=node1.example.com');
   });
 });
@@ -141,10 +141,10 @@ describe('CA verification', () => {
     writeFileSync(certPath, await ca.issue('carol', keys.publicPem));
     const client = world.provider('client', { client_private: keys.privatePath, client_public: certPath, server_cert_dir: certDir });
     world.install(certDir, 'carol', keys.publicPem);
-    assert.throws(() => server.provider.decodeRequest(client.provider.encodeRequest(request())), CaRejectedError);
+    assert.throws(() => server.provider.decodeRequest(client.send(request())), CaRejectedError);
     world.install(certDir, 'carol', readFileSync(certPath, 'utf8'));
     world.clock += 1500;
-    assert.equal(server.provider.decodeRequest(client.provider.encodeRequest(request())).callerid, 'cert=carol');
+    assert.equal(server.provider.decodeRequest(client.send(request())).callerid, 'cert=carol');
   });
 
   test('with ca_cert, a cached certificate from another CA or past its expiry is refused', async () => {
@@ -154,17 +154,17 @@ describe('CA verification', () => {
     writeFileSync(certPath, await rogue.issue('dave', keys.publicPem));
     world.install(certDir, 'dave', readFileSync(certPath, 'utf8'));
     const client = world.provider('client', { client_private: keys.privatePath, client_public: certPath, server_cert_dir: certDir });
-    assert.throws(() => server.provider.decodeRequest(client.provider.encodeRequest(request())), /not signed by the configured CA/);
+    assert.throws(() => server.provider.decodeRequest(client.send(request())), /not signed by the configured CA/);
 
     const { keys: eKeys, certDir: eDir, server: eServer } = await caSetup('erin');
     const ePath = join(world.dir('erin-keys'), 'erin-cert.pem');
     writeFileSync(ePath, await ca.issue('erin', eKeys.publicPem, { days: 1 }));
     world.install(eDir, 'erin', readFileSync(ePath, 'utf8'));
     const eClient = world.provider('client', { client_private: eKeys.privatePath, client_public: ePath, server_cert_dir: eDir });
-    assert.ok(eServer.provider.decodeRequest(eClient.provider.encodeRequest(request())));
+    assert.ok(eServer.provider.decodeRequest(eClient.send(request())));
     world.clock += 3 * 86400_000;
     try {
-      assert.throws(() => eServer.provider.decodeRequest(eClient.provider.encodeRequest(request())), /expired at/);
+      assert.throws(() => eServer.provider.decodeRequest(eClient.send(request())), /expired at/);
     } finally {
       world.clock -= 3 * 86400_000;
     }
@@ -177,16 +177,16 @@ describe('learning public keys', () => {
     const certDir = world.dir('frank-certs');
     const client = world.provider('client', { client_private: keys.privatePath, client_public: keys.publicPath, server_cert_dir: certDir, send_pubkey: 1 });
     const server = world.provider('server', { server_private: '/x', server_public: '/x', client_cert_dir: certDir, learn_pubkeys: 1, insecure_learning: 1 });
-    assert.equal(server.provider.decodeRequest(client.provider.encodeRequest(request())).callerid, 'cert=frank');
+    assert.equal(server.provider.decodeRequest(client.send(request())).callerid, 'cert=frank');
     assert.equal(readFileSync(join(certDir, 'frank.pem'), 'utf8'), keys.publicPem);
-    assert.equal(JSON.parse(readFileSync(learnedRecordPath(certDir, 'frank'), 'utf8')).verifiedBy, 'insecure_learning');
+    assert.equal(JSON.parse(readFileSync(learnedRecordPath(certDir, 'frank'), 'utf8')).keys[0].verifiedBy, 'insecure_learning');
     assert.equal(server.logger.find('warn', 'WITHOUT CA verification').length, 1);
     assert.deepEqual(readdirSync(certDir).filter((f) => f.endsWith('.tmp')), []);
     // A different key claiming the same name never replaces the stored one.
     const impostorKeys = await world.keys('frank', world.dir('impostor'));
     const impostor = world.provider('client', { client_private: impostorKeys.privatePath, client_public: impostorKeys.publicPath, server_cert_dir: certDir, send_pubkey: 1 });
     world.clock += 1500;
-    assert.throws(() => server.provider.decodeRequest(impostor.provider.encodeRequest(request())), UnknownSenderError);
+    assert.throws(() => server.provider.decodeRequest(impostor.send(request())), UnknownSenderError);
     assert.equal(readFileSync(join(certDir, 'frank.pem'), 'utf8'), keys.publicPem);
   });
 
@@ -195,7 +195,7 @@ describe('learning public keys', () => {
     const certDir = world.dir('gina-certs');
     const client = world.provider('client', { client_private: keys.privatePath, client_public: keys.publicPath, server_cert_dir: certDir, send_pubkey: 1 });
     const server = world.provider('server', { server_private: '/x', server_public: '/x', client_cert_dir: certDir, learn_pubkeys: 1 });
-    assert.throws(() => server.provider.decodeRequest(client.provider.encodeRequest(request())), CaRejectedError);
+    assert.throws(() => server.provider.decodeRequest(client.send(request())), CaRejectedError);
     assert.equal(existsSync(join(certDir, 'gina.pem')), false);
     assert.ok(server.provider.validate().some((p) => p.includes('plugin.aes.learn_pubkeys') && p.includes('insecure_learning')));
   });
@@ -209,11 +209,11 @@ describe('learning public keys', () => {
     const certPath = join(world.dir('hank-keys'), 'hank-cert.pem');
     writeFileSync(certPath, await ca.issue('hank', hank.publicPem));
     const good = world.provider('client', { client_private: hank.privatePath, client_public: certPath, server_cert_dir: certDir, send_pubkey: 1 });
-    assert.equal(server.provider.decodeRequest(good.provider.encodeRequest(request())).callerid, 'cert=hank');
-    assert.equal(JSON.parse(readFileSync(learnedRecordPath(certDir, 'hank'), 'utf8')).verifiedBy, 'ca');
+    assert.equal(server.provider.decodeRequest(good.send(request())).callerid, 'cert=hank');
+    assert.equal(JSON.parse(readFileSync(learnedRecordPath(certDir, 'hank'), 'utf8')).keys[0].verifiedBy, 'ca');
     const selfMade = await world.keys('ivan', world.dir('ivan-keys'));
     const bare = world.provider('client', { client_private: selfMade.privatePath, client_public: selfMade.publicPath, server_cert_dir: certDir, send_pubkey: 1 });
-    assert.throws(() => server.provider.decodeRequest(bare.provider.encodeRequest(request())), CaRejectedError);
+    assert.throws(() => server.provider.decodeRequest(bare.send(request())), CaRejectedError);
     assert.equal(existsSync(join(certDir, 'ivan.pem')), false);
   });
 });

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BadSignatureError, PayloadLimitError, ReplayedError, UnknownSenderError, type SecurityError } from '../../src/errors.js';
 import type { RequestEnvelopeFacts } from '../../src/inter/security.js';
-import { decodeEnvelope } from '../../plugins/security/aes_security/wire.js';
+import { decodeEnvelope } from '../../plugins/security/aes_security/v2/wire.js';
 import { World, request, type ProviderUnderTest } from './world.js';
 
 const world = new World();
@@ -45,7 +45,7 @@ describe('before anything is parsed: max_message_size', () => {
     const node = server({}, { max_message_size: 8192 });
     assert.throws(() => node.provider.decodeRequest(Buffer.alloc(8193, 0x41)), (error: unknown) =>
       error instanceof PayloadLimitError && /request of 8193 bytes refused: larger than max_message_size \(8192 bytes\)/.test(error.message));
-    const big = client.provider.encodeRequest(request({ body: { action: 'x', data: { blob: new Uint8Array(10_000) } } }));
+    const big = client.send(request({ body: { action: 'x', data: { blob: new Uint8Array(10_000) } } }));
     assert.equal(code(() => node.provider.decodeRequest(big)), 'TSC_SEC_PAYLOAD_LIMIT');
     assert.ok(server().provider.decodeRequest(big), 'the default (4 MiB) accepts it');
   });
@@ -54,7 +54,7 @@ describe('before anything is parsed: max_message_size', () => {
 describe('before decrypting: only accepted serializers', () => {
   test('a request naming another serializer is refused before its signature is even checked, naming it', () => {
     const yamlClient = world.provider('client', { ...clientSettings, serializer: 'yaml' });
-    const wire = Buffer.from(yamlClient.provider.encodeRequest(request()));
+    const wire = Buffer.from(yamlClient.send(request()));
     const msgpackOnly = server();
     let prechecked = false;
     assert.throws(() => msgpackOnly.provider.decodeRequest(wire, { precheck: () => { prechecked = true; } }),
@@ -62,18 +62,18 @@ describe('before decrypting: only accepted serializers', () => {
     assert.equal(prechecked, false);
     wire[wire.length - 5]! ^= 1;
     assert.equal(code(() => msgpackOnly.provider.decodeRequest(wire)), 'TSC_SEC_MALFORMED', 'refused for its serializer, not its signature');
-    assert.ok(server({ accept_serializers: 'yaml' }).provider.decodeRequest(yamlClient.provider.encodeRequest(request())));
-    assert.ok(server({ serializer: 'yaml' }).provider.decodeRequest(yamlClient.provider.encodeRequest(request())));
+    assert.ok(server({ accept_serializers: 'yaml' }).provider.decodeRequest(yamlClient.send(request())));
+    assert.ok(server({ serializer: 'yaml' }).provider.decodeRequest(yamlClient.send(request())));
   });
 
   test('replies too: a client accepts the serializers it is configured for', () => {
     const node = server({ serializer: 'yaml', accept_serializers: 'msgpack' });
-    const decoded = node.provider.decodeRequest(client.provider.encodeRequest(request()));
+    const decoded = node.provider.decodeRequest(client.send(request()));
     const reply = node.provider.encodeReply({ senderid: 'node1', senderagent: 'rpcutil', body: 'pong' }, decoded);
-    assert.throws(() => client.provider.decodeReply(reply), /names serializer "yaml", which is not accepted/);
+    assert.throws(() => client.receive(reply), /names serializer "yaml", which is not accepted/);
     const tolerant = world.provider('client', { ...clientSettings, accept_serializers: 'yaml' });
-    const again = node.provider.decodeRequest(tolerant.provider.encodeRequest(request()));
-    assert.equal(tolerant.provider.decodeReply(node.provider.encodeReply({ senderid: 'node1', senderagent: 'rpcutil', body: 'pong' }, again)).body, 'pong');
+    const again = node.provider.decodeRequest(tolerant.send(request()));
+    assert.equal(tolerant.receive(node.provider.encodeReply({ senderid: 'node1', senderagent: 'rpcutil', body: 'pong' }, again)).body, 'pong');
   });
 
   test('validate() names an accepted serializer that does not exist', () => {
@@ -90,8 +90,8 @@ describe('before deserializing: structure limits', () => {
     for (const serializer of ['msgpack', 'yaml']) {
       const sender = world.provider('client', { ...clientSettings, serializer });
       const node = server({ serializer, max_payload_items: 1000 });
-      assert.ok(node.provider.decodeRequest(sender.provider.encodeRequest(many(400))), serializer);
-      assert.throws(() => node.provider.decodeRequest(sender.provider.encodeRequest(many(2000))), (error: unknown) =>
+      assert.ok(node.provider.decodeRequest(sender.send(many(400))), serializer);
+      assert.throws(() => node.provider.decodeRequest(sender.send(many(2000))), (error: unknown) =>
         error instanceof PayloadLimitError && /payload refused before deserializing: .*max_payload_items = 1000/.test(error.message), serializer);
     }
   });
@@ -101,26 +101,26 @@ describe('before deserializing: structure limits', () => {
     for (let i = 0; i < 12; i++) deep = [deep];
     for (const serializer of ['msgpack', 'yaml']) {
       const sender = world.provider('client', { ...clientSettings, serializer });
-      const wire = sender.provider.encodeRequest(request({ body: { action: 'x', data: { deep } } }));
+      const wire = sender.send(request({ body: { action: 'x', data: { deep } } }));
       assert.ok(server({ serializer }).provider.decodeRequest(wire), `${serializer}: the default depth (64) allows it`);
       const shallow = server({ serializer, max_payload_depth: 8 });
-      assert.equal(code(() => shallow.provider.decodeRequest(sender.provider.encodeRequest(request({ body: { action: 'x', data: { deep } } })))), 'TSC_SEC_PAYLOAD_LIMIT', serializer);
+      assert.equal(code(() => shallow.provider.decodeRequest(sender.send(request({ body: { action: 'x', data: { deep } } })))), 'TSC_SEC_PAYLOAD_LIMIT', serializer);
     }
   });
 
   test('replies are bounded the same way', () => {
     const strict = world.provider('client', { ...clientSettings, max_payload_items: 100 });
     const node = server();
-    const decoded = node.provider.decodeRequest(strict.provider.encodeRequest(request()));
+    const decoded = node.provider.decodeRequest(strict.send(request()));
     const reply = node.provider.encodeReply({ senderid: 'node1', senderagent: 'rpcutil', body: { list: Array.from({ length: 500 }, () => 1) } }, decoded);
-    assert.equal(code(() => strict.provider.decodeReply(reply)), 'TSC_SEC_PAYLOAD_LIMIT');
+    assert.equal(code(() => strict.receive(reply)), 'TSC_SEC_PAYLOAD_LIMIT');
   });
 });
 
 describe('precheck', () => {
   test('runs after the signature and freshness checks with the envelope facts, before decrypting', () => {
     const node = server({ max_payload_items: 100 });
-    const wire = client.provider.encodeRequest(request({ requestid: 'a'.repeat(32), agent: 'nettest', body: { action: 'x', data: { items: Array.from({ length: 500 }, () => 1) } } }));
+    const wire = client.send(request({ requestid: 'a'.repeat(32), agent: 'nettest', body: { action: 'x', data: { items: Array.from({ length: 500 }, () => 1) } } }));
     const seen: RequestEnvelopeFacts[] = [];
     const denied = new UnknownSenderError('cert=alice may not call nettest');
     assert.throws(() => node.provider.decodeRequest(wire, { precheck: (facts) => { seen.push(facts); throw denied; } }), (error: unknown) => error === denied,
@@ -134,13 +134,13 @@ describe('precheck', () => {
   });
 
   test('does not run for a message whose signature does not verify', () => {
-    const wire = Buffer.from(client.provider.encodeRequest(request()));
+    const wire = Buffer.from(client.send(request()));
     wire[wire.length - 3]! ^= 0x10;
     assert.throws(() => server().provider.decodeRequest(wire, { precheck: () => assert.fail('precheck must not run') }), BadSignatureError);
   });
 
   test('a precheck that lets the request through changes nothing', () => {
-    const decoded = server().provider.decodeRequest(client.provider.encodeRequest(request()), { precheck: () => undefined });
+    const decoded = server().provider.decodeRequest(client.send(request()), { precheck: () => undefined });
     assert.deepEqual((decoded.body as { data: { secret: string } }).data.secret, 'launch codes');
   });
 });

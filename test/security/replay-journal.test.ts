@@ -12,7 +12,7 @@ import { AesSecurityProvider } from '../../plugins/security/aes_security/provide
 import { FreshnessGuard, replayKey } from '../../plugins/security/aes_security/freshness.js';
 import { JOURNAL_HEADER_BYTES, JOURNAL_RECORD_BYTES, ReplayJournal } from '../../plugins/security/aes_security/replay-journal.js';
 import { readAesSettings } from '../../plugins/security/aes_security/settings.js';
-import type { RequestHeader } from '../../plugins/security/aes_security/wire.js';
+import type { RequestHeader } from '../../plugins/security/aes_security/v2/wire.js';
 import { configFromObject } from '../../src/config/index.js';
 import { ReplayJournalError, ReplayedError, type SecurityError } from '../../src/errors.js';
 import { MemoryCounters } from '../../src/util/counters.js';
@@ -228,8 +228,8 @@ describe('through the provider', () => {
     const first = server(statedir);
     assert.deepEqual(first.provider.validate(), []);
     assert.ok(existsSync(join(statedir, 'replay-node1.journal')), 'validate() opens <statedir>/replay-<identity>.journal');
-    const original = client.provider.encodeRequest(request());
-    const signedEarlier = client.provider.encodeRequest(request());
+    const original = client.send(request());
+    const signedEarlier = client.send(request());
     first.provider.decodeRequest(original);
     first.provider.close();
     const restarted = server(statedir);
@@ -240,7 +240,7 @@ describe('through the provider', () => {
   test('tsco decode (inspectOnly) reports a journaled replay but writes nothing; a client keeps no journal', () => {
     const statedir = join(world.root, 'inspect-state');
     const daemon = server(statedir);
-    const wire = client.provider.encodeRequest(request());
+    const wire = client.send(request());
     daemon.provider.decodeRequest(wire);
     const journal = join(statedir, 'replay-node1.journal');
     const size = statSync(journal).size;
@@ -253,11 +253,11 @@ describe('through the provider', () => {
     });
     const inspect = inspector(journal);
     assert.throws(() => inspect.decodeRequest(wire), ReplayedError);
-    assert.ok(inspect.decodeRequest(client.provider.encodeRequest(request())));
+    assert.ok(inspect.decodeRequest(client.send(request())));
     assert.equal(statSync(journal).size, size, 'inspection appends nothing');
     const fresh = inspector(join(world.root, 'never', 'replay.journal'));
     assert.deepEqual(fresh.validate(), []);
-    assert.ok(fresh.decodeRequest(client.provider.encodeRequest(request())));
+    assert.ok(fresh.decodeRequest(client.send(request())));
     assert.equal(existsSync(join(world.root, 'never')), false);
 
     const clientState = join(world.root, 'client-state');

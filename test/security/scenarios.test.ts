@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
 import { aeadDecrypt, hmacSha256 } from '../../plugins/security/aes_security/primitives.js';
-import { LABELS, decodeEnvelope } from '../../plugins/security/aes_security/wire.js';
+import { LABELS, decodeEnvelope } from '../../plugins/security/aes_security/v2/wire.js';
 import { SecurityError } from '../../src/errors.js';
 import { PROVEN_SENDER, type DecodedReply, type DecodedRequest } from '../../src/inter/message.js';
 import { World, makeCa, request, type ProviderUnderTest } from './world.js';
@@ -154,7 +154,7 @@ function attempt<T>(fn: () => T, code: string): T | null {
 }
 
 function register(node: ProviderUnderTest, senderid: string): Uint8Array {
-  return node.provider.encodeRequest(request({ agent: 'registration', senderid, body: { agentlist: ['rpcutil'], secret: `${senderid} facts` } }));
+  return node.send(request({ agent: 'registration', senderid, body: { agentlist: ['rpcutil'], secret: `${senderid} facts` } }));
 }
 
 function reply(server: ProviderUnderTest, decoded: DecodedRequest, senderid: string): Uint8Array {
@@ -164,40 +164,40 @@ function reply(server: ProviderUnderTest, decoded: DecodedRequest, senderid: str
 /** How each row is observed on a deployment: returns the capability as found (true = "yes"). */
 const OBSERVE: Record<string, (d: Deployment) => Promise<boolean>> = {
   async [ROWS.clientsUnique](d) {
-    const genuine = d.node1.provider.decodeRequest(d.alice.provider.encodeRequest(request()));
+    const genuine = d.node1.provider.decodeRequest(d.alice.send(request()));
     const forger = await d.attackerClient('alice');
     // Another key under the name alice: the installed (or learned) alice key has another key id.
-    const forged = attempt(() => d.node1.provider.decodeRequest(forger.provider.encodeRequest(request())), 'TSC_SEC_UNKNOWN_SENDER');
+    const forged = attempt(() => d.node1.provider.decodeRequest(forger.send(request())), 'TSC_SEC_UNKNOWN_SENDER');
     return genuine.callerid === 'cert=alice' && forged === null;
   },
   async [ROWS.clientKeyHolderReads](d) {
-    const decoded = d.keyHolder('alice', d.alicePublicPem).provider.decodeRequest(d.alice.provider.encodeRequest(request()));
+    const decoded = d.keyHolder('alice', d.alicePublicPem).provider.decodeRequest(d.alice.send(request()));
     return JSON.stringify(decoded.body).includes('launch codes');
   },
   async [ROWS.clientKeyByListening](d) {
-    return JSON.stringify(eavesdrop(d.alice.provider.encodeRequest(request())) ?? '').includes('launch codes');
+    return JSON.stringify(eavesdrop(d.alice.send(request())) ?? '').includes('launch codes');
   },
   async [ROWS.repliesOnlyCaller](d) {
     const outgoing = request();
-    const wire = reply(d.node1, d.node1.provider.decodeRequest(d.alice.provider.encodeRequest(outgoing)), 'node1');
-    const byCaller = d.alice.provider.decodeReply(wire);
-    d.mallory.provider['pending'].add(outgoing.requestid, { mode: 'rsa' }, 60);
-    const byOtherClient = attempt(() => d.mallory.provider.decodeReply(wire), 'TSC_SEC_NOT_FOR_US');
+    const wire = reply(d.node1, d.node1.provider.decodeRequest(d.alice.send(outgoing)), 'node1');
+    const byCaller = d.alice.receive(wire);
+    d.mallory.send(request({ requestid: outgoing.requestid }));
+    const byOtherClient = attempt(() => d.mallory.receive(wire), 'TSC_SEC_NOT_FOR_US');
     const byListener = Buffer.from(wire).includes('reply secret');
     return byCaller !== null && byOtherClient === null && !byListener;
   },
   async [ROWS.newClientCerts](d) {
     const eve = await d.attackerClient('eve');
     // Without learning, a key the server does not hold is unknown, even when the message carries it.
-    return attempt(() => d.node1.provider.decodeRequest(eve.provider.encodeRequest(request())), 'TSC_SEC_UNKNOWN_SENDER') !== null;
+    return attempt(() => d.node1.provider.decodeRequest(eve.send(request())), 'TSC_SEC_UNKNOWN_SENDER') !== null;
   },
   async [ROWS.serversUnique](d) {
     // node2 answers a request as if it were node1: the client must prove node1's own reply and refuse the forgery.
-    const genuine = d.alice.provider.decodeReply(reply(d.node1, d.node1.provider.decodeRequest(d.alice.provider.encodeRequest(request())), 'node1'));
+    const genuine = d.alice.receive(reply(d.node1, d.node1.provider.decodeRequest(d.alice.send(request())), 'node1'));
     let forged: DecodedReply | null = null;
     let refusal: string | undefined;
     try {
-      forged = d.alice.provider.decodeReply(reply(d.node2, d.node2.provider.decodeRequest(d.alice.provider.encodeRequest(request())), 'node1'));
+      forged = d.alice.receive(reply(d.node2, d.node2.provider.decodeRequest(d.alice.send(request())), 'node1'));
     } catch (error) {
       refusal = (error as SecurityError).code;
     }
@@ -237,9 +237,9 @@ SCENARIOS.forEach((scenario, index) => {
       deployment = await deploy(index + 1, scenario);
       // In the automatic scenarios keys travel on first use: one genuine exchange primes the caches.
       if (scenario.automatic) {
-        const decoded = deployment.node1.provider.decodeRequest(deployment.alice.provider.encodeRequest(request()));
-        deployment.alice.provider.decodeReply(reply(deployment.node1, decoded, 'node1'));
-        deployment.alice.provider.decodeReply(reply(deployment.node2, deployment.node2.provider.decodeRequest(deployment.alice.provider.encodeRequest(request())), 'node2'));
+        const decoded = deployment.node1.provider.decodeRequest(deployment.alice.send(request()));
+        deployment.alice.receive(reply(deployment.node1, decoded, 'node1'));
+        deployment.alice.receive(reply(deployment.node2, deployment.node2.provider.decodeRequest(deployment.alice.send(request())), 'node2'));
         deployment.receiver.provider.decodeRequest(register(deployment.node1, 'node1'));
         deployment.receiver.provider.decodeRequest(register(deployment.node2, 'node2'));
       }
@@ -260,6 +260,6 @@ describe('Beyond the seed: automatic distribution gated by a CA', () => {
     const server = world.provider('server', { learn_pubkeys: 1, ca_cert: caPath, server_private: '/x', server_public: '/x', client_cert_dir: world.dir('ca-gated/certs') });
     const eveKeys = await world.keys('eve', world.dir('ca-gated/eve'));
     const eve = world.provider('client', { send_pubkey: 1, client_private: eveKeys.privatePath, client_public: eveKeys.publicPath, server_cert_dir: world.dir('ca-gated/eve') });
-    assert.equal(attempt(() => server.provider.decodeRequest(eve.provider.encodeRequest(request())), 'TSC_SEC_CA_REJECTED'), null);
+    assert.equal(attempt(() => server.provider.decodeRequest(eve.send(request())), 'TSC_SEC_CA_REJECTED'), null);
   });
 });

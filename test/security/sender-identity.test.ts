@@ -39,8 +39,8 @@ function client(extra: Record<string, string | number> = {}): ProviderUnderTest 
 
 /** `from` answers a request of `to` with senderid `senderid`; returns the decoded reply or the refusal. */
 function answer(to: ProviderUnderTest, from: ProviderUnderTest, senderid: string): DecodedReply {
-  const decoded = from.provider.decodeRequest(to.provider.encodeRequest(request()));
-  return to.provider.decodeReply(from.provider.encodeReply({ senderid, senderagent: 'rpcutil', body: { statuscode: 0, statusmsg: 'OK', data: {} } }, decoded));
+  const decoded = from.provider.decodeRequest(to.send(request()));
+  return to.receive(from.provider.encodeReply({ senderid, senderagent: 'rpcutil', body: { statuscode: 0, statusmsg: 'OK', data: {} } }, decoded));
 }
 
 before(async () => {
@@ -130,7 +130,7 @@ describe('requests', () => {
     for (const name of ['node1', 'node2', 'edge', 'servers']) world.install(receiverCerts, name, readFileSync(join(certDir, `${name}.pem`), 'utf8'));
     const receiver = world.provider('server', { server_private: '/x', server_public: '/x', client_cert_dir: receiverCerts, shared_server_keys: 'servers' });
     const register = (from: ProviderUnderTest, senderid: string) =>
-      receiver.provider.decodeRequest(from.provider.encodeRequest(request({ agent: 'registration', senderid }))).senderProof;
+      receiver.provider.decodeRequest(from.send(request({ agent: 'registration', senderid }))).senderProof;
     assert.equal(register(servers['node1']!, 'node1'), 'key-name');
     assert.equal(register(servers['node2']!, 'node1'), 'none');
     assert.equal(register(servers['edge']!, 'node5'), 'certificate');
@@ -139,6 +139,6 @@ describe('requests', () => {
 
   test("a client's request names its host, which its key does not prove: none", () => {
     const receiver = servers['node1']!;
-    assert.equal(receiver.provider.decodeRequest(client().provider.encodeRequest(request({ senderid: 'workstation' }))).senderProof, 'none');
+    assert.equal(receiver.provider.decodeRequest(client().send(request({ senderid: 'workstation' }))).senderProof, 'none');
   });
 });

@@ -10,11 +10,11 @@ import { promisify } from 'node:util';
 import { configFromObject } from '../../src/config/index.js';
 import '../../plugins/security/aes_security/index.js';
 import { AesSecurityProvider } from '../../plugins/security/aes_security/provider.js';
-import type { OutgoingRequest, RequestFilter } from '../../src/inter/message.js';
-import type { SecurityRole } from '../../src/inter/security.js';
+import type { DecodedReply, OutgoingRequest, RequestFilter } from '../../src/inter/message.js';
+import type { ReplyHandle, SecurityRole } from '../../src/inter/security.js';
 import { MemoryCounters } from '../../src/util/counters.js';
 import { CapturingLogger } from '../../src/util/log.js';
-import { createCa, signCertificate } from '../../src/keys/index.js';
+import { createCa, generatePemKeyPair, signCertificate, type KeyType } from '../../src/keys/index.js';
 
 const generate = promisify(generateKeyPair);
 
@@ -40,11 +40,41 @@ export function rsaPair(): Promise<PemPair> {
   return pool.shift() ?? newPair();
 }
 
-/** A provider together with what it logged and counted. */
+/** A fresh key pair of any type as PEM text (RSA from the background pool). */
+export async function pairOf(type: KeyType): Promise<PemPair> {
+  if (type === 'rsa') return rsaPair();
+  const pair = await generatePemKeyPair(type);
+  return { privatePem: pair.privateKeyPem, publicPem: pair.publicKeyPem };
+}
+
+/**
+ * A provider together with what it logged and counted, and the reply handles of the requests it sent: `send`
+ * encodes a request and keeps its handle, as a client keeps it while it waits; `receive` decodes a reply with them;
+ * `forget` drops one, as a client does when it stops waiting.
+ */
 export interface ProviderUnderTest {
   provider: AesSecurityProvider;
   logger: CapturingLogger;
   counters: MemoryCounters;
+  handles: Map<string, ReplyHandle>;
+  send(request: OutgoingRequest): Uint8Array;
+  receive(wire: Uint8Array): DecodedReply;
+  forget(requestid: string): void;
+}
+
+/** Wraps a provider with the handle bookkeeping of a sender. */
+export function underTest(provider: AesSecurityProvider, logger: CapturingLogger, counters: MemoryCounters): ProviderUnderTest {
+  const handles = new Map<string, ReplyHandle>();
+  return {
+    provider, logger, counters, handles,
+    send(request) {
+      const { wire, handle } = provider.encodeRequest(request);
+      handles.set(request.requestid, handle);
+      return wire;
+    },
+    receive: (wire) => provider.decodeReply(wire, (requestid) => handles.get(requestid)),
+    forget: (requestid) => { handles.delete(requestid); },
+  };
 }
 
 /** A temporary directory tree with helpers to place keys and build providers. */
@@ -91,7 +121,7 @@ export class World {
     const counters = new MemoryCounters();
     const config = configFromObject(settings, { source: `${role}.cfg` });
     const provider = new AesSecurityProvider({ config, role, logger, counters, now: () => this.clock });
-    return { provider, logger, counters };
+    return underTest(provider, logger, counters);
   }
 
   /** Removes everything the world wrote. */
@@ -101,8 +131,8 @@ export class World {
 }
 
 /** A CA and a way to issue certificates from it. */
-export async function makeCa(cn = 'Test CA'): Promise<{ certPem: string; keyPem: string; issue(name: string, publicPem: string, options?: { days?: number; notBefore?: Date; dnsNames?: string[] }): Promise<string> }> {
-  const ca = await createCa({ cn });
+export async function makeCa(cn = 'Test CA', type: KeyType = 'rsa'): Promise<{ certPem: string; keyPem: string; issue(name: string, publicPem: string, options?: { days?: number; notBefore?: Date; dnsNames?: string[] }): Promise<string> }> {
+  const ca = await createCa({ cn, type });
   return {
     ...ca,
     issue: (name, publicPem, options = {}) => signCertificate({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, publicKeyPem: publicPem, cn: name, ...options }),

@@ -11,7 +11,6 @@ import { LogLimiter } from '../../../src/util/log-limiter.js';
 import { JOURNAL_KEY_BYTES, ReplayJournal } from './replay-journal.js';
 import { ReplayCache } from './replay.js';
 import type { AesSettings } from './settings.js';
-import type { RequestHeader } from './wire.js';
 
 /** Whether the journal is used: written (a daemon), only read (tsco decode), or not at all (a client). */
 export type JournalMode = 'write' | 'read' | 'off';
@@ -26,6 +25,14 @@ export interface FreshTicket {
   readonly key: string;
   readonly msgtime: number;
   readonly expiresAt: number;
+}
+
+/** The authenticated facts of a request that freshness is judged on, whatever the protocol version. */
+export interface FreshnessFacts {
+  readonly requestid: string;
+  readonly callerid: string;
+  readonly msgtime: number;
+  readonly ttl: number;
 }
 
 /** What the guard needs from its provider. */
@@ -105,7 +112,7 @@ export class FreshnessGuard {
    * TTL and msgtime checks (warnings with enforce_ttl = 0, logged and counted), then the replay check, which
    * remembers the request in memory. Throws ExpiredError, FutureDatedError, ReplayedError or ReplayJournalError.
    */
-  check(header: RequestHeader): { warnings: string[]; ticket: FreshTicket } {
+  check(header: FreshnessFacts): { warnings: string[]; ticket: FreshTicket } {
     const nowSeconds = this.context.now() / 1000;
     const warnings: string[] = [];
     const age = nowSeconds - header.msgtime;
@@ -169,7 +176,7 @@ export class FreshnessGuard {
   }
 
   /** Throws `error`, or with enforce_ttl = 0 records it as a logged, counted warning. */
-  private problem(header: RequestHeader, warnings: string[], error: SecurityError): void {
+  private problem(header: FreshnessFacts, warnings: string[], error: SecurityError): void {
     if (this.settings.enforceTtl) throw error;
     warnings.push(error.message);
     this.context.counters.increment(`security.warning.${error.code}`);

@@ -9,4 +9,4 @@ registerSecurityProvider('aes_security', (context) => new AesSecurityProvider(co
 
 export { AesSecurityProvider } from './provider.js';
 export { aesConfigSchema } from './schema.js';
-export { learnedRecordPath, type LearnedRecord } from './trust.js';
+export { learnedRecordPath, type LearnedRecord } from '../../../src/keys/layout.js';

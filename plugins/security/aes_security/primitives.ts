@@ -1,6 +1,7 @@
 /**
- * The cryptographic primitives of aes_security, all on node:crypto: AES-256-GCM, RSA-PSS-SHA256 signatures,
- * RSA-OAEP-SHA256 key wrapping, X25519 agreement and HMAC-SHA256 key derivation. Every input is checked where it
+ * The cryptographic primitives of aes_security, all on node:crypto: AES-256-GCM, signatures by key type
+ * (RSA-PSS-SHA256, ECDSA-P256-SHA256, Ed25519), RSA-OAEP-SHA256 key wrapping, X25519 agreement and HMAC-SHA256 key
+ * derivation. Every input is checked where it
  * enters and errors name the argument. These functions sit on the per-message hot path: no needless copies.
  */
 import {
@@ -23,6 +24,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { InvalidArgumentError } from '../../../src/errors.js';
+import type { KeyType } from '../../../src/keys/key-types.js';
 
 /** AES-256 key length in bytes. */
 export const AES_KEY_BYTES = 32;
@@ -150,6 +152,56 @@ export function rsaPssVerify(publicKey: KeyObject, parts: readonly Uint8Array[],
   } catch {
     return false;
   }
+}
+
+/** ECDSA signatures are the fixed-size r || s (IEEE P1363, 64 bytes for P-256), not DER: one length, nothing to parse. */
+const ECDSA = { dsaEncoding: 'ieee-p1363' } as const;
+
+/**
+ * Signs the concatenation of `parts` with the scheme of the key's type: RSA-PSS-SHA256 (32-byte salt),
+ * ECDSA-P256-SHA256 (r || s) or Ed25519. The scheme follows the key, so a message never names its algorithm.
+ */
+export function signParts(type: KeyType, privateKey: KeyObject, parts: readonly Uint8Array[]): Buffer {
+  switch (type) {
+    case 'rsa':
+      return rsaPssSign(privateKey, parts);
+    case 'p256':
+      if (totalLength(parts) <= ONE_SHOT_LIMIT) return sign('sha256', Buffer.concat(parts), { key: privateKey, ...ECDSA });
+      return streamSigner(parts).sign({ key: privateKey, ...ECDSA });
+    case 'ed25519':
+      // Ed25519 signs the whole message in one pass (no streaming interface): the parts are joined once.
+      return sign(null, Buffer.concat(parts), privateKey);
+  }
+}
+
+/** Verifies a signature made by signParts with the public key of the same type; false for any mismatch. */
+export function verifyParts(type: KeyType, publicKey: KeyObject, parts: readonly Uint8Array[], signature: Uint8Array): boolean {
+  try {
+    switch (type) {
+      case 'rsa':
+        return rsaPssVerify(publicKey, parts, signature);
+      case 'p256':
+        if (signature.length !== 64) return false;
+        if (totalLength(parts) <= ONE_SHOT_LIMIT) return verify('sha256', Buffer.concat(parts), { key: publicKey, ...ECDSA }, signature);
+        return streamVerifier(parts).verify({ key: publicKey, ...ECDSA }, signature);
+      case 'ed25519':
+        return signature.length === 64 && verify(null, Buffer.concat(parts), publicKey, signature);
+    }
+  } catch {
+    return false;
+  }
+}
+
+function streamSigner(parts: readonly Uint8Array[]) {
+  const signer = createSign('sha256');
+  for (const part of parts) signer.update(part);
+  return signer;
+}
+
+function streamVerifier(parts: readonly Uint8Array[]) {
+  const verifier = createVerify('sha256');
+  for (const part of parts) verifier.update(part);
+  return verifier;
 }
 
 /** Wraps a symmetric key to an RSA public key with OAEP (SHA-256, MGF1-SHA-256). */

@@ -10,7 +10,8 @@ import type { Logger } from '../../../src/inter/logger.js';
 import type { SenderProof } from '../../../src/inter/message.js';
 import { LogLimiter } from '../../../src/util/log-limiter.js';
 import { mapAllows, parseIdentityMap, type IdentityMap } from './identity-map.js';
-import { KeyFileCache, commonNameOf, type PublicIdentity } from './keys.js';
+import { KeyFileCache } from './keyring/file-cache.js';
+import { commonNameOf, type PublicKeyEntry } from './keyring/public-key.js';
 
 /** How sender identities are bound. */
 export interface BindingOptions {
@@ -42,18 +43,22 @@ export class SenderBinding {
   }
 
   /** How `senderid` is bound to the key `keyName` (which verified the message's signature). */
-  proof(keyName: string, identity: PublicIdentity, senderid: string): SenderProof {
+  proof(keyName: string, identity: PublicKeyEntry, senderid: string): SenderProof {
     if (this.options.sharedKeys.has(keyName)) return 'shared';
     if (keyName === senderid) return 'key-name';
-    if (this.options.certificateProofs && identity.certificate && this.certificateNames(identity.certificate, senderid)) return 'certificate';
+    if (this.options.certificateProofs && identity.isCertificate) {
+      const certificate = parsedCertificate(identity);
+      if (certificate && this.certificateNames(certificate, senderid)) return 'certificate';
+    }
     if (this.mapped(keyName, senderid)) return 'mapping';
     return 'none';
   }
 
   /** Why a key is not bound to senderid, for the refusal message. */
-  explain(keyName: string, identity: PublicIdentity, senderid: string): string {
+  explain(keyName: string, identity: PublicKeyEntry, senderid: string): string {
     const reasons = [`the key's name is ${keyName}`];
-    if (!identity.certificate) reasons.push('it is not a certificate');
+    if (!identity.isCertificate) reasons.push('it is not a certificate');
+    else if (!parsedCertificate(identity)) reasons.push('its certificate cannot be parsed');
     else if (!this.options.certificateProofs) reasons.push('certificate names do not count while keys are learned without a CA');
     else reasons.push('its certificate names neither it in CN nor in a subjectAltName');
     reasons.push(this.options.identityMapPath ? `${this.options.identityMapPath} does not map it` : 'no plugin.aes.identity_map is set');
@@ -108,6 +113,15 @@ export class SenderBinding {
       remember(verdicts, cacheKey, verdict);
     }
     return verdict;
+  }
+}
+
+/** The key's certificate, or undefined when node cannot parse it (it then proves nothing). */
+function parsedCertificate(identity: PublicKeyEntry): X509Certificate | undefined {
+  try {
+    return identity.certificate;
+  } catch {
+    return undefined;
   }
 }
 

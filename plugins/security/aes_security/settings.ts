@@ -13,6 +13,10 @@ export interface AesSettings {
   readonly learnPubkeys: boolean;
   readonly insecureLearning: boolean;
   readonly caCert: string | undefined;
+  /** CRL signed by the CA (`plugin.aes.ca_crl`). */
+  readonly caCrl: string | undefined;
+  /** Revocation list file (`plugin.aes.revoked_keys`). */
+  readonly revokedKeys: string | undefined;
   /** Our own signing key: client_private for a client, server_private for a server. */
   readonly privateKeyPath: string | undefined;
   readonly privateKeyKey: string;
@@ -61,6 +65,8 @@ export function readAesSettings(config: ConfigView, role: SecurityRole): AesSett
     learnPubkeys: config.boolean(`${P}learn_pubkeys`),
     insecureLearning: config.boolean(`${P}insecure_learning`),
     caCert: config.string(`${P}ca_cert`),
+    caCrl: config.string(`${P}ca_crl`),
+    revokedKeys: config.string(`${P}revoked_keys`),
     privateKeyPath: config.string(`${P}${own}_private`),
     privateKeyKey: `${P}${own}_private`,
     passphraseFile: config.string(`${P}${own}_private_passphrase_file`),

@@ -37,7 +37,8 @@ export async function decodeCommand(role: SecurityRole, wire: Uint8Array, global
       const { replyContext: _private, ...request } = provider.decodeRequest(wire);
       streams.out(`${JSON.stringify({ accepted: true, kind: 'request', ...request }, null, 2)}\n`);
     } else {
-      const reply = provider.decodeReply(wire);
+      // This process sent no request, so it holds no reply handle: a reply is refused as not for us (docs/client.md).
+      const reply = provider.decodeReply(wire, () => undefined);
       streams.out(`${JSON.stringify({ accepted: true, kind: 'reply', ...reply }, null, 2)}\n`);
     }
     for (const record of logger.records.filter((r) => r.level === 'warn' || r.level === 'error')) streams.err(`tsco: ${record.level}: ${record.msg}\n`);

@@ -5,9 +5,9 @@
  * Parsing is strict: every field is type-checked and any deviation is a MalformedMessageError naming it.
  */
 import { Packr } from 'msgpackr';
-import { MalformedMessageError } from '../../../src/errors.js';
-import { GCM_IV_BYTES, X25519_KEY_BYTES } from './primitives.js';
-import { isName, type NameKind } from '../../../src/names.js';
+import { MalformedMessageError } from '../../../../src/errors.js';
+import { GCM_IV_BYTES, X25519_KEY_BYTES } from '../primitives.js';
+import { isName, type NameKind } from '../../../../src/names.js';
 
 /** The protocol version this module writes and reads. Version 1 is reserved for MCollective-compatible messages. */
 export const PROTOCOL_VERSION = 2;

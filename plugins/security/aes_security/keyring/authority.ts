@@ -1,0 +1,127 @@
+/**
+ * The CA check (`plugin.aes.ca_cert`): with a CA configured, every key used, installed or learned, must be a
+ * certificate the CA signed, whose CN is the name it is used for, within its validity period (and the CA within
+ * its own). The CA's outcome per certificate is computed once and kept with the key; the validity windows are
+ * compared with the clock on every use.
+ */
+import { X509Certificate, type KeyObject } from 'node:crypto';
+import { CaRejectedError, KeyFileError } from '../../../../src/errors.js';
+import { caSubjectOf } from '../../../../src/keys/crl.js';
+import { KeyFileCache } from './file-cache.js';
+import { commonNameOf, type PublicKeyEntry } from './public-key.js';
+
+/** The configured CA certificate, parsed once per file version. */
+export interface CaCertificate {
+  readonly certificate: X509Certificate;
+  readonly publicKey: KeyObject;
+  /** The subject as @peculiar/x509 prints it (CRL issuers are compared with it). */
+  readonly subject: string;
+}
+
+interface ValidityWindow {
+  label: string;
+  validFrom: string;
+  validTo: string;
+  from: number;
+  to: number;
+}
+
+interface Verdict {
+  ca: CaCertificate;
+  name: string;
+  reason: string | null;
+  windows: ValidityWindow[];
+}
+
+/** Checks keys against the configured CA. */
+export class CertificateAuthority {
+  private readonly file: KeyFileCache<CaCertificate>;
+  private readonly verdicts = new WeakMap<PublicKeyEntry, Verdict>();
+
+  constructor(readonly path: string | undefined, recheckMs: number, private readonly now: () => number) {
+    this.file = new KeyFileCache((text, file) => parseCa(text, file), recheckMs, now);
+  }
+
+  /** Whether a CA is configured. */
+  get configured(): boolean {
+    return this.path !== undefined;
+  }
+
+  /** The CA certificate; null when none is configured. Throws KeyFileError when it is missing or unusable. */
+  current(): CaCertificate | null {
+    if (this.path === undefined) return null;
+    const ca = this.file.get(this.path);
+    if (!ca) throw new KeyFileError(`CA certificate ${this.path} does not exist`);
+    return ca;
+  }
+
+  /** Problems with the CA file, for validate(). */
+  problem(): string | null {
+    try {
+      this.current();
+      return null;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
+  /**
+   * Throws CaRejectedError unless `entry` is a certificate the CA signed, with CN = `name`, and both are within
+   * their validity now. A no-op without a CA. `where` says which key it is in the message ("attached certificate").
+   */
+  check(entry: PublicKeyEntry, name: string, where: string): void {
+    if (this.path === undefined) return;
+    let ca: CaCertificate | null;
+    try {
+      ca = this.current();
+    } catch (error) {
+      throw new CaRejectedError(`CA certificate unusable: ${(error as Error).message}`, { cause: error });
+    }
+    if (!ca) return;
+    if (!entry.isCertificate) throw new CaRejectedError(`${where} for ${name} (key ${entry.kid}) is a bare public key; with ca_cert set only CA-signed certificates are accepted`);
+    let verdict = this.verdicts.get(entry);
+    if (!verdict || verdict.ca !== ca || verdict.name !== name) {
+      verdict = this.judge(entry, ca, name, where);
+      this.verdicts.set(entry, verdict);
+    }
+    if (verdict.reason) throw new CaRejectedError(verdict.reason);
+    const now = this.now();
+    for (const { label, validFrom, validTo, from, to } of verdict.windows) {
+      if (now < from) throw new CaRejectedError(`${label} is not valid before ${validFrom}`);
+      if (now > to) throw new CaRejectedError(`${label} expired at ${validTo}`);
+    }
+  }
+
+  /** Forgets the parsed CA (SIGHUP). */
+  reload(): void {
+    this.file.clear();
+  }
+
+  private judge(entry: PublicKeyEntry, ca: CaCertificate, name: string, where: string): Verdict {
+    const label = `${where} for ${name} (key ${entry.kid})`;
+    let certificate: X509Certificate;
+    try {
+      certificate = entry.certificate!;
+    } catch (error) {
+      return { ca, name, reason: (error as Error).message, windows: [] };
+    }
+    let reason: string | null = null;
+    if (!certificate.checkIssued(ca.certificate) || !certificate.verify(ca.publicKey)) reason = `${label} is not signed by the configured CA`;
+    else if (commonNameOf(certificate) !== name) reason = `${label} has CN ${JSON.stringify(commonNameOf(certificate))}, expected ${JSON.stringify(name)}`;
+    const windows = ([[certificate, label], [ca.certificate, 'CA certificate']] as const).map(([cert, what]) => ({
+      label: what, validFrom: cert.validFrom, validTo: cert.validTo, from: Date.parse(cert.validFrom), to: Date.parse(cert.validTo),
+    }));
+    return { ca, name, reason, windows };
+  }
+}
+
+function parseCa(text: string, path: string): CaCertificate {
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(text);
+  } catch (error) {
+    throw new KeyFileError(`${path}: not a PEM X.509 certificate (${(error as Error).message})`, { cause: error });
+  }
+  if (!certificate.ca) throw new KeyFileError(`${path}: certificate is not a CA (basicConstraints CA:FALSE)`);
+  return { certificate, publicKey: certificate.publicKey, subject: caSubjectOf(text) };
+}
