@@ -67,7 +67,7 @@ describe('tsco in the shell', () => {
     for (const flag of ['--np', '--no-progress', '-1', '--one', '--sort', '--table', '-o', '--output-file']) assert.ok(complete('tsco', 'rpc', '-').includes(flag), flag);
     assert.deepEqual(complete('tsco', 'facts', '--s'), ['--select']);
     assert.deepEqual(complete('tsco', 'plugin', ''), ['doc']);
-    assert.deepEqual(complete('tsco', 'keys', 'ca', ''), ['init', 'sign']);
+    assert.deepEqual(complete('tsco', 'keys', 'ca', ''), ['init', 'sign', 'revoke']);
     assert.deepEqual(complete('tsco', 'completion', ''), ['bash', 'zsh']);
     assert.deepEqual(complete('tsco', 'find', '--j'), ['--json'], 'an alias completes as its command');
     assert.deepEqual(complete('tsco', '--v'), ['--version']);
