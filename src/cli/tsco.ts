@@ -9,30 +9,14 @@
  * responded, 4 no discovery and no responses). When the broker cannot be reached (refused, authentication, TLS,
  * no answer within connect_timeout or -t) or is lost for good, tsco prints one line `tsco: CODE: message` naming
  * the broker and the reason, and exits 5; any other error prints `tsco: CODE: message` and exits 1.
+ *
+ * Start-up loads only what the run uses: the module of the command named on the command line (every module for
+ * help, no command or an unknown one), and later the configured connector and security provider only.
  */
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import { ConfigError, ConnectionError, PublishError, TscError } from '../errors.js';
-import { registerDecodeCommand } from './tsco/decode.js';
-import { registerKeysCommands } from './tsco/keys-commands.js';
-import { registerPluginCommands } from './tsco/plugin-doc.js';
-import { processStreams, type Streams } from './tsco/output.js';
-import { registerRpcCommands } from './tsco/rpc-commands.js';
-
-/** Builds the program; `run` receives each command's exit-code promise. */
-export function buildProgram(streams: Streams, run: (work: Promise<number>) => void): Command {
-  const program = new Command()
-    .name('tsco')
-    .description('tscollective client: discover nodes and run agent actions on them')
-    .option('-c, --config <file>', 'client configuration (default: $TSCO_CONFIG, else ~/.tscollective/client.cfg)')
-    .option('--log-json', 'log JSON lines to standard error instead of human-readable ones')
-    .showHelpAfterError()
-    .exitOverride();
-  registerRpcCommands(program, streams, run);
-  registerDecodeCommand(program, streams, run);
-  registerPluginCommands(program, streams, run);
-  registerKeysCommands(program, streams, run);
-  return program;
-}
+import { buildProgram, modulesFor } from './tsco-commands.js';
+import type { Streams } from './tsco/output.js';
 
 /** The exit code when the middleware failed: no broker reachable, or the connection lost for good. */
 export const BROKER_UNAVAILABLE_EXIT_CODE = 5;
@@ -51,10 +35,17 @@ export function describeError(error: unknown): string {
   return `unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
 }
 
+/** The process's streams (src/cli/tsco/output.ts has the same; importing it here would load the client library for every command). */
+const processStreams: Streams = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  errIsTty: Boolean(process.stderr.isTTY),
+};
+
 /** Runs tsco with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: readonly string[], streams: Streams = processStreams): Promise<number> {
   let work: Promise<number> | undefined;
-  const program = buildProgram(streams, (promise) => { work = promise; });
+  const program = await buildProgram(streams, (promise) => { work = promise; }, modulesFor(argv));
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {

@@ -1,6 +1,16 @@
 /** Logger construction: pino for programs, a capturing logger for tests. */
-import { pino } from 'pino';
+import { createRequire } from 'node:module';
+import type * as Pino from 'pino';
 import type { Logger } from '../inter/logger.js';
+
+const requireModule = createRequire(import.meta.url);
+let pinoModule: typeof Pino | undefined;
+
+/** pino, loaded at the first JSON logger: a tsco run printing human-readable lines never pays for it (tens of ms). */
+function loadPino(): typeof Pino {
+  pinoModule ??= requireModule('pino') as typeof Pino;
+  return pinoModule;
+}
 
 /** Options for createLogger. */
 export interface LoggerOptions {
@@ -13,6 +23,7 @@ export interface LoggerOptions {
 
 /** A pino logger writing JSON lines to `file` (created if missing) or to stderr. */
 export function createLogger(options: LoggerOptions = {}): Logger {
+  const { pino } = loadPino();
   const destination = options.file ? pino.destination({ dest: options.file, mkdir: true, sync: false }) : pino.destination(2);
   return pino({ level: options.level ?? 'info', name: options.name ?? 'tscollective' }, destination) as unknown as Logger;
 }
