@@ -28,6 +28,22 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   return pino({ level: options.level ?? 'info', name: options.name ?? 'tscollective' }, destination) as unknown as Logger;
 }
 
+/**
+ * A child of `parent` with `bindings`, created at its first use: a request's logger (an action's context) is
+ * rarely used, and creating a pino child for every request is a cost every request pays.
+ */
+export function lazyChild(parent: Logger, bindings: Record<string, unknown>): Logger {
+  let child: Logger | undefined;
+  const get = (): Logger => (child ??= parent.child(bindings));
+  return {
+    debug: (obj, msg) => get().debug(obj, msg),
+    info: (obj, msg) => get().info(obj, msg),
+    warn: (obj, msg) => get().warn(obj, msg),
+    error: (obj, msg) => get().error(obj, msg),
+    child: (more) => get().child(more),
+  };
+}
+
 /** One captured log record. */
 export interface LogRecord {
   level: 'debug' | 'info' | 'warn' | 'error';

@@ -6,6 +6,7 @@
 import type { InboundMessage, MessageHandler } from '../../../src/inter/connector.js';
 import type { Counters } from '../../../src/inter/logger.js';
 import type { LimitedLevel } from '../../../src/util/log-limiter.js';
+import { Fifo } from './fifo.js';
 
 /** Most messages one subscription may have waiting for its handler; more are dropped (counted, logged). */
 export const MAX_BACKLOG = 10_000;
@@ -33,7 +34,7 @@ interface Waiting {
 
 /** The serial delivery queue of one subscription. */
 export class Dispatcher {
-  private readonly backlog: Waiting[] = [];
+  private readonly backlog = new Fifo<Waiting>();
   private running = false;
   private stopped = false;
 
@@ -71,7 +72,7 @@ export class Dispatcher {
   /** Stops delivering; waiting messages are discarded (the subscription is gone). */
   stop(): void {
     this.stopped = true;
-    const discarded = this.backlog.splice(0);
+    const discarded = this.backlog.drain();
     for (const entry of discarded) entry.done();
     if (discarded.length > 0) {
       this.context.counters.increment(`${this.context.counterPrefix}.discarded_on_unsubscribe`, discarded.length);
