@@ -1,7 +1,7 @@
 /**
  * The client process of the fleet bench (forked by fleet.bench.ts): a real RpcClient (connectClient, aes_security
  * client role) broadcasts rpcutil#ping to every virtual server, once to warm up, then `rounds` times measured: wall
- * time from the call until every reply arrived verified, and this process's CPU time. Then the floor (fleet-floor.ts)
+ * time from the call until every reply arrived verified, and this process's CPU time (after three warm-up rounds). Then the floor (fleet-floor.ts)
  * in the same process, and, when asked, a profiled extra round telling how much of the CPU went to resolving
  * server keys.
  */
@@ -15,6 +15,9 @@ import { createLogger } from '../src/util/log.js';
 import type { FleetPair } from './fleet-keys.js';
 import { measureFloor } from './fleet-floor.js';
 import { median, type ClientResult, type ClientSpec, type RoundResult } from './fleet-spec.js';
+
+/** Unmeasured broadcasts before the measured ones. */
+const WARM_UP_ROUNDS = 3;
 
 /** One broadcast to every node; its problems are appended to `problems`. */
 async function round(session: ClientSession, spec: ClientSpec, problems: string[]): Promise<RoundResult> {
@@ -64,7 +67,8 @@ async function run(spec: ClientSpec & { signers: FleetPair[] }): Promise<ClientR
   const session = await connectClient(config, { logger: createLogger({ level: 'warn', file: join(spec.runDir, 'client.log'), name: 'fleet-client' }) });
   const problems: string[] = [];
   try {
-    await round(session, spec, []);
+    // Warm: the first broadcasts fill the key caches and let the JIT compile the reply path.
+    for (let index = 0; index < WARM_UP_ROUNDS; index++) await round(session, spec, []);
     const rounds: RoundResult[] = [];
     for (let index = 0; index < spec.rounds; index++) rounds.push(await round(session, spec, problems));
     let share: number | undefined;

@@ -42,6 +42,10 @@ const processStreams: Streams = {
   errIsTty: Boolean(process.stderr.isTTY),
 };
 
+// A short-lived client decodes a few small replies: loading msgpackr's native addon (about 10 ms of every run)
+// costs more than it saves. msgpackr reads this when it is first imported, which is after this line.
+process.env.MSGPACKR_NATIVE_ACCELERATION_DISABLED ??= 'true';
+
 /** Runs tsco with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: readonly string[], streams: Streams = processStreams): Promise<number> {
   let work: Promise<number> | undefined;
