@@ -68,7 +68,8 @@ async function run(spec: ClientSpec & { signers: FleetPair[] }): Promise<ClientR
   const problems: string[] = [];
   try {
     // Warm: the first broadcasts fill the key caches and let the JIT compile the reply path.
-    for (let index = 0; index < WARM_UP_ROUNDS; index++) await round(session, spec, []);
+    const warmUp: RoundResult[] = [];
+    for (let index = 0; index < WARM_UP_ROUNDS; index++) warmUp.push(await round(session, spec, []));
     const rounds: RoundResult[] = [];
     for (let index = 0; index < spec.rounds; index++) rounds.push(await round(session, spec, problems));
     let share: number | undefined;
@@ -88,7 +89,7 @@ async function run(spec: ClientSpec & { signers: FleetPair[] }): Promise<ClientR
     const measured = rounds.filter((entry) => !(entry as { profiled?: boolean }).profiled);
     const cpuPerReply = median(measured.map((entry) => entry.cpu_ms / Math.max(1, entry.replies)));
     return {
-      rounds, problems,
+      rounds, problems, warm_up: warmUp,
       floor_cpu_ms_per_reply: measureFloor(spec.mode, spec.nodes.length, spec.signers, spec.client),
       ...(share !== undefined ? { key_resolution_ms_per_reply: share * cpuPerReply } : {}),
       rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20),

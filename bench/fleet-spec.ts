@@ -82,6 +82,8 @@ export interface RoundResult {
 /** What the client process reports. */
 export interface ClientResult {
   rounds: RoundResult[];
+  /** The unmeasured warm-up rounds; the first is cold (every server key parsed, nothing compiled yet). */
+  warm_up: RoundResult[];
   /** Problems with the replies (missing, failed, unproven senders); empty when every reply verified. */
   problems: string[];
   floor_cpu_ms_per_reply: number;

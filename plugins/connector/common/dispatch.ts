@@ -38,24 +38,30 @@ export class Dispatcher {
   private running = false;
   private stopped = false;
 
+  /** Counter names, made once: deliver() runs for every message. */
+  private readonly names: { received: string; overflow: string; withoutSender: string };
+
   constructor(
     private readonly destination: string,
     private readonly handler: MessageHandler,
     private readonly context: DispatchContext,
-  ) {}
+  ) {
+    const prefix = context.counterPrefix;
+    this.names = { received: `${prefix}.received`, overflow: `${prefix}.backlog_overflow`, withoutSender: `${prefix}.inbound_without_sender` };
+  }
 
   /** Accepts a message; the promise settles when its handler has (or at once when it is dropped). Never rejects. */
   deliver(message: InboundMessage, expiresAt: number | undefined): Promise<void> {
-    const { counters, counterPrefix, log } = this.context;
+    const { counters, log } = this.context;
     if (this.stopped) return Promise.resolve();
-    counters.increment(`${counterPrefix}.received`);
+    counters.increment(this.names.received);
     if (this.backlog.length >= MAX_BACKLOG) {
-      counters.increment(`${counterPrefix}.backlog_overflow`);
+      counters.increment(this.names.overflow);
       log.log('error', 'backlog_overflow', { destination: this.destination, backlog: this.backlog.length }, 'dropped an inbound message: the handler is too slow and the backlog is full');
       return Promise.resolve();
     }
     if (message.sender === undefined) {
-      counters.increment(`${counterPrefix}.inbound_without_sender`);
+      counters.increment(this.names.withoutSender);
       log.log('warn', 'without_sender', { destination: this.destination }, 'inbound message has no mc_sender header');
     }
     return new Promise<void>((done) => {
