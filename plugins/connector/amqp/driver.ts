@@ -176,7 +176,14 @@ class AmqpSession implements DriverSession {
 
   /** A reply: written to the reply channel without a confirm; waits only while the socket's buffer is full. */
   private async publishUnconfirmed(routingKey: string, body: Buffer, properties: Options.Publish): Promise<void> {
-    if (this.replyChannel.publish('', routingKey, body, properties)) return;
+    let written: boolean;
+    try {
+      written = this.replyChannel.publish('', routingKey, body, properties);
+    } catch (error) {
+      // The channel closed under us: a lost connection, which the base answers by sending again after reconnecting.
+      throw new ConnectionError(`cannot write a reply to ${describeHost(this.host)}: ${(error as Error).message}`, { cause: error });
+    }
+    if (written) return;
     await new Promise<void>((resolve, reject) => {
       const onDrain = () => { this.replyChannel.off('close', onClose); resolve(); };
       const onClose = () => { this.replyChannel.off('drain', onDrain); reject(new ConnectionError(`the connection to ${describeHost(this.host)} closed while a reply waited to be written`)); };
