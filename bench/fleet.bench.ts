@@ -12,6 +12,8 @@
  * Brokers: amqp runs against a dedicated RabbitMQ node (`scripts/brokers.sh start rabbitmq-bench`, 127.0.0.1:5680,
  * thousands of connections) that the bench starts when needed and stops afterwards (`--keep-broker` keeps it), or
  * against the shared one with `--broker shared` (about 830 connections at most); nats against 127.0.0.1:4222.
+ * Starting the dedicated node needs root (as scripts/brokers.sh does); keys are generated once into
+ * $TMPDIR/tscollective-fleet-keys (TSC_FLEET_KEYS) and reused.
  * Options: --rounds R (5), --processes 1|2 (2), --timeout S (60), --loglevel L (the daemons', info), --profile
  * (an extra profiled round reports key_resolution_ms_per_reply; --profile-out FILE also writes its .cpuprofile),
  * --profile-servers DIR (the server processes run with --cpu-prof into DIR), --host H --port P (another broker).
