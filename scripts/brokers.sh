@@ -2,12 +2,16 @@
 # Brokers for tscollective's STOMP (and AMQP) connectors, on a Debian 12 machine, as root,
 # without systemd. Idempotent: run it as often as you like.
 #
-#   scripts/brokers.sh start|stop|status|restart [activemq|rabbitmq]   (default: both)
+#   scripts/brokers.sh start|stop|status|restart [activemq|rabbitmq|rabbitmq-bench]   (default: activemq and rabbitmq)
 #
 # What "start" sets up (see docs/brokers.md):
 #   RabbitMQ  AMQP 127.0.0.1:5672, STOMP 127.0.0.1:61613 (rabbitmq_stomp), vhost "/"
 #   ActiveMQ  STOMP 127.0.0.1:61614, OpenWire 127.0.0.1:61616 (both loopback only)
 #   both      user "mcollective", password "marionette" (override: STOMP_USER / STOMP_PASSWORD)
+#   rabbitmq-bench (only when named; `npm run bench:fleet` starts and stops it): a second, dedicated RabbitMQ
+#             node for fleet benchmarks, AMQP 127.0.0.1:5680 (RABBITMQ_BENCH_PORT), guest/guest, no plugins,
+#             node tscbench@localhost with its own mnesia and log directories under $BENCH_DIR and a raised
+#             open-file limit, so it takes thousands of connections without touching the shared node.
 #
 # "stop rabbitmq" stops the RabbitMQ application (every listener and connection goes away) but
 # keeps the Erlang node, so "start" brings it back in seconds; "stop activemq" stops the JVM.
@@ -23,6 +27,11 @@ WAIT_SECONDS="${BROKERS_WAIT_SECONDS:-120}"
 RABBIT_AMQP_PORT=5672
 RABBIT_STOMP_PORT="${RABBITMQ_STOMP_PORT:-61613}"
 RABBIT_CONF=/etc/rabbitmq/rabbitmq.conf
+
+BENCH_NODE=tscbench@localhost
+BENCH_AMQP_PORT="${RABBITMQ_BENCH_PORT:-5680}"
+BENCH_DIR=/var/lib/rabbitmq/tscollective-bench
+BENCH_NOFILE="${RABBITMQ_BENCH_NOFILE:-20000}"
 
 AMQ_INSTANCE=tscollective
 AMQ_STOMP_PORT="${ACTIVEMQ_STOMP_PORT:-61614}"
@@ -166,6 +175,56 @@ rabbit_status() {
   fi
 }
 
+# ---- the dedicated benchmark node ---------------------------------------------------------------
+
+bench_node_up() { rabbitmqctl -n "$BENCH_NODE" -q ping >/dev/null 2>&1; }
+
+bench_start() {
+  ensure_packages rabbitmq-server
+  if bench_node_up; then
+    wait_ports rabbitmq-bench "$BENCH_AMQP_PORT"
+    return
+  fi
+  install -d -o rabbitmq -g rabbitmq "$BENCH_DIR"
+  printf '# Written by tscollective scripts/brokers.sh (rabbitmq-bench)\nlisteners.tcp.local = 127.0.0.1:%s\n' "$BENCH_AMQP_PORT" >"$BENCH_DIR/rabbitmq.conf"
+  echo '[].' >"$BENCH_DIR/enabled_plugins"
+  chown rabbitmq:rabbitmq "$BENCH_DIR/rabbitmq.conf" "$BENCH_DIR/enabled_plugins"
+  log "rabbitmq-bench: starting node $BENCH_NODE (AMQP 127.0.0.1:$BENCH_AMQP_PORT, $BENCH_NOFILE open files)"
+  # setpriv, not su: su's PAM session would reset the raised open-file limit to 1024 (about 830 connections).
+  (
+    cd /var/lib/rabbitmq
+    ulimit -n "$BENCH_NOFILE"
+    export HOME=/var/lib/rabbitmq RABBITMQ_NODENAME="$BENCH_NODE" RABBITMQ_NODE_PORT="$BENCH_AMQP_PORT" \
+      RABBITMQ_DIST_PORT="$((BENCH_AMQP_PORT + 20000))" RABBITMQ_CONFIG_FILE="$BENCH_DIR/rabbitmq.conf" \
+      RABBITMQ_ADVANCED_CONFIG_FILE="$BENCH_DIR/advanced.config" RABBITMQ_ENABLED_PLUGINS_FILE="$BENCH_DIR/enabled_plugins" \
+      RABBITMQ_MNESIA_BASE="$BENCH_DIR/mnesia" RABBITMQ_LOG_BASE="$BENCH_DIR/log" RABBITMQ_PID_FILE="$BENCH_DIR/pid"
+    exec setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups /usr/lib/rabbitmq/bin/rabbitmq-server -detached </dev/null >/dev/null 2>&1 9>&-
+  ) || true
+  local deadline=$((SECONDS + WAIT_SECONDS))
+  until rabbitmqctl -n "$BENCH_NODE" -q await_startup >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || { log "rabbitmq-bench: node did not start within ${WAIT_SECONDS}s (logs: $BENCH_DIR/log)"; return 1; }
+    sleep 2
+  done
+  wait_ports rabbitmq-bench "$BENCH_AMQP_PORT"
+}
+
+bench_stop() {
+  if bench_node_up; then
+    log "rabbitmq-bench: stopping node $BENCH_NODE"
+    rabbitmqctl -n "$BENCH_NODE" -q stop >/dev/null 2>&1 || true
+  fi
+  wait_ports_closed rabbitmq-bench "$BENCH_AMQP_PORT"
+}
+
+bench_status() {
+  if port_open "$BENCH_AMQP_PORT"; then
+    log "rabbitmq-bench: up (AMQP 127.0.0.1:$BENCH_AMQP_PORT, node $BENCH_NODE)"
+  else
+    log "rabbitmq-bench: DOWN (AMQP 127.0.0.1:$BENCH_AMQP_PORT closed)"
+    return 1
+  fi
+}
+
 # ---- ActiveMQ --------------------------------------------------------------------------------
 
 amq_write_config() {
@@ -288,13 +347,13 @@ amq_status() {
 
 # ---- main ------------------------------------------------------------------------------------
 
-usage() { echo "usage: $0 start|stop|status|restart [activemq|rabbitmq]" >&2; exit 2; }
+usage() { echo "usage: $0 start|stop|status|restart [activemq|rabbitmq|rabbitmq-bench]" >&2; exit 2; }
 
 action=${1:-}
 [[ $# -le 2 ]] || usage
 case ${2:-all} in
   all) brokers=(rabbitmq activemq) ;;
-  rabbitmq|activemq) brokers=("$2") ;;
+  rabbitmq|activemq|rabbitmq-bench) brokers=("$2") ;;
   *) usage ;;
 esac
 
@@ -306,7 +365,7 @@ fi
 
 status=0
 for broker in "${brokers[@]}"; do
-  prefix=$([[ $broker == rabbitmq ]] && echo rabbit || echo amq)
+  case $broker in rabbitmq) prefix=rabbit ;; activemq) prefix=amq ;; rabbitmq-bench) prefix=bench ;; esac
   case $action in
     start) "${prefix}_start" || status=1 ;;
     stop) "${prefix}_stop" || status=1 ;;

@@ -5,11 +5,14 @@
  * that are valid inputs, aggregates over declared outputs of a fitting type.
  */
 import { AgentDescriptionError } from '../errors.js';
-import { DDL_SCHEMA, type ActionDdl, type AgentDdl, type DdlType, type InputDdl, type OutputDdl } from './ddl.js';
+import { type ActionDdl, type AgentDdl, type DdlType, type InputDdl, type OutputDdl } from './ddl.js';
 import { inputValueProblem, typeProblem } from './inputs.js';
-import { compileSchema, linearPatternProblem, schemaProblems } from './validator.js';
+import type { ValidateFunction } from 'ajv';
+import { validate as precompiledDocumentValidator } from './ddl-validator.generated.js';
+import { linearPatternProblem, schemaProblems } from './validator.js';
 
-const validateDocument = compileSchema(DDL_SCHEMA);
+/** DDL_SCHEMA's validator, compiled ahead of time (ddl-validator-source.ts): no ajv import or compile per process. */
+const validateDocument = precompiledDocumentValidator as unknown as ValidateFunction;
 const MAX_DEFAULT_DEPTH = 16;
 
 /** Every problem of `value` as an agent description (empty when it is a valid one). */

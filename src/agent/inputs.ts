@@ -100,6 +100,12 @@ export function checkActionInputs(action: Pick<ActionDdl, 'input'>, data: unknow
   if (missing.length > 0) {
     return { ok: false, statuscode: StatusCode.MissingData, message: `missing required input(s): ${missing.join(', ')}` };
   }
+  if (Object.keys(inputs).length === 0) {
+    // Without declared inputs only empty data is valid: said without compiling a validator (or loading ajv).
+    const undeclared = Object.keys(values);
+    if (undeclared.length === 0) return { ok: true, values };
+    return { ok: false, statuscode: StatusCode.InvalidData, message: undeclared.map((name) => `input ${name}: not declared by this action`).join('; ') };
+  }
   const validate = validatorFor(inputs);
   if (!validate(values)) {
     const byInput = new Map<string, string>();

@@ -66,9 +66,15 @@ function folderFiles(dir: string): string[] {
   return files;
 }
 
-function agentEntries(dir: string): Entry[] {
+/** The file or folder name an agent called `agent` would have: `<agent>`, `<agent>.js`, `<agent>.mjs`, `<agent>.json`. */
+function namedAfter(name: string, agent: string): boolean {
+  return name === agent || name === `${agent}.js` || name === `${agent}.mjs` || name === `${agent}.json`;
+}
+
+function agentEntries(dir: string, only?: string): Entry[] {
   const entries: Entry[] = [];
   for (const name of readdirSync(dir).sort()) {
+    if (only !== undefined && !namedAfter(name, only)) continue;
     const path = join(dir, name);
     if (MODULE.test(name) && !name.endsWith('.test.js') && isFile(path)) {
       entries.push({ kind: 'module', path, files: [path] });
@@ -127,6 +133,9 @@ function externalAgent(path: string, executable: string): Agent {
 }
 
 async function importAgent(entry: Extract<Entry, { kind: 'module' }>): Promise<Agent> {
+  // The project's own agents import its files by relative paths; only agents installed elsewhere need the hooks
+  // (registering them starts the loader's hook thread, which a client run looking up rpcutil does not need).
+  if (!entry.path.startsWith(BUILTIN_AGENT_DIR)) registerHooks();
   const url = pathToFileURL(entry.path);
   url.searchParams.set(VERSION_PARAM, fingerprint(entry.files));
   const module = (await import(url.href)) as { default?: unknown };
@@ -134,13 +143,22 @@ async function importAgent(entry: Extract<Entry, { kind: 'module' }>): Promise<A
   return module.default;
 }
 
+/** What loadAgents loads. */
+export interface LoadAgentsOptions {
+  /**
+   * Only the files and folders named after this agent (`<name>.js`, `<name>.mjs`, `<name>/`, `<name>.json`), as
+   * MCollective's client finds `<name>.ddl`: a client looking up one description does not import every agent.
+   */
+  only?: string;
+}
+
 /**
- * Loads every agent of `dirs`. The first definition of a name wins (later ones are reported as problems).
- * A module that fails to import, whose default export is not an agent, or an external agent whose description
- * or executable is unfit, is reported, logged and skipped: one bad agent never stops the daemon.
+ * Loads every agent of `dirs` (or only the one `options.only` names). The first definition of a name wins (later
+ * ones are reported as problems). A module that fails to import, whose default export is not an agent, or an
+ * external agent whose description or executable is unfit, is reported, logged and skipped: one bad agent never
+ * stops the daemon.
  */
-export async function loadAgents(dirs: readonly string[], logger: Logger): Promise<LoadedAgents> {
-  registerHooks();
+export async function loadAgents(dirs: readonly string[], logger: Logger, options: LoadAgentsOptions = {}): Promise<LoadedAgents> {
   const agents = new Map<string, Agent>();
   const descriptions = new Map<string, AgentDdl>();
   const problems: string[] = [];
@@ -149,7 +167,7 @@ export async function loadAgents(dirs: readonly string[], logger: Logger): Promi
       logger.debug({ dir }, 'agent directory does not exist');
       continue;
     }
-    for (const entry of agentEntries(dir)) {
+    for (const entry of agentEntries(dir, options.only)) {
       try {
         if (entry.kind === 'description') {
           const ddl = readDescriptionFile(entry.path);

@@ -5,6 +5,7 @@
  */
 import { ActionFailedError } from '../errors.js';
 import type { Logger } from '../inter/logger.js';
+import { lazyChild } from '../util/log.js';
 import { StatusCode, type RpcReplyBody } from '../inter/message.js';
 import { checkActionInputs, checkInputs } from './inputs.js';
 import type { ActionContext, Agent, NodeView } from './types.js';
@@ -59,7 +60,7 @@ export async function runAction(agent: Agent, request: ActionRequest, environmen
   if (!inputs.ok) return reply(inputs.statuscode, inputs.message);
 
   const controller = new AbortController();
-  const logger = environment.logger.child({ agent: agent.name, action: rpc.action, requestid: request.requestid });
+  const logger = lazyChild(environment.logger, { agent: agent.name, action: rpc.action, requestid: request.requestid });
   const context: ActionContext = {
     agent: agent.name,
     action: rpc.action,

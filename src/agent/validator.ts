@@ -3,7 +3,8 @@
  * action inputs and external agents' outputs. Its regular expressions are compiled with re2js, a linear-time
  * engine, because patterns may come from the network (a server's description) and must never backtrack.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { RE2JS } from 're2js';
 
 /** Compiles `pattern` with the linear-time engine; throws (RE2JSSyntaxException) when RE2 cannot express it. */
@@ -24,8 +25,20 @@ export function linearPatternProblem(pattern: string): string | undefined {
 // ajv calls the engine with the pattern and its flags ("u"); RE2 is always Unicode-aware.
 const re2Engine = Object.assign((pattern: string) => compileLinear(pattern), { code: 'RE2JS.compile' });
 
-/** The shared ajv instance: every error reported, linear-time patterns. */
-export const ajv = new Ajv({ allErrors: true, verbose: true, strictTypes: false, code: { regExp: re2Engine } });
+const requireModule = createRequire(import.meta.url);
+let instance: Ajv | undefined;
+
+/**
+ * The shared ajv instance: every error reported, linear-time patterns. Created at the first compile: importing ajv
+ * costs tens of milliseconds, which a run that validates nothing (tsco ping, discover) does not pay.
+ */
+export function sharedAjv(): Ajv {
+  if (!instance) {
+    const { Ajv: AjvClass } = requireModule('ajv') as typeof import('ajv');
+    instance = new AjvClass({ allErrors: true, verbose: true, strictTypes: false, code: { regExp: re2Engine } });
+  }
+  return instance;
+}
 
 /**
  * Compiles `schema` (built from a checked description, never taken as is from the network). The compiled function
@@ -33,6 +46,7 @@ export const ajv = new Ajv({ allErrors: true, verbose: true, strictTypes: false,
  * description), so it forgets it at once.
  */
 export function compileSchema(schema: object): ValidateFunction {
+  const ajv = sharedAjv();
   const validate = ajv.compile(schema);
   ajv.removeSchema(schema);
   return validate;

@@ -10,41 +10,16 @@
  * no answer within connect_timeout or -t) or is lost for good, tsco prints one line `tsco: CODE: message` naming
  * the broker and the reason, and exits 5; any other error prints `tsco: CODE: message` and exits 1. When the reader
  * of its output goes away (`tsco discover | head -1`), tsco ends quietly with status 141, as if killed by SIGPIPE.
+ *
+ * Start-up loads only what the run uses: the module of the command named on the command line (every module for
+ * help, no command or an unknown one), and later the configured connector and security provider only.
  */
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import { ConfigError, ConnectionError, PublishError, TscError } from '../errors.js';
-import { registerCompletionCommand } from './tsco/completion.js';
-import { registerDecodeCommand } from './tsco/decode.js';
-import { registerFactsCommand } from './tsco/facts.js';
-import { registerKeysCommands } from './tsco/keys-commands.js';
-import { registerPluginCommands } from './tsco/plugin-doc.js';
-import { processStreams, type Streams } from './tsco/output.js';
-import { registerRegistrationCommands } from './tsco/registration-commands.js';
-import { registerRpcCommands } from './tsco/rpc-commands.js';
+import { buildProgram, modulesFor } from './tsco-commands.js';
+import type { Streams } from './tsco/output.js';
+import { processStreams } from './tsco/process-streams.js';
 import { exitQuietlyOnClosedPipe } from './tsco/terminal.js';
-import { packageVersion } from './tsco/version.js';
-
-/** Builds the program; `run` receives each command's exit-code promise. */
-export function buildProgram(streams: Streams, run: (work: Promise<number>) => void): Command {
-  const program = new Command()
-    .name('tsco')
-    .description('tscollective client: discover nodes and run agent actions on them')
-    .option('-c, --config <file>', 'client configuration (default: $TSCO_CONFIG, else ~/.tscollective/client.cfg)')
-    .option('--log-json', 'log JSON lines to standard error instead of human-readable ones')
-    .version(packageVersion(), '-V, --version', 'print the version of tsco')
-    .configureOutput({ writeOut: streams.out, writeErr: streams.err })
-    .showHelpAfterError()
-    .exitOverride();
-  registerRpcCommands(program, streams, run);
-  registerFactsCommand(program, streams, run);
-  registerDecodeCommand(program, streams, run);
-  registerPluginCommands(program, streams, run);
-  registerKeysCommands(program, streams, run);
-  registerRegistrationCommands(program, streams, run);
-  // Last: the completion script describes every command registered before it.
-  registerCompletionCommand(program, streams, run);
-  return program;
-}
 
 /** The exit code when the middleware failed: no broker reachable, or the connection lost for good. */
 export const BROKER_UNAVAILABLE_EXIT_CODE = 5;
@@ -63,10 +38,14 @@ export function describeError(error: unknown): string {
   return `unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
 }
 
+// A short-lived client decodes a few small replies: loading msgpackr's native addon (about 10 ms of every run)
+// costs more than it saves. msgpackr reads this when it is first imported, which is after this line.
+process.env.MSGPACKR_NATIVE_ACCELERATION_DISABLED ??= 'true';
+
 /** Runs tsco with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: readonly string[], streams: Streams = processStreams): Promise<number> {
   let work: Promise<number> | undefined;
-  const program = buildProgram(streams, (promise) => { work = promise; });
+  const program = await buildProgram(streams, (promise) => { work = promise; }, modulesFor(argv));
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {

@@ -445,15 +445,17 @@ export class RpcClient {
   }
 
   private toRpcReply(agent: string, action: string, reply: DecodedReply, rttMs: number): RpcReply {
-    const base = { agent, action, sender: reply.senderid, signer: reply.signer, senderProof: reply.senderProof, rttMs };
     const problem = replyBodyProblem(reply.body);
     if (problem) {
       this.options.counters.increment('client.replies.malformed_body');
       this.log.warn({ requestid: reply.requestid, sender: reply.senderid, problem }, 'reply body is not an RPC reply');
-      return { ...base, statuscode: StatusCode.Error, statusmsg: `malformed reply body: ${problem}`, data: {} };
     }
-    const body = reply.body as RpcReplyBody;
-    return { ...base, statuscode: body.statuscode, statusmsg: body.statusmsg, data: body.data };
+    // One object per reply, built once: a fleet's replies all pass here.
+    const body = problem ? { statuscode: StatusCode.Error, statusmsg: `malformed reply body: ${problem}`, data: {} } : (reply.body as RpcReplyBody);
+    return {
+      agent, action, sender: reply.senderid, statuscode: body.statuscode, statusmsg: body.statusmsg, data: body.data,
+      signer: reply.signer, senderProof: reply.senderProof, rttMs,
+    };
   }
 }
 

@@ -10,7 +10,7 @@ import type { SecurityProvider } from '../inter/security.js';
 import { MemoryCounters } from '../util/counters.js';
 import { CapturingLogger, createLogger } from '../util/log.js';
 import { RpcClient } from './client.js';
-import { loadBuiltinPlugins } from '../runtime/builtin-plugins.js';
+import { loadPluginsFor } from '../runtime/builtin-plugins.js';
 import { buildRuntimePlugins } from '../runtime/plugins.js';
 import { readClientSettings, type ClientSettings } from './settings.js';
 
@@ -64,13 +64,16 @@ export function validateClientConfig(config: ConfigView): string[] {
 
 /**
  * Builds the provider (role `client`) and connector from `config`, validates both, connects, and returns the
- * client. Call the daemon's loadBuiltinPlugins() before loading `config`, so plugin settings validate. Throws ConfigError
+ * client. Register the plugins' schemas (loadBuiltinSchemas or loadBuiltinPlugins) before loading `config`, so plugin settings validate. Throws ConfigError
  * listing every problem; BrokerUnavailableError (a ConnectionError) when no broker could be reached within the
  * connector's connect_timeout (or `connectBudgetMs`), or at once when every broker refused the credentials or TLS.
  */
 export async function connectClient(config: ConfigView, options: ClientBuildOptions = {}): Promise<ClientSession> {
-  // Normally already loaded (before the configuration, so plugin keys validate); imports are cached.
-  const failedPlugins = !options.provider || !options.connector ? (await loadBuiltinPlugins()).failed : [];
+  // Normally already loaded (tsco loads them with the configuration); imports are cached.
+  const { settings: named } = readClientSettings(config);
+  const failedPlugins = (await loadPluginsFor({
+    ...(options.connector ? {} : { connector: named.connector }), ...(options.provider ? {} : { securityprovider: named.securityProvider }),
+  })).failed;
   const { settings, problems, logger, counters, provider, connector } = prepare(config, options);
   for (const failure of failedPlugins) logger.warn({ failure }, 'plugin not available');
   if (problems.length > 0 || !provider || !connector) throw new ConfigError(problems);

@@ -16,8 +16,6 @@ export type ReplySink = (reply: DecodedReply, rttMs: number) => void;
 
 /** Tracks the replies of one request id until every expected node answered or the deadline passed. */
 export class PendingReplies {
-  /** Senders that answered, in arrival order. */
-  readonly responders: string[] = [];
   private readonly seen = new Set<string>();
   private readonly outstanding: Set<string> | null;
   private finish!: () => void;
@@ -54,7 +52,6 @@ export class PendingReplies {
     const identity = replyIdentity(reply);
     if (this.seen.has(identity)) return false;
     this.seen.add(identity);
-    this.responders.push(reply.senderid);
     this.sink(reply, this.now() - this.sentAt);
     if (this.outstanding) {
       this.outstanding.delete(reply.senderid);

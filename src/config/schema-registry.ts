@@ -44,9 +44,11 @@ function schemaProblems(schema: ConfigSchema): string[] {
 
 /**
  * Declares the keys of one namespace. Throws InvalidArgumentError when the schema is malformed
- * (listing every problem) or when the namespace is already registered.
+ * (listing every problem) or when the namespace is already registered with another schema; registering the
+ * same schema object again does nothing (the runtime registers plugin schemas before it imports the plugin).
  */
 export function registerConfigSchema(schema: ConfigSchema): void {
+  if (schema && typeof schema === 'object' && schemas.get(schema.namespace) === schema) return;
   const problems = schemaProblems(schema);
   if (problems.length > 0) {
     throw new InvalidArgumentError(`registerConfigSchema: schema ${JSON.stringify(schema?.namespace)} is invalid: ${problems.join('; ')}`);

@@ -8,6 +8,7 @@ import { PROVEN_SENDER, StatusCode, type DecodedRequest, type RpcReplyBody, type
 import type { HostedAgent } from './agent-host.js';
 import type { PipelineHost } from './pipeline.js';
 import { COUNTER } from './stats.js';
+import { lazyChild } from '../util/log.js';
 
 /**
  * The proofs under which a data agent accepts a message as coming from its senderid: the proven ones, and `shared`
@@ -64,7 +65,7 @@ export async function deliverData(host: PipelineHost, hosted: HostedAgent, reque
     collective: request.collective,
     msgtime: request.msgtime,
     config: hosted.config,
-    logger: host.logger.child({ agent: name, requestid: request.requestid }),
+    logger: lazyChild(host.logger, { agent: name, requestid: request.requestid }),
     node: host.node,
   };
   let result: unknown;

@@ -3,10 +3,29 @@
  * synchronously with node:crypto against the CA's key (the provider decides on its message path, where nothing
  * may wait), so a CRL is trusted only when the configured CA signed it.
  */
-import { verify, type KeyObject } from 'node:crypto';
+import { verify, webcrypto, type KeyObject } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type * as X509 from '@peculiar/x509';
 import { InvalidArgumentError } from '../errors.js';
 import { TAG, bitStringBytes, childrenOf, contentOf, encodingOf, expectTlv, normalizeHex } from './der.js';
-import { x509 } from './x509.js';
+
+const requireModule = createRequire(import.meta.url);
+let x509Module: typeof X509 | undefined;
+
+/**
+ * @peculiar/x509 (its CommonJS build), loaded at the first CRL: the security provider imports this module, and a
+ * daemon without ca_crl (or any tsco run) must not pay tens of milliseconds of start-up for it. Like src/keys/x509.ts,
+ * it needs the Reflect polyfill first and node's WebCrypto as its provider.
+ */
+function peculiar(): typeof X509 {
+  if (!x509Module) {
+    requireModule('reflect-metadata');
+    const loaded = requireModule('@peculiar/x509') as typeof X509;
+    loaded.cryptoProvider.set(webcrypto as unknown as Parameters<typeof loaded.cryptoProvider.set>[0]);
+    x509Module = loaded;
+  }
+  return x509Module;
+}
 
 /** A parsed CRL whose signature is not yet checked. */
 export interface ParsedCrl {
@@ -47,9 +66,9 @@ export function parseCrl(input: string | Uint8Array): ParsedCrl {
   if (!tbs || !algorithm || !signature || tbs.tag !== TAG.sequence || algorithm.tag !== TAG.sequence) throw new InvalidArgumentError('CRL: not a CertificateList');
   const [oid] = childrenOf(der, algorithm, 2);
   if (!oid || oid.tag !== TAG.oid) throw new InvalidArgumentError('CRL: the signature algorithm is not an OID');
-  let crl: x509.X509Crl;
+  let crl: X509.X509Crl;
   try {
-    crl = new x509.X509Crl(der);
+    crl = new (peculiar().X509Crl)(der);
   } catch (error) {
     throw new InvalidArgumentError(`CRL: cannot be parsed (${(error as Error).message})`, { cause: error });
   }
@@ -87,7 +106,7 @@ export function crlProblem(crl: ParsedCrl, caSubject: string, caKey: KeyObject, 
 
 /** The CA subject as @peculiar/x509 prints it (what `crlProblem` compares a CRL's issuer with). */
 export function caSubjectOf(caPem: string): string {
-  return new x509.X509Certificate(caPem).subject;
+  return new (peculiar().X509Certificate)(caPem).subject;
 }
 
 function pemToDer(text: string): Buffer {

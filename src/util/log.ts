@@ -1,9 +1,19 @@
 /** Logger construction: pino for programs (to standard error or a rotating log file), a capturing logger for tests. */
-import { pino } from 'pino';
+import { createRequire } from 'node:module';
+import type * as Pino from 'pino';
 import type { Logger } from '../inter/logger.js';
 import { LogFile, type LogRotation } from './log-file.js';
 
 export { DEFAULT_LOG_ROTATION, LogFile, type LogFileStats, type LogRotation } from './log-file.js';
+
+const requireModule = createRequire(import.meta.url);
+let pinoModule: typeof Pino | undefined;
+
+/** pino, loaded at the first JSON logger: a tsco run printing human-readable lines never pays for it (tens of ms). */
+function loadPino(): typeof Pino {
+  pinoModule ??= requireModule('pino') as typeof Pino;
+  return pinoModule;
+}
 
 /** Options for createLogger. */
 export interface LoggerOptions {
@@ -29,6 +39,7 @@ export interface OpenLog {
  */
 export function openLog(options: LoggerOptions = {}): OpenLog {
   const file = options.file ? new LogFile(options.file, options.rotation, (line) => { process.stderr.write(`${options.name ?? 'tscollective'}: ${line}\n`); }) : undefined;
+  const { pino } = loadPino();
   const logger = pino({ level: options.level ?? 'info', name: options.name ?? 'tscollective' }, file ?? pino.destination(2)) as unknown as Logger;
   return { logger, file };
 }
@@ -36,6 +47,22 @@ export function openLog(options: LoggerOptions = {}): OpenLog {
 /** A pino logger writing JSON lines to `file` (created if missing, rotated by `rotation`) or to standard error. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   return openLog(options).logger;
+}
+
+/**
+ * A child of `parent` with `bindings`, created at its first use: a request's logger (an action's context) is
+ * rarely used, and creating a pino child for every request is a cost every request pays.
+ */
+export function lazyChild(parent: Logger, bindings: Record<string, unknown>): Logger {
+  let child: Logger | undefined;
+  const get = (): Logger => (child ??= parent.child(bindings));
+  return {
+    debug: (obj, msg) => get().debug(obj, msg),
+    info: (obj, msg) => get().info(obj, msg),
+    warn: (obj, msg) => get().warn(obj, msg),
+    error: (obj, msg) => get().error(obj, msg),
+    child: (more) => get().child(more),
+  };
 }
 
 /** One captured log record. */

@@ -32,6 +32,9 @@ export async function openConnection(host: PoolHost, how: { options: AmqpOptions
   };
   const socket: Record<string, unknown> = {
     timeout: timeoutMs,
+    // Without TCP_NODELAY the handshake's small writes wait on delayed acknowledgements: 45 ms per connect instead
+    // of 5, and the same stall for a small message written right after another.
+    noDelay: true,
     clientProperties: { connection_name: `tscollective ${identity}` },
   };
   if (host.ssl) {

@@ -4,13 +4,14 @@
  * - connects to the first pool host that accepts, with MCollective's back-off between attempts; after losing
  *   the connection it reconnects the same way, declares its queues again and re-binds every subscription before
  *   reporting `connected`;
- * - every publish goes through a ConfirmChannel and resolves only once the broker confirmed it; a publish made
+ * - a request publish goes through a ConfirmChannel and resolves only once the broker confirmed it; one made
  *   while disconnected, or cut off by a connection loss before its confirm, waits for the reconnection and is
  *   sent again, for at most `publish_timeout` in total, then fails with PublishError (at-least-once: a message
- *   confirmed-but-unacknowledged on a dying connection can arrive twice);
- * - messages of one subscription reach its handler one at a time (acknowledged after the handler settles,
- *   `prefetch` unacknowledged at most); a message past its `mc_expires` is dropped and counted; one larger than
- *   max_message_size is dropped at its content header, before its body is buffered.
+ *   confirmed-but-unacknowledged on a dying connection can arrive twice); a reply is written without a confirm;
+ * - messages of one subscription reach its handler one at a time (requests acknowledged after the handler
+ *   settles, `prefetch` unacknowledged at most; a client's replies taken without acknowledgements); a message past
+ *   its `mc_expires` is dropped and counted; one larger than max_message_size is dropped at its content header,
+ *   before its body is buffered.
  */
 import { BrokerConnector } from '../common/base.js';
 import type { BrokerConnectorInit } from '../pool/options.js';

@@ -38,8 +38,10 @@ export interface OversizeDelivery {
 /**
  * Installs the guard on a freshly created channel (no message half-assembled yet). Throws when amqplib's
  * internals are not what the guard expects, so an incompatible amqplib fails loudly instead of unguarded.
+ * `acknowledged` false: the channel's consumers take deliveries without acknowledgements (no-ack), so a dropped
+ * one is not rejected (rejecting a delivery tag of a no-ack consumer is a channel error).
  */
-export function guardMessageSize(channel: Channel, limit: number, onOversize: (delivery: OversizeDelivery) => void): void {
+export function guardMessageSize(channel: Channel, limit: number, onOversize: (delivery: OversizeDelivery) => void, acknowledged = true): void {
   const target = channel as unknown as AssemblingChannel;
   if (typeof target.acceptMessageFrame !== 'function' || typeof target.handleMessage !== 'function') {
     throw new TypeError('amqplib Channel has no acceptMessageFrame/handleMessage: the max_message_size guard cannot be installed');
@@ -61,7 +63,7 @@ export function guardMessageSize(channel: Channel, limit: number, onOversize: (d
       const fields = opening?.fields ?? {};
       onOversize({ bytes: frame.size, where: `${String(fields.exchange ?? '?')}/${String(fields.routingKey ?? '?')}` });
       // A delivery must be settled or it holds a prefetch slot: dropped for good (no requeue, it would come back).
-      if (opening?.id === BASIC_DELIVER) channel.nack({ fields: opening.fields } as unknown as Message, false, false);
+      if (opening?.id === BASIC_DELIVER && acknowledged) channel.nack({ fields: opening.fields } as unknown as Message, false, false);
       opening = undefined;
       return;
     }

@@ -6,6 +6,7 @@
 import type { InboundMessage, MessageHandler } from '../../../src/inter/connector.js';
 import type { Counters } from '../../../src/inter/logger.js';
 import type { LimitedLevel } from '../../../src/util/log-limiter.js';
+import { Fifo } from './fifo.js';
 
 /** Most messages one subscription may have waiting for its handler; more are dropped (counted, logged). */
 export const MAX_BACKLOG = 10_000;
@@ -33,28 +34,34 @@ interface Waiting {
 
 /** The serial delivery queue of one subscription. */
 export class Dispatcher {
-  private readonly backlog: Waiting[] = [];
+  private readonly backlog = new Fifo<Waiting>();
   private running = false;
   private stopped = false;
+
+  /** Counter names, made once: deliver() runs for every message. */
+  private readonly names: { received: string; overflow: string; withoutSender: string };
 
   constructor(
     private readonly destination: string,
     private readonly handler: MessageHandler,
     private readonly context: DispatchContext,
-  ) {}
+  ) {
+    const prefix = context.counterPrefix;
+    this.names = { received: `${prefix}.received`, overflow: `${prefix}.backlog_overflow`, withoutSender: `${prefix}.inbound_without_sender` };
+  }
 
   /** Accepts a message; the promise settles when its handler has (or at once when it is dropped). Never rejects. */
   deliver(message: InboundMessage, expiresAt: number | undefined): Promise<void> {
-    const { counters, counterPrefix, log } = this.context;
+    const { counters, log } = this.context;
     if (this.stopped) return Promise.resolve();
-    counters.increment(`${counterPrefix}.received`);
+    counters.increment(this.names.received);
     if (this.backlog.length >= MAX_BACKLOG) {
-      counters.increment(`${counterPrefix}.backlog_overflow`);
+      counters.increment(this.names.overflow);
       log.log('error', 'backlog_overflow', { destination: this.destination, backlog: this.backlog.length }, 'dropped an inbound message: the handler is too slow and the backlog is full');
       return Promise.resolve();
     }
     if (message.sender === undefined) {
-      counters.increment(`${counterPrefix}.inbound_without_sender`);
+      counters.increment(this.names.withoutSender);
       log.log('warn', 'without_sender', { destination: this.destination }, 'inbound message has no mc_sender header');
     }
     return new Promise<void>((done) => {
@@ -71,7 +78,7 @@ export class Dispatcher {
   /** Stops delivering; waiting messages are discarded (the subscription is gone). */
   stop(): void {
     this.stopped = true;
-    const discarded = this.backlog.splice(0);
+    const discarded = this.backlog.drain();
     for (const entry of discarded) entry.done();
     if (discarded.length > 0) {
       this.context.counters.increment(`${this.context.counterPrefix}.discarded_on_unsubscribe`, discarded.length);

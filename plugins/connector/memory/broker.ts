@@ -13,6 +13,7 @@
 import { ConnectionError, InvalidArgumentError } from '../../../src/errors.js';
 import type { Counters, Logger } from '../../../src/inter/logger.js';
 import { MemoryCounters } from '../../../src/util/counters.js';
+import { Fifo } from '../common/fifo.js';
 
 /** A message as the broker carries it. */
 export interface MemoryEnvelope {
@@ -55,7 +56,7 @@ export function isReplyDestination(destination: string): boolean {
 interface Binding {
   readonly session: MemorySession;
   readonly deliver: MemoryDeliver;
-  readonly queue: MemoryEnvelope[];
+  readonly queue: Fifo<MemoryEnvelope>;
   draining: boolean;
   active: boolean;
 }
@@ -151,7 +152,7 @@ export class MemoryBroker {
     if (isReplyDestination(destination) && list.some((b) => b.session !== session)) {
       throw new InvalidArgumentError(`reply destination ${destination} is owned by another client`);
     }
-    const binding: Binding = { session, deliver, queue: [], draining: false, active: true };
+    const binding: Binding = { session, deliver, queue: new Fifo<MemoryEnvelope>(), draining: false, active: true };
     list.push(binding);
     this.bindings.set(destination, list);
     return () => this.unbind(destination, binding);
@@ -186,7 +187,7 @@ export class MemoryBroker {
     binding.active = false;
     if (binding.queue.length > 0) {
       this.counters.increment('broker.lost', binding.queue.length);
-      binding.queue.length = 0;
+      binding.queue.drain();
     }
     const list = this.bindings.get(destination);
     if (!list) return;

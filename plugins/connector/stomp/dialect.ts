@@ -48,6 +48,12 @@ export interface StompDialect {
   prepareCollective?(host: PoolHost, collective: string): Promise<void>;
   /** Forgets what prepareCollective learned (after a reconnect the broker may be a different one). */
   forgetPrepared?(): void;
+  /**
+   * When `error` (the session ending under a SEND to `destination`) means the broker refuses that destination for
+   * good (RabbitMQ: its exchange does not exist), why, in words; sending again after a reconnect would only fail
+   * the same way. Undefined otherwise.
+   */
+  refusedDestination?(destination: string, error: Error): string | undefined;
 }
 
 /** Parses a header holding milliseconds since the epoch (shared by every connector). */

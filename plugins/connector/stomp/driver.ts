@@ -131,7 +131,14 @@ class StompDriverSession implements DriverSession {
     }
     if (message.replyTo !== undefined) headers['reply-to'] = message.replyTo;
     Object.assign(headers, this.dialect.ttlHeaders(message.ttl, Date.now()), { mc_sender: message.sender });
-    await this.session.send(destination, headers, message.body, timeoutMs);
+    try {
+      await this.session.send(destination, headers, message.body, timeoutMs);
+    } catch (error) {
+      // A destination the broker refuses for good is a PublishError: resending after the reconnect would loop.
+      const refused = error instanceof Error ? this.dialect.refusedDestination?.(destination, error) : undefined;
+      if (refused !== undefined) throw new PublishError(refused, { cause: error });
+      throw error;
+    }
   }
 
   close(flushTimeoutMs: number): Promise<void> {

@@ -8,7 +8,7 @@ import { registerConnector } from '../../../src/connector/registry.js';
 import type { ConnectorContext } from '../../../src/inter/connector.js';
 import { ActiveMqDialect } from './activemq.js';
 import { StompConnector } from './connector.js';
-import { type StompFlavor, readStompOptions, stompConfigSchema } from './options.js';
+import { STOMP_CONFIG_SCHEMAS, type StompFlavor, readStompOptions } from './options.js';
 import { RabbitMqDialect } from './rabbitmq.js';
 
 export { ActiveMqDialect } from './activemq.js';
@@ -18,7 +18,7 @@ export type { StompDialect, SubscribeTarget, SendTarget, ReplyTarget } from './d
 export { StompDriver, toInboundMessage } from './driver.js';
 export { FrameParser, MAX_HEADER_BYTES, encodeFrame, escapeHeader, unescapeHeader, type FrameLimits, type ParserEvents, type StompFrame } from './frame.js';
 export {
-  DEFAULT_AMQP_PORT, DEFAULT_STOMP_PORT, DEFAULT_VHOST, TTL_GRACE_SECONDS, readStompOptions, stompConfigSchema,
+  DEFAULT_AMQP_PORT, DEFAULT_STOMP_PORT, DEFAULT_VHOST, STOMP_CONFIG_SCHEMAS, TTL_GRACE_SECONDS, readStompOptions, stompConfigSchema,
   type StompFlavor, type StompOptions,
 } from './options.js';
 export { StompSession, type StompSessionCallbacks, type StompSessionOptions } from './session.js';
@@ -26,7 +26,7 @@ export { StompSession, type StompSessionCallbacks, type StompSessionOptions } fr
 /** Builds the `activemq` or `rabbitmq` connector from a connector context. */
 export function createStompConnector(flavor: StompFlavor, context: ConnectorContext): StompConnector {
   const { options, problems, warnings } = readStompOptions(context.config, flavor);
-  const dialect = flavor === 'activemq' ? new ActiveMqDialect() : new RabbitMqDialect(options, context.logger.child({ connector: flavor }));
+  const dialect = flavor === 'activemq' ? new ActiveMqDialect() : new RabbitMqDialect(options, context.logger.child({ connector: flavor }), context.role ?? 'daemon');
   return new StompConnector({
     identity: context.identity,
     options,
@@ -40,7 +40,7 @@ export function createStompConnector(flavor: StompFlavor, context: ConnectorCont
   });
 }
 
-registerConfigSchema(stompConfigSchema('activemq'));
-registerConfigSchema(stompConfigSchema('rabbitmq'));
+registerConfigSchema(STOMP_CONFIG_SCHEMAS.activemq);
+registerConfigSchema(STOMP_CONFIG_SCHEMAS.rabbitmq);
 registerConnector('activemq', (context) => createStompConnector('activemq', context));
 registerConnector('rabbitmq', (context) => createStompConnector('rabbitmq', context));

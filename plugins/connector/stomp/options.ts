@@ -38,12 +38,18 @@ export function stompConfigSchema(flavor: StompFlavor): ConfigSchema {
     };
     keys.declare_exchanges = {
       type: 'boolean', default: true,
-      doc: 'Declare <collective>_broadcast (topic) and <collective>_directed (direct) through AMQP when missing (STOMP cannot).',
+      doc: 'Daemons declare <collective>_broadcast (topic) and <collective>_directed (direct) through AMQP when missing (STOMP cannot); clients never do.',
     };
     keys.amqp_port = { type: 'integer', default: DEFAULT_AMQP_PORT, min: 1, max: 65535, doc: 'AMQP port of the pool hosts, used to declare exchanges.' };
   }
   return { namespace: flavor, keys };
 }
+
+/** The registered schemas of both flavors (one object each, so registering them twice is harmless). */
+export const STOMP_CONFIG_SCHEMAS: Readonly<Record<StompFlavor, ConfigSchema>> = Object.freeze({
+  activemq: stompConfigSchema('activemq'),
+  rabbitmq: stompConfigSchema('rabbitmq'),
+});
 
 /** Reads `plugin.<flavor>.*`; never throws, returns every problem and warning. */
 export function readStompOptions(config: ConfigView, flavor: StompFlavor): { options: StompOptions; problems: string[]; warnings: string[] } {

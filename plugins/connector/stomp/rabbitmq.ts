@@ -3,10 +3,13 @@
  * `/exchange/<collective>_broadcast/<agent>`, directed on `/exchange/<collective>_directed/<node>`,
  * replies on `/temp-queue/mcollective_reply_<collective>_<seq>` (or, with `use_reply_exchange`,
  * `/exchange/mcollective_reply/<identity>_<pid>_<seq>`), TTL as a relative `expiration`.
- * STOMP cannot declare exchanges, so the collective's exchanges are declared through AMQP (amqplib).
+ * STOMP cannot declare exchanges, so a daemon declares the collective's exchanges through AMQP (amqplib, loaded
+ * only then); a client never does (it only publishes to them and receives on its reply queue), so a tsco run opens
+ * no side connection.
  */
-import { connect as amqpConnect, type ChannelModel } from 'amqplib';
+import type { ChannelModel } from 'amqplib';
 import { ConnectionError } from '../../../src/errors.js';
+import type { ConnectorRole } from '../../../src/inter/connector.js';
 import type { Logger } from '../../../src/inter/logger.js';
 import type { PoolHost } from '../pool/options.js';
 import { describeHost } from '../pool/failover.js';
@@ -33,6 +36,8 @@ export class RabbitMqDialect implements StompDialect {
   constructor(
     private readonly options: Pick<StompOptions, 'useReplyExchange' | 'declareExchanges' | 'amqpPort' | 'vhost' | 'connectTimeoutMs'>,
     private readonly logger: Logger,
+    /** Who the connector serves: only a daemon declares exchanges. */
+    private readonly role: ConnectorRole = 'daemon',
   ) {}
 
   broadcastSubscription(collective: string, agent: string): SubscribeTarget {
@@ -83,9 +88,9 @@ export class RabbitMqDialect implements StompDialect {
     return parseEpochMs(headers.mc_expires);
   }
 
-  /** Declares the collective's exchanges (and the reply exchange) on `host` through AMQP when missing. */
+  /** A daemon declares the collective's exchanges (and the reply exchange) on `host` through AMQP when missing; a client does nothing. */
   prepareCollective(host: PoolHost, collective: string): Promise<void> {
-    if (!this.options.declareExchanges) return Promise.resolve();
+    if (!this.options.declareExchanges || this.role === 'client') return Promise.resolve();
     const exchanges = collectiveExchanges(collective);
     if (this.options.useReplyExchange) exchanges.push({ name: REPLY_EXCHANGE, type: 'direct' });
     const key = `${host.host}:${this.options.amqpPort}/${this.options.vhost}/${collective}`;
@@ -103,10 +108,19 @@ export class RabbitMqDialect implements StompDialect {
     this.prepared.clear();
   }
 
+  refusedDestination(destination: string, error: Error): string | undefined {
+    const exchange = /^\/exchange\/([^/]+)\//.exec(destination)?.[1];
+    if (exchange === undefined || !error.message.includes(`no exchange '${exchange}'`)) return undefined;
+    const collective = /^(.*)_(broadcast|directed)$/.exec(exchange)?.[1];
+    return `the broker has no exchange ${exchange}: ${collective === undefined ? 'nothing declared it' : `no daemon of collective ${collective} has connected to it yet`}` +
+      ` (daemons declare the exchanges${this.role === 'client' ? '; clients do not' : ''}; plugin.rabbitmq.declare_exchanges)`;
+  }
+
   private async declare(host: PoolHost, exchanges: Array<{ name: string; type: 'topic' | 'direct' }>): Promise<void> {
     const where = `${host.ssl ? 'amqps' : 'amqp'}://${host.host}:${this.options.amqpPort}${this.options.vhost === '/' ? '/' : `/${this.options.vhost}`}`;
     let model: ChannelModel | undefined;
     try {
+      const { connect: amqpConnect } = await import('amqplib');
       model = await amqpConnect(
         {
           protocol: host.ssl ? 'amqps' : 'amqp',

@@ -23,15 +23,8 @@ export interface Streams {
   readStdin?: (maxBytes: number) => Promise<string>;
 }
 
-/** The real process streams. */
-export const processStreams: Streams = {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
-  errIsTty: Boolean(process.stderr.isTTY),
-  color: colorWanted(Boolean(process.stdout.isTTY)),
-  ...(process.stderr.columns ? { columns: process.stderr.columns } : {}),
-  readStdin: async (maxBytes) => (await readBounded(process.stdin, maxBytes, 'too large for a node list')).toString('utf8'),
-};
+/** The process's streams (defined in process-streams.ts, which tsco's entry point loads without the client library). */
+export { processStreams } from './process-streams.js';
 
 /** The palette for `streams`' standard output. */
 export function outputPalette(streams: Streams): Palette {

@@ -50,12 +50,23 @@ export class AgentDescriptions {
     return this.localDescriptions;
   }
 
-  /** The description of `agent` from the local agents or the cache, without the network. */
+  /**
+   * The description of `agent` from the local agents (only those named after it are loaded: `<agent>.js`,
+   * `<agent>.mjs`, `<agent>/`, `<agent>.json`) or the cache, without the network.
+   */
   async find(agent: string): Promise<FoundDescription | undefined> {
-    const local = (await this.local()).get(agent);
+    const local = this.localDescriptions ? (await this.localDescriptions).get(agent) : await this.localNamed(agent);
     if (local) return { ddl: local, source: 'local' };
     const cached = this.options.cache?.get(agent);
     return cached ? { ddl: cached, source: 'cache' } : undefined;
+  }
+
+  /** The local description of `agent`, loading only the agents named after it. */
+  private async localNamed(agent: string): Promise<AgentDdl | undefined> {
+    checkName('agent', 'agent', agent);
+    const dirs = agentDirectories(this.options.libdirs, ...(this.options.builtinDir ? [this.options.builtinDir] : []));
+    const loaded = await loadAgents(dirs, this.options.logger, { only: agent });
+    return loaded.agents.get(agent)?.ddl ?? loaded.descriptions.get(agent);
   }
 
   /** Every known description, local ones first (a local agent hides a cached one of the same name). */

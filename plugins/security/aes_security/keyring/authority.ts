@@ -123,5 +123,11 @@ function parseCa(text: string, path: string): CaCertificate {
     throw new KeyFileError(`${path}: not a PEM X.509 certificate (${(error as Error).message})`, { cause: error });
   }
   if (!certificate.ca) throw new KeyFileError(`${path}: certificate is not a CA (basicConstraints CA:FALSE)`);
-  return { certificate, publicKey: certificate.publicKey, subject: caSubjectOf(text) };
+  let subject: string | undefined;
+  return {
+    certificate,
+    publicKey: certificate.publicKey,
+    // Only a CRL check needs it, and computing it loads @peculiar/x509: never on a node without ca_crl.
+    get subject() { return (subject ??= caSubjectOf(text)); },
+  };
 }
