@@ -17,7 +17,7 @@ import { formatReply, formatSummary } from '../src/cli/tsco/output.js';
 import { configFromObject } from '../src/config/index.js';
 import { startDaemon, type DaemonHandle } from '../src/daemon/index.js';
 import { generateKeyPairFiles, publicKeyInfo } from '../src/keys/index.js';
-import { RegistrationStore } from '../src/registration/index.js';
+import { RecordFiles } from '../src/registration/index.js';
 import { CapturingLogger } from '../src/util/log.js';
 
 const BROKER = 'demo';
@@ -105,12 +105,12 @@ async function main(): Promise<void> {
     say(`   classes: ${(data['classes'] as string[] | undefined)?.join(', ') ?? ''}`);
 
     step(7, 'The registration store on node1: every server registers each second, signed with its own key');
-    const store = RegistrationStore.open(storeDir);
+    const store = RecordFiles.open(storeDir);
     for (let waited = 0; store.list().length < SERVERS.length && waited < 5000; waited += 100) await sleep(100);
     for (const record of store.list()) {
       say(`   ${record.identity.padEnd(6)} signed by ${record.signer.padEnd(11)} (${record.senderProof}) last seen ${new Date(record.lastSeen).toISOString()}  agents ${record.agents.join(', ')}`);
     }
-    say('   `tsco discover --dm registration` answers from this store without asking the network.');
+    say('   `tsco discover --dm registration` asks the registration_query agent of node1 for the nodes in this store.');
 
     step(8, 'Cleaning up: stopping the client and the servers, removing the temporary folder');
   } finally {

@@ -3,8 +3,8 @@
  * discovery queries (sqlite, postgresql, directory; the contract is src/inter/registration.ts), and the import
  * from the directory format.
  */
-export { RegistrationStore } from './store.js';
-export type { NodeRecord, RegistrationUpdate } from './store.js';
+export { RecordFiles } from './record-files.js';
+export type { NodeRecord, RecordFileUpdate } from './record-files.js';
 export { RegistrationPublisher, registrationBody, MAX_ATTEMPTS, MAX_ACK_WAIT_MS } from './publisher.js';
 export { Acknowledgements } from './acknowledgements.js';
 export type { AttemptOutcome, AcknowledgementOptions } from './acknowledgements.js';

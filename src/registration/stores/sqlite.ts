@@ -1,19 +1,25 @@
 /**
  * The `sqlite` registration backend (the default): one embedded database file (better-sqlite3, WAL mode), tables
  * for nodes, facts (name, value and the numeric reading of the value), agents, classes and collectives, each
- * indexed by name, so filters run as indexed queries. A re-registration rewrites only what changed.
+ * indexed by name, so filters run as indexed queries. A re-registration rewrites only what changed; registrations
+ * arriving together are written in one transaction (group-commit.ts), which shares the index pages they dirty.
  */
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { FilterSyntaxError, InvalidArgumentError, RegistrationStoreError } from '../../errors.js';
-import type { RegisteredNode, RegistrationQuery, RegistrationStore, RegistrationUpdate, StaleAge } from '../../inter/registration.js';
+import type {
+  RegisteredIdentity, RegisteredNode, RegistrationPage, RegistrationPageRequest, RegistrationQuery, RegistrationStore, RegistrationUpdate, StaleAge,
+} from '../../inter/registration.js';
 import { planQuery } from '../query/plan.js';
 import { buildWhere, type RowSource, type SqlDialect } from '../query/sql.js';
-import { checkIdentity, factNumber, factsObject, normalizeUpdate, recordOf, staleCutoff, type NormalizedUpdate } from './record.js';
+import { GroupCommit } from './group-commit.js';
+import { checkIdentity, checkPage, factNumber, factsObject, normalizeUpdate, pageOf, recordOf, staleCutoff, type NormalizedUpdate } from './record.js';
 
 /** The schema version this code writes (PRAGMA user_version). */
 const SCHEMA_VERSION = 1;
+/** The most registrations one transaction writes. */
+const MAX_BATCH = 256;
 const LISTS = ['agents', 'classes', 'collectives'] as const;
 type ListTable = (typeof LISTS)[number];
 
@@ -75,6 +81,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
   readonly backend = 'sqlite';
   private readonly statements;
   private readonly rows: RowSource;
+  private readonly writes: GroupCommit;
 
   private constructor(private readonly db: Database.Database, readonly location: string, private readonly dialect: SqlDialect) {
     const prepare = (sql: string): Database.Statement => db.prepare(sql);
@@ -110,6 +117,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
       memberNames: async (set) => s.memberNames[set].all() as string[],
       identities: async () => s.identities.all() as Array<{ id: number; identity: string }>,
     };
+    this.writes = new GroupCommit((updates) => this.db.transaction(() => updates.map((update) => this.write(update)))(), { maxBatch: MAX_BATCH, repeatsAllowed: true });
   }
 
   /** Opens (creating when missing) the database at `options.path`. Throws RegistrationStoreError. */
@@ -154,10 +162,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
   }
 
   record(update: RegistrationUpdate): Promise<RegisteredNode> {
-    return this.run('record a registration', () => {
-      const normalized = normalizeUpdate(update);
-      return this.db.transaction(() => this.write(normalized))();
-    });
+    return this.run('record a registration', () => this.writes.submit(normalizeUpdate(update)));
   }
 
   private write(update: NormalizedUpdate): RegisteredNode {
@@ -218,6 +223,18 @@ export class SqliteRegistrationStore implements RegistrationStore {
     return this.run('query nodes', async () => (await this.select('n.identity', query, ' ORDER BY n.identity')).pluck().all() as string[]);
   }
 
+  find(query: RegistrationQuery = {}, page?: RegistrationPageRequest): Promise<RegistrationPage> {
+    return this.run('find nodes', async () => {
+      const { after, limit } = checkPage(page);
+      const { scope, condition } = planQuery(query);
+      const where = await buildWhere(scope, condition, this.dialect, this.rows);
+      const from = after === undefined ? '' : ' AND n.identity > ?';
+      const rows = this.db.prepare(`SELECT n.identity, n.signer, n.sender_proof AS senderProof, n.last_seen AS lastSeen FROM nodes n WHERE ${where.sql}${from} ORDER BY n.identity LIMIT ?`)
+        .all(...where.params, ...(after === undefined ? [] : [after]), limit + 1) as RegisteredIdentity[];
+      return pageOf(rows, limit);
+    });
+  }
+
   count(query: RegistrationQuery = {}): Promise<number> {
     return this.run('count nodes', async () => (await this.select('count(*)', query, '')).pluck().get() as number);
   }
@@ -256,6 +273,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
   }
 
   async close(): Promise<void> {
+    await this.writes.idle();
     if (!this.db.open) return;
     try {
       this.db.pragma('optimize');
