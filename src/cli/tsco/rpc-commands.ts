@@ -7,13 +7,13 @@ import { Option, type Command } from 'commander';
 import type { ActionDdl } from '../../agent/ddl.js';
 import { computeAggregates } from '../../client/ddl/aggregate.js';
 import {
-  ExitCode, FlatFileDiscoverer, RegistrationDiscoverer, connectClient, exitCodeFor,
-  type ClientSession, type Discoverer, type RpcCallOptions, type RpcReply, type RpcStats,
+  ExitCode, FlatFileDiscoverer, RegistrationDiscoverer, RegistrationQueryDiscoverer, connectClient, exitCodeFor, registrationLabel,
+  type ClientSession, type Discoverer, type RegistrationAwareDiscoverer, type RpcCallOptions, type RpcReply, type RpcStats,
 } from '../../client/index.js';
-import { InvalidArgumentError } from '../../errors.js';
+import { ConfigError, InvalidArgumentError } from '../../errors.js';
 import type { ConfigView } from '../../inter/config.js';
 import { readClientSettings } from '../../client/settings.js';
-import { RegistrationStore } from '../../registration/store.js';
+import { registrationAges, storeConfigured } from '../../registration/settings.js';
 import { loadClientConfig, type GlobalOptions } from './context.js';
 import { describeForCall, descriptionsFor } from './descriptions.js';
 import { convertInputs } from './inputs.js';
@@ -43,10 +43,12 @@ async function withClient(
 }
 
 /**
- * The discoverer the options and configuration ask for: `--nodes FILE` (flatfile), `--dm registration`
- * (the store in plugin.registration.store_dir, nodes active within 3 registerinterval), or broadcast (`mc`).
+ * The discoverer the options and configuration ask for: `--nodes FILE` (flatfile), `--dm registration`, or
+ * broadcast (`mc`). `--dm registration` reads the store the configuration names (plugin.registration.store,
+ * store_dir, sqlite.path or postgresql.url: the fast path), else asks the collectors over the network
+ * (`registration_query#find` through `session`'s client).
  */
-export function discovererFor(options: CommonOptions, config: ConfigView): Discoverer | undefined {
+export function discovererFor(options: CommonOptions, config: ConfigView, session?: Pick<ClientSession, 'client' | 'logger'>): Discoverer | undefined {
   const method = options.dm ?? (options.nodes ? 'flatfile' : config.raw('default_discovery_method') ?? 'mc');
   switch (method) {
     case 'mc':
@@ -56,11 +58,18 @@ export function discovererFor(options: CommonOptions, config: ConfigView): Disco
       if (!options.nodes) throw new InvalidArgumentError('--dm flatfile: give the node list with --nodes FILE');
       return new FlatFileDiscoverer(options.nodes);
     case 'registration': {
-      const dir = config.raw('plugin.registration.store_dir');
-      if (!dir) throw new InvalidArgumentError(`--dm registration: plugin.registration.store_dir is not set in ${config.source}`);
-      const interval = Number(config.raw('registerinterval') ?? 0);
-      if (!(interval > 0)) throw new InvalidArgumentError(`--dm registration: registerinterval must be > 0 in ${config.source} to tell active nodes from stale ones`);
-      return new RegistrationDiscoverer(RegistrationStore.open(dir), { interval });
+      if (storeConfigured(config)) {
+        const problems: string[] = [];
+        const { staleAfterSeconds } = registrationAges(config, problems);
+        if (problems.length > 0) throw new ConfigError(problems);
+        // The store's client library (better-sqlite3, pg) loads only when this path is taken.
+        const open = async () => (await import('../../registration/stores/index.js')).openConfiguredRegistrationStore(config, {
+          onError: (error) => session?.logger.warn({ err: error }, `registration store connection: ${error.message}`),
+        });
+        return new RegistrationDiscoverer(open, { staleAfterSeconds });
+      }
+      if (!session) throw new InvalidArgumentError('--dm registration: discovery over the network needs a connected client');
+      return new RegistrationQueryDiscoverer(session.client, { logger: session.logger });
     }
     default:
       throw new InvalidArgumentError(`discovery method ${JSON.stringify(method)}: expected mc, flatfile or registration`);
@@ -98,15 +107,25 @@ export async function pingCommand(options: CommonOptions, globals: GlobalOptions
 /** `tsco discover`: the identities matching the filters, one per line. */
 export async function discoverCommand(options: CommonOptions, globals: GlobalOptions, streams: Streams): Promise<number> {
   const call = callOptionsFromOptions(options);
-  return withClient(globals, streams, options, async ({ client }, config) => {
-    const discoverer = discovererFor(options, config);
+  return withClient(globals, streams, options, async (session, config) => {
+    const discoverer = discovererFor(options, config, session);
     const started = Date.now();
-    const nodes = await client.discover({ ...call, ...(discoverer ? { discoverer } : {}) });
+    const nodes = await session.client.discover({ ...call, ...(discoverer ? { discoverer } : {}) });
     const discoveryMs = Date.now() - started;
+    // Registration discovery knows how each name was proved: names only a shared key (or an unproven collector)
+    // vouches for are marked.
+    const registrations = (discoverer as Partial<RegistrationAwareDiscoverer> | undefined)?.registrations;
     if (options.json) {
-      streams.out(`${JSON.stringify({ nodes, stats: { discovered: nodes.length, discoveryMs } }, null, 2)}\n`);
+      const unauthenticated = registrations && nodes.flatMap((node) => {
+        const registration = registrations.get(node);
+        return registration && !registration.authenticated ? [registration] : [];
+      });
+      streams.out(`${JSON.stringify({ nodes, ...(unauthenticated ? { unauthenticated } : {}), stats: { discovered: nodes.length, discoveryMs } }, null, 2)}\n`);
     } else {
-      for (const node of nodes) streams.out(`${node}\n`);
+      for (const node of nodes) {
+        const label = registrationLabel(registrations?.get(node));
+        streams.out(label ? `${node} ${label}\n` : `${node}\n`);
+      }
       if (options.verbose) streams.err(`\nDiscovered ${nodes.length} node(s) in ${discoveryMs} ms\n`);
     }
     return nodes.length > 0 ? ExitCode.OK : ExitCode.NothingDiscovered;
@@ -120,7 +139,7 @@ export async function discoverCommand(options: CommonOptions, globals: GlobalOpt
 export async function rpcCommand(agent: string, action: string, inputs: string[], options: RpcOptions, globals: GlobalOptions, streams: Streams): Promise<number> {
   const call = callOptionsFromOptions(options);
   return withClient(globals, streams, options, async ({ client, settings, logger }, config) => {
-    const discoverer = discovererFor(options, config);
+    const discoverer = discovererFor(options, config, { client, logger });
     const target = { ...call, ...(discoverer ? { discoverer } : {}) };
     const ddl = await describeForCall(descriptionsFor(settings, logger, streams), client, agent, target, streams);
     const { data } = convertInputs(inputs, ddl, action);
