@@ -242,6 +242,19 @@ describe('registration', () => {
     assert.deepEqual([record.signer, record.senderProof], ['cert=fleet', 'shared']);
     await fleet.stop();
   });
+
+  test('tsco discover --dm registration marks a name only a shared key registered, in text and in --json', async () => {
+    const cfg = join(dir, 'client.cfg');
+    const tsco = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => new Promise((resolve) => {
+      execFile(process.execPath, [join(import.meta.dirname, '../../src/cli/tsco.js'), '--config', cfg, 'discover', '--dm', 'registration', '-T', 'ops', ...args],
+        { timeout: 30_000 }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }));
+    });
+    const text = await tsco('-I', '/^(node7|web1)$/');
+    assert.deepEqual(text, { code: 0, stdout: 'node7 [unauthenticated name: registered with shared key cert=fleet]\nweb1\n', stderr: '' });
+    const json = JSON.parse((await tsco('-I', '/^(node7|web1)$/', '--json')).stdout) as { nodes: string[]; unauthenticated: unknown[] };
+    assert.deepEqual(json.nodes, ['node7', 'web1'], 'the names stay plain in the list');
+    assert.deepEqual(json.unauthenticated, [{ identity: 'node7', signer: 'cert=fleet', senderProof: 'shared', authenticated: false }]);
+  });
 });
 
 describe('RecordFiles', () => {
