@@ -129,8 +129,9 @@ interface CollectorAnswer {
 
 /**
  * Discovery over the network: asks every collector (the daemons hosting `registration_query`) for the nodes that
- * match, through `registration_query#find`, and takes the union of their answers. Fails with RpcError when no
- * collector answered, or every one refused (their reasons are listed); a collector failing while another answered
+ * match, through `registration_query#find`, and takes the union of their complete answers. Each page is checked
+ * (valid names, sorted, after the previous page). Fails with RpcError when no collector answered completely (the
+ * reasons are listed) or more than MAX_REGISTRATION_NODES nodes match; a collector failing while another answered
  * is logged and left out.
  */
 export class RegistrationQueryDiscoverer implements RegistrationAwareDiscoverer {
@@ -156,22 +157,26 @@ export class RegistrationQueryDiscoverer implements RegistrationAwareDiscoverer 
     const found = new Map<string, DiscoveredRegistration>();
     let answered = 0;
     for (const reply of first.items) {
+      // A collector's pages count only once it answered to the end: a collector failing half-way is left out whole.
+      const pages: CollectorAnswer[] = [];
+      let held = 0;
       let answer = this.read(reply, undefined);
-      try {
-        while (typeof answer !== 'string') {
-          this.add(found, answer);
-          if (!answer.more) break;
-          const after = answer.nodes.at(-1)!.identity;
-          const next = await this.client.call(REGISTRATION_QUERY_AGENT, 'find', data(after), { ...timing, nodes: [reply.sender] });
-          const again = next.items.find((item) => item.sender === reply.sender && item.signer === reply.signer);
-          answer = again ? this.read(again, after) : 'no answer to the next page';
-        }
-      } catch (error) {
-        if (error instanceof RpcError) throw error;
-        answer = (error as Error).message;
+      while (typeof answer !== 'string') {
+        pages.push(answer);
+        held += answer.nodes.length;
+        if (found.size + held > MAX_REGISTRATION_NODES) throw tooMany('the collectors\' answers');
+        if (!answer.more) break;
+        const after = answer.nodes.at(-1)!.identity;
+        const next = await this.client.call(REGISTRATION_QUERY_AGENT, 'find', data(after), { ...timing, nodes: [reply.sender] });
+        const again = next.items.find((item) => item.sender === reply.sender && item.signer === reply.signer);
+        answer = again ? this.read(again, after) : 'no answer to the next page';
       }
-      if (typeof answer === 'string') problems.push(`${reply.sender}: ${answer}`);
-      else answered++;
+      if (typeof answer === 'string') {
+        problems.push(`${reply.sender}: ${answer}`);
+        continue;
+      }
+      for (const page of pages) this.add(found, page);
+      answered++;
     }
     if (answered === 0) {
       if (problems.length === 0) {
@@ -215,6 +220,5 @@ export class RegistrationQueryDiscoverer implements RegistrationAwareDiscoverer 
       const known = found.get(node.identity);
       if (!known || (!known.authenticated && registration.authenticated)) found.set(node.identity, registration);
     }
-    if (found.size > MAX_REGISTRATION_NODES) throw tooMany('the collectors\' answers');
   }
 }

@@ -136,6 +136,48 @@ forEachBackend('registration store', (backend) => {
     await assert.rejects(store.query({ seenSince: Number.NaN }), isFilterError);
   });
 
+  test('find pages through the selected nodes, sorted, each with its signer, proof and last-seen time', async () => {
+    const proofs = ['certificate', 'shared', 'key-name', 'mapping', 'unknown'];
+    for (const [index, proof] of proofs.entries()) {
+      await store.record(update(`page${index}`, { collectives: ['paged'], senderProof: proof, signer: index === 1 ? 'cert=fleet' : `cert=page${index}`, time: T0 + index }));
+    }
+    const query = { collective: 'paged' };
+    const first = await store.find(query, { limit: 2 });
+    assert.deepEqual(first, {
+      nodes: [
+        { identity: 'page0', signer: 'cert=page0', senderProof: 'certificate', lastSeen: T0 },
+        { identity: 'page1', signer: 'cert=fleet', senderProof: 'shared', lastSeen: T0 + 1 },
+      ],
+      more: true,
+    });
+    const second = await store.find(query, { after: 'page1', limit: 2 });
+    assert.deepEqual([second.nodes.map((n) => n.identity), second.more], [['page2', 'page3'], true]);
+    const last = await store.find(query, { after: 'page3', limit: 2 });
+    assert.deepEqual([last.nodes.map((n) => n.identity), last.more], [['page4'], false]);
+    assert.deepEqual((await store.find(query)).nodes.map((n) => n.identity), await store.query(query));
+    assert.deepEqual((await store.find({ ...query, seenSince: T0 + 3, filter: { identity: ['/^page/'] } }, { limit: 5 })).nodes.map((n) => n.identity), ['page3', 'page4']);
+    for (const page of [{ limit: 0 }, { limit: 10_001 }, { limit: 1.5 }, { limit: 2, after: '../x' }]) {
+      await assert.rejects(store.find(query, page), isInvalid, JSON.stringify(page));
+    }
+  });
+
+  test('registrations arriving together are each recorded in order; a refused one fails alone', async () => {
+    const results = await Promise.allSettled([
+      store.record(update('together', { facts: { step: '1' }, time: T0 + 1 })),
+      store.record(update('together', { facts: { step: '2' }, time: T0 + 2 })),
+      store.record(update('together-bad', { agents: ['Not An Agent'] })),
+      store.record(update('together-other', { time: T0 + 3 })),
+      store.record(update('together', { facts: { step: '3' }, time: T0 + 4 })),
+    ]);
+    assert.deepEqual(results.map((result) => result.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    assert.ok(isInvalid((results[2] as PromiseRejectedResult).reason));
+    const together = await store.get('together');
+    assert.deepEqual([together!.registrations, together!.lastSeen, together!.facts['step']], [3, T0 + 4, '3']);
+    assert.deepEqual((results[4] as PromiseFulfilledResult<unknown>).value, together);
+    assert.equal((await store.get('together-other'))!.lastSeen, T0 + 3);
+    assert.equal(await store.get('together-bad'), undefined);
+  });
+
   test('malformed filters are refused with FilterSyntaxError, including patterns only a backtracking engine accepts', async () => {
     for (const filter of [
       { fact: [{ fact: 'os', operator: '=~', value: '/(/' }] },
