@@ -1,7 +1,7 @@
 /**
  * The statement the postgresql backend records registrations with: a batch of nodes (group commit) in one
  * statement and one round trip. Each node is upserted (in identity order, so collectors sharing the store lock
- * nodes in the same order); only facts and names that changed are written, and a row that did not change is
+ * nodes in the same order); only facts and names that changed are written, and a fact that did not change is
  * neither rewritten nor locked (a lock alone would dirty its page).
  */
 import type { RegisteredNode } from '../../inter/registration.js';
@@ -16,16 +16,24 @@ const LIST_PARAMS: Record<(typeof LISTS)[number], number> = { agents: 12, classe
  * The statement: $1..$7 one entry per node (identity, collective, signer, proof, lastSeen, and firstSeen and
  * count of a node not yet known), $8..$11 one entry per fact (the node's 1-based position in the batch, name,
  * value, number), then position and name for agents, classes and collectives.
+ *
+ * Its plan is made once per connection (generic plans), possibly while the tables are still empty, so it is
+ * written to have one sensible plan whatever the statistics say: node ids are looked up by position in an array
+ * (no join between the batch's rows), the batch's existing rows are read once through `node_id = ANY(ids)` (the
+ * primary key, never a scan of a table), and both what changed and what a node no longer has are found by
+ * hashed `NOT IN` lookups between those rows and the batch's.
  */
 export function recordBatchStatement(schema: string): string {
   const t = (name: string): string => `"${schema}".${name}`;
+  const ids = '(SELECT ids FROM idmap)';
+  // A scalar: `= ANY(ids)` would otherwise read the subquery as a set of rows.
+  const idArray = `${ids}::bigint[]`;
   const lists = LISTS.map((table) => {
     const ord = LIST_PARAMS[table];
-    return `${table}_rows AS (SELECT ids.id AS node_id, v.name FROM unnest($${ord}::int[], $${ord + 1}::text[]) AS v(ord, name) JOIN ids USING (ord)),
-    gone_${table} AS (DELETE FROM ${t(table)} x USING ids WHERE x.node_id = ids.id
-      AND NOT EXISTS (SELECT 1 FROM ${table}_rows r WHERE r.node_id = x.node_id AND r.name = x.name)),
-    new_${table} AS (INSERT INTO ${t(table)} (node_id, name) SELECT r.node_id, r.name FROM ${table}_rows r
-      WHERE NOT EXISTS (SELECT 1 FROM ${t(table)} o WHERE o.node_id = r.node_id AND o.name = r.name) ON CONFLICT DO NOTHING)`;
+    return `${table}_rows AS (SELECT ${ids}[v.ord] AS node_id, v.name FROM unnest($${ord}::int[], $${ord + 1}::text[]) AS v(ord, name)),
+    gone_${table} AS (DELETE FROM ${t(table)} x WHERE x.node_id = ANY(${idArray}) AND (x.node_id, x.name) NOT IN (SELECT node_id, name FROM ${table}_rows)),
+    new_${table} AS (INSERT INTO ${t(table)} (node_id, name) SELECT node_id, name FROM ${table}_rows
+      WHERE (node_id, name) NOT IN (SELECT node_id, name FROM ${t(table)} WHERE node_id = ANY(${idArray})) ON CONFLICT DO NOTHING)`;
   });
   return `WITH input AS (
       SELECT i.identity, i.collective, i.signer, i.sender_proof, i.last_seen, i.first_seen, i.registrations, i.ord::int AS ord
@@ -37,14 +45,12 @@ export function recordBatchStatement(schema: string): string {
       ON CONFLICT (identity) DO UPDATE SET collective = EXCLUDED.collective, signer = EXCLUDED.signer,
         sender_proof = EXCLUDED.sender_proof, last_seen = EXCLUDED.last_seen, registrations = n.registrations + 1
       RETURNING id, identity, first_seen, registrations),
-    ids AS (SELECT node.id, input.ord FROM node JOIN input USING (identity)),
-    fact_rows AS (SELECT ids.id AS node_id, v.name, v.value, v.num
-      FROM unnest($8::int[], $9::text[], $10::text[], $11::float8[]) AS v(ord, name, value, num) JOIN ids USING (ord)),
-    gone_facts AS (DELETE FROM ${t('facts')} f USING ids WHERE f.node_id = ids.id
-      AND NOT EXISTS (SELECT 1 FROM fact_rows r WHERE r.node_id = f.node_id AND r.name = f.name)),
+    idmap AS (SELECT array_agg(node.id ORDER BY input.ord) AS ids FROM node JOIN input USING (identity)),
+    fact_rows AS (SELECT ${ids}[v.ord] AS node_id, v.name, v.value, v.num FROM unnest($8::int[], $9::text[], $10::text[], $11::float8[]) AS v(ord, name, value, num)),
+    gone_facts AS (DELETE FROM ${t('facts')} f WHERE f.node_id = ANY(${idArray}) AND (f.node_id, f.name) NOT IN (SELECT node_id, name FROM fact_rows)),
     new_facts AS (
       INSERT INTO ${t('facts')} AS f (node_id, name, value, num) SELECT r.node_id, r.name, r.value, r.num FROM fact_rows r
-      WHERE NOT EXISTS (SELECT 1 FROM ${t('facts')} o WHERE o.node_id = r.node_id AND o.name = r.name AND o.value = r.value)
+      WHERE (r.node_id, r.name, r.value) NOT IN (SELECT node_id, name, value FROM ${t('facts')} WHERE node_id = ANY(${idArray}))
       ON CONFLICT (node_id, name) DO UPDATE SET value = EXCLUDED.value, num = EXCLUDED.num WHERE f.value IS DISTINCT FROM EXCLUDED.value),
     ${lists.join(',\n    ')}
     SELECT identity, first_seen, registrations FROM node`;

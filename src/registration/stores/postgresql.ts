@@ -34,6 +34,8 @@ const SKIP_SCAN_LIMIT = 1000;
 const LISTS = ['agents', 'classes', 'collectives'] as const;
 /** The most registrations one statement writes. */
 const MAX_BATCH = 256;
+/** Batches written at once, on connections of their own (the server works on them in parallel). */
+const WRITE_CONCURRENCY = 2;
 
 /** Options of the postgresql backend. */
 export interface PostgresStoreOptions {
@@ -110,7 +112,7 @@ export class PostgresRegistrationStore implements RegistrationStore {
     this.writes = new GroupCommit(async (updates) => {
       const result = await this.sql(this.recordSql, recordBatchParams(updates), 'record');
       return recordBatchResult(updates, result.rows);
-    }, { maxBatch: MAX_BATCH, repeatsAllowed: false });
+    }, { maxBatch: MAX_BATCH, repeatsAllowed: false, concurrency: WRITE_CONCURRENCY });
     // Prepared statements are per connection and named: the name must differ between schemas.
     this.statementPrefix = `tsco_registration_${createHash('sha256').update(schema).digest('hex').slice(0, 12)}`;
   }
