@@ -24,7 +24,7 @@ export const registrationConfigSchema: ConfigSchema = {
     'postgresql.schema': { type: 'string', default: DEFAULT_POSTGRESQL_SCHEMA, doc: 'The PostgreSQL schema holding the tables of store = postgresql; created when missing.' },
     activate_agent: {
       type: 'boolean',
-      doc: 'Whether this daemon collects registrations: 1 hosts the registration and registration_query agents (with the default sqlite store); unset, a daemon collects only when it names a store (store, store_dir, sqlite.path or postgresql.url); 0 never.',
+      doc: 'Whether this daemon collects registrations: 1 hosts the registration and registration_query agents (with the default sqlite store); unset, a daemon collects only when it names a store (store, store_dir, sqlite.path or postgresql.url); 0 never hosts the registration agent (a store named keeps registration_query).',
     },
     stale_after: {
       type: 'integer', min: 1,
