@@ -1,7 +1,9 @@
 /** The registration store contract, run identically against every backend (sqlite, postgresql, directory). */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FilterSyntaxError, InvalidArgumentError } from '../../src/errors.js';
+import { existsSync } from 'node:fs';
+import { FilterSyntaxError, InvalidArgumentError, RegistrationStoreError } from '../../src/errors.js';
+import { openRegistrationStore } from '../../src/registration/stores/index.js';
 import type { RegistrationStore, RegistrationUpdate } from '../../src/inter/registration.js';
 import { REGISTRATION_LIMITS } from '../../src/registration/stores/record.js';
 import { fixture, forEachBackend, type BackendFixture } from './backends.js';
@@ -236,6 +238,24 @@ forEachBackend('registration store', (backend) => {
     await store.record(update('redos', { facts: { path: `${'a'.repeat(40)}!` } }));
     assert.deepEqual(await store.query({ filter: { fact: [{ fact: 'path', operator: '=~', value: '/^(a+)+$/' }] } }), []);
     assert.deepEqual(await store.query({ filter: { compound: ['path=~/^(a|aa)+!$/'] } }), ['redos']);
+  });
+
+  test('a reader opens an existing store only: a missing one is refused, and nothing is created', async () => {
+    const reader = await openRegistrationStore(place.settings, { existing: true });
+    try {
+      assert.deepEqual(await reader.query({ filter: { identity: ['alpha'] } }), ['alpha']);
+    } finally {
+      await reader.close();
+    }
+    const elsewhere = fixture(backend);
+    try {
+      await assert.rejects(openRegistrationStore(elsewhere.settings, { existing: true }), (error: unknown) => error instanceof RegistrationStoreError);
+      const settings = elsewhere.settings;
+      if (settings.backend === 'sqlite') assert.ok(!existsSync(settings.path));
+      if (settings.backend === 'directory') assert.ok(!existsSync(settings.dir));
+    } finally {
+      await elsewhere.cleanup();
+    }
   });
 
   test('the data survives closing and reopening the store', async () => {

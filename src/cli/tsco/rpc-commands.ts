@@ -64,7 +64,7 @@ export function discovererFor(options: CommonOptions, config: ConfigView, sessio
         if (problems.length > 0) throw new ConfigError(problems);
         // The store's client library (better-sqlite3, pg) loads only when this path is taken.
         const open = async () => (await import('../../registration/stores/index.js')).openConfiguredRegistrationStore(config, {
-          onError: (error) => session?.logger.warn({ err: error }, `registration store connection: ${error.message}`),
+          existing: true, onError: (error) => session?.logger.warn({ err: error }, `registration store connection: ${error.message}`),
         });
         return new RegistrationDiscoverer(open, { staleAfterSeconds });
       }

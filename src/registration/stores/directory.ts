@@ -3,6 +3,8 @@
  * the RegistrationStore interface (RecordFiles, src/registration/record-files.ts). Queries read every record and evaluate the filter with the daemon's own
  * matcher (src/filter/match.ts); fine for small setups, linear in the number of nodes.
  */
+import { existsSync } from 'node:fs';
+import { RegistrationStoreError } from '../../errors.js';
 import { compileFilter } from '../../filter/match.js';
 import type {
   RegisteredNode, RegistrationPage, RegistrationPageRequest, RegistrationQuery, RegistrationStore, RegistrationUpdate, StaleAge,
@@ -18,6 +20,8 @@ export interface DirectoryStoreOptions {
   dir: string;
   /** Hears about unreadable record files (they are skipped). */
   onCorrupt?: (path: string, error: Error) => void;
+  /** Refuse to create the directory: it must exist (a reader). */
+  existing?: boolean;
 }
 
 function withoutCallerid(record: NodeRecord): RegisteredNode {
@@ -36,6 +40,7 @@ export class DirectoryRegistrationStore implements RegistrationStore {
 
   /** Opens (creating) the directory; throws RegistrationStoreError. */
   static open(options: DirectoryStoreOptions): DirectoryRegistrationStore {
+    if (options.existing && !existsSync(options.dir)) throw new RegistrationStoreError(`cannot open the registration store ${options.dir}: there is no such directory`);
     return new DirectoryRegistrationStore(RecordFiles.open(options.dir, options.onCorrupt ? { onCorrupt: options.onCorrupt } : {}));
   }
 

@@ -45,6 +45,8 @@ export interface PostgresStoreOptions {
   schema: string;
   /** Hears errors of idle connections (the next query reports its own failure); ignored when omitted. */
   onError?: (error: Error) => void;
+  /** Create nothing: the schema and its tables must exist (a reader, which may lack the right to create them). */
+  existing?: boolean;
 }
 
 function ddl(schema: string): string[] {
@@ -162,7 +164,12 @@ export class PostgresRegistrationStore implements RegistrationStore {
       try {
         await client.query('BEGIN');
         await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tscollective registration ${schema}`]);
-        for (const statement of ddl(schema)) await client.query(statement);
+        if (options.existing) {
+          const found = await client.query('SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2', [schema, 'meta']);
+          if (found.rowCount === 0) throw new Error(`there is no registration store in schema ${schema}`);
+        } else {
+          for (const statement of ddl(schema)) await client.query(statement);
+        }
         const version = Number((await client.query(`SELECT value FROM "${schema}".meta WHERE key = 'version'`)).rows[0]?.value);
         if (version > SCHEMA_VERSION) throw new Error(`it was written by a newer tscollective (schema version ${version}, this one knows ${SCHEMA_VERSION})`);
         await client.query('COMMIT');

@@ -74,6 +74,8 @@ export interface SqliteStoreOptions {
    * or `predicate` (IN/AND/OR/NOT, PostgreSQL's form). Both select the same nodes; the tests run both.
    */
   combine?: 'set' | 'predicate';
+  /** Refuse to create the database: it must exist (a reader, such as the local `--dm registration` path). */
+  existing?: boolean;
 }
 
 /** The `sqlite` backend. Open it with openSqliteStore. */
@@ -126,8 +128,9 @@ export class SqliteRegistrationStore implements RegistrationStore {
     if (typeof path !== 'string' || path === '') throw new InvalidArgumentError('sqlite store: expected a database file path');
     let db: Database.Database | undefined;
     try {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       const created = !existsSync(path);
+      if (created && options.existing) throw new Error('there is no database at this path');
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       db = new Database(path, { timeout: 5000 });
       if (created) chmodSync(path, 0o600);
       const mode = db.pragma('journal_mode = WAL', { simple: true });
