@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import '../plugins/connector/memory/index.js';
 import '../plugins/security/aes_security/index.js';
 import { MemoryBroker } from '../plugins/connector/memory/index.js';
-import { connectClient, exitCodeFor, type ClientSession } from '../src/client/index.js';
+import { RegistrationQueryDiscoverer, connectClient, exitCodeFor, type ClientSession } from '../src/client/index.js';
 import { formatReply, formatSummary } from '../src/cli/tsco/output.js';
 import { configFromObject } from '../src/config/index.js';
 import { startDaemon, type DaemonHandle } from '../src/daemon/index.js';
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
         libdir: EXAMPLE_LIBDIR, 'plugin.yaml': join(nodeDir, 'facts.yaml'), classesfile: join(nodeDir, 'classes.txt'),
         'plugin.aes.server_private': keys[i + 1]!.privatePath, 'plugin.aes.server_public': keys[i + 1]!.publicPath,
         'plugin.aes.client_cert_dir': certDir, statedir: join(nodeDir, 'state'),
-        registerinterval: 1, ...(i === 0 ? { 'plugin.registration.store_dir': storeDir } : {}),
+        registerinterval: 1, registration: 'facts', ...(i === 0 ? { 'plugin.registration.store_dir': storeDir } : {}),
       }, { source: `${server.identity}/server.cfg` });
       const daemon = await startDaemon(config, { logger: new CapturingLogger() });
       daemons.push(daemon);
@@ -110,7 +110,8 @@ async function main(): Promise<void> {
     for (const record of store.list()) {
       say(`   ${record.identity.padEnd(6)} signed by ${record.signer.padEnd(11)} (${record.senderProof}) last seen ${new Date(record.lastSeen).toISOString()}  agents ${record.agents.join(', ')}`);
     }
-    say('   `tsco discover --dm registration` asks the registration_query agent of node1 for the nodes in this store.');
+    const registered = await client.discover({ discoverer: new RegistrationQueryDiscoverer(client), filter: { fact: [{ fact: 'role', operator: '==', value: 'web' }] } });
+    say(`   $ tsco discover --dm registration -F role=web   (asks node1's registration_query agent): ${registered.join(', ')}`);
 
     step(8, 'Cleaning up: stopping the client and the servers, removing the temporary folder');
   } finally {
