@@ -4,7 +4,7 @@
  * only once the transaction holding its registration committed, so an acknowledgement sent after `record()`
  * resolves is never ahead of the data. Up to `concurrency` batches are written at once (a database server with
  * several cores works on them in parallel); a node is never in two of them, so two registrations of one node are
- * written in the order they arrived. A lone registration waits for nothing but one turn of the event loop.
+ * written in the order they arrived. A lone registration waits at most one turn of the event loop.
  */
 import type { RegisteredNode } from '../../inter/registration.js';
 import type { NormalizedUpdate } from './record.js';
@@ -23,6 +23,12 @@ export interface GroupCommitOptions {
   repeatsAllowed: boolean;
   /** Batches written at once (1 for a synchronous writer); 1 by default. */
   concurrency?: number;
+  /**
+   * Whether a registration arriving while nothing is being written waits one turn of the event loop for company
+   * (true, the default: a synchronous writer, which would otherwise write everything alone) or is written at
+   * once (false: an asynchronous writer, whose later arrivals gather while the first write is in flight).
+   */
+  gather?: boolean;
 }
 
 interface Waiting {
@@ -49,7 +55,8 @@ export class GroupCommit {
   submit(update: NormalizedUpdate): Promise<RegisteredNode> {
     return new Promise<RegisteredNode>((resolve, reject) => {
       this.queue.push({ update, resolve, reject });
-      this.schedule();
+      if (this.options.gather === false && this.writing < this.concurrency && !this.scheduled) this.launch();
+      else this.schedule();
     });
   }
 

@@ -114,7 +114,7 @@ export class PostgresRegistrationStore implements RegistrationStore {
     this.writes = new GroupCommit(async (updates) => {
       const result = await this.sql(this.recordSql, recordBatchParams(updates), 'record');
       return recordBatchResult(updates, result.rows);
-    }, { maxBatch: MAX_BATCH, repeatsAllowed: false, concurrency: WRITE_CONCURRENCY });
+    }, { maxBatch: MAX_BATCH, repeatsAllowed: false, concurrency: WRITE_CONCURRENCY, gather: false });
     // Prepared statements are per connection and named: the name must differ between schemas.
     this.statementPrefix = `tsco_registration_${createHash('sha256').update(schema).digest('hex').slice(0, 12)}`;
   }
