@@ -71,3 +71,13 @@ test('idle() resolves once everything submitted is written', async () => {
   await commit.idle();
   assert.deepEqual(settled.sort(), ['a', 'b', 'c', 'd']);
 });
+
+test('without gathering, a registration arriving while idle is written at once; the ones arriving meanwhile share the next batch', async () => {
+  const w = writer(10);
+  const commit = new GroupCommit(w.write, { maxBatch: 100, repeatsAllowed: false, gather: false });
+  const first = commit.submit(update('a', 1));
+  assert.deepEqual(w.batches, [['a@1']], 'written before submit returned, without waiting a turn');
+  const rest = ['b', 'c', 'd'].map((id) => commit.submit(update(id, 1)));
+  await Promise.all([first, ...rest]);
+  assert.deepEqual(w.batches, [['a@1'], ['b@1', 'c@1', 'd@1']]);
+});
