@@ -99,7 +99,8 @@ export const DEFAULT_STALE_AFTER_SECONDS = 900;
 
 /** Reads stale_after (default 3 x registerinterval, else 900) and expire_after; problems are added to `problems`. */
 export function registrationAges(config: ConfigView, problems: string[] = []): RegistrationAges {
-  const interval = checkedNumber(config, 'registerinterval', 0, 0, problems, true);
+  // registerinterval is the daemon's own setting: its problems are reported there (src/daemon/settings.ts).
+  const interval = checkedNumber(config, 'registerinterval', 0, 0, [], true);
   const staleAfterSeconds = checkedNumber(config, KEY('stale_after'), interval > 0 ? 3 * interval : DEFAULT_STALE_AFTER_SECONDS, 1, problems, true);
   const expireAfterSeconds = config.has(KEY('expire_after')) ? checkedNumber(config, KEY('expire_after'), 0, 1, problems, true) || undefined : undefined;
   return { staleAfterSeconds, expireAfterSeconds };
