@@ -122,6 +122,31 @@ describe('RegistrationQueryDiscoverer', () => {
 });
 
 describe('registration_query#find', () => {
+  test('leaves out the nodes not seen within stale_after', async () => {
+    const store = SqliteRegistrationStore.open({ path: join(tempDir('find-stale'), 'r.sqlite') });
+    try {
+      const now = Date.now();
+      for (const [identity, age] of [['fresh', 10], ['old', 2000]] as const) {
+        await store.record({ identity, collective: 'mcollective', signer: `cert=${identity}`, senderProof: 'key-name', agents: [], time: now - age * 1000 });
+      }
+      const found = async (staleAfterSeconds: number): Promise<unknown> => {
+        const node: NodeView = {
+          identity: 'collector', collectives: ['mcollective'], mainCollective: 'mcollective', config: configFromObject({}),
+          facts: () => ({}), classes: () => [], agents: () => [], stats: () => ({}),
+          registration: () => ({ store, staleAfterSeconds, record: (update) => store.record(update) }),
+        };
+        const reply = await runAction(registrationQuery, {
+          requestid: 'cd'.repeat(16), callerid: 'cert=tester', senderid: 'tester', collective: 'mcollective', body: { action: 'find', data: { collective: 'mcollective' } },
+        }, { node, logger: new CapturingLogger(), config: {} });
+        return (reply.data as { nodes: Node[] }).nodes.map((n) => n.identity);
+      };
+      assert.deepEqual(await found(900), ['fresh']);
+      assert.deepEqual(await found(3600), ['fresh', 'old']);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('an answer holds at most a quarter of max_message_size of node entries; the pages together hold every node', async () => {
     const store = SqliteRegistrationStore.open({ path: join(tempDir('find-bytes'), 'r.sqlite') });
     try {
