@@ -12,12 +12,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import '../plugins/connector/memory/index.js';
 import '../plugins/security/aes_security/index.js';
 import { MemoryBroker } from '../plugins/connector/memory/index.js';
-import { connectClient, exitCodeFor, type ClientSession } from '../src/client/index.js';
+import { RegistrationQueryDiscoverer, connectClient, exitCodeFor, type ClientSession } from '../src/client/index.js';
 import { formatReply, formatSummary } from '../src/cli/tsco/output.js';
 import { configFromObject } from '../src/config/index.js';
 import { startDaemon, type DaemonHandle } from '../src/daemon/index.js';
 import { generateKeyPairFiles, publicKeyInfo } from '../src/keys/index.js';
-import { RegistrationStore } from '../src/registration/index.js';
+import { RecordFiles } from '../src/registration/index.js';
 import { CapturingLogger } from '../src/util/log.js';
 
 const BROKER = 'demo';
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
         libdir: EXAMPLE_LIBDIR, 'plugin.yaml': join(nodeDir, 'facts.yaml'), classesfile: join(nodeDir, 'classes.txt'),
         'plugin.aes.server_private': keys[i + 1]!.privatePath, 'plugin.aes.server_public': keys[i + 1]!.publicPath,
         'plugin.aes.client_cert_dir': certDir, statedir: join(nodeDir, 'state'),
-        registerinterval: 1, ...(i === 0 ? { 'plugin.registration.store_dir': storeDir } : {}),
+        registerinterval: 1, registration: 'facts', ...(i === 0 ? { 'plugin.registration.store_dir': storeDir } : {}),
       }, { source: `${server.identity}/server.cfg` });
       const daemon = await startDaemon(config, { logger: new CapturingLogger() });
       daemons.push(daemon);
@@ -105,12 +105,13 @@ async function main(): Promise<void> {
     say(`   classes: ${(data['classes'] as string[] | undefined)?.join(', ') ?? ''}`);
 
     step(7, 'The registration store on node1: every server registers each second, signed with its own key');
-    const store = RegistrationStore.open(storeDir);
+    const store = RecordFiles.open(storeDir);
     for (let waited = 0; store.list().length < SERVERS.length && waited < 5000; waited += 100) await sleep(100);
     for (const record of store.list()) {
       say(`   ${record.identity.padEnd(6)} signed by ${record.signer.padEnd(11)} (${record.senderProof}) last seen ${new Date(record.lastSeen).toISOString()}  agents ${record.agents.join(', ')}`);
     }
-    say('   `tsco discover --dm registration` answers from this store without asking the network.');
+    const registered = await client.discover({ discoverer: new RegistrationQueryDiscoverer(client), filter: { fact: [{ fact: 'role', operator: '==', value: 'web' }] } });
+    say(`   $ tsco discover --dm registration -F role=web   (asks node1's registration_query agent): ${registered.join(', ')}`);
 
     step(8, 'Cleaning up: stopping the client and the servers, removing the temporary folder');
   } finally {

@@ -3,6 +3,7 @@ import type { ConfigView } from '../inter/config.js';
 import type { Logger } from '../inter/logger.js';
 import type { AgentDdl, AggregateDdl, DisplayPolicy } from './ddl.js';
 import type { SenderProof } from '../inter/message.js';
+import type { RegistrationCollectorView } from '../inter/registration.js';
 
 /** The type of one action input. `list` is an array, `hash` a plain object, `any` anything JSON-like. */
 export type InputType = 'string' | 'integer' | 'number' | 'boolean' | 'list' | 'hash' | 'any';
@@ -54,6 +55,11 @@ export interface NodeView {
   stats(): Record<string, unknown>;
   /** The description of a hosted agent (undefined when it is not hosted); what `rpcutil#agent_ddl` serves. */
   agentDdl?(name: string): AgentDdl | undefined;
+  /**
+   * The registration store of a collecting daemon (docs/daemon.md, "The registration agent and store"), open
+   * while an agent that uses it (`registration`, `registration_query`) is hosted; undefined elsewhere.
+   */
+  registration?(): RegistrationCollectorView | undefined;
 }
 
 /** What `agent_inventory` reports about a hosted agent. */

@@ -1,14 +1,12 @@
 /**
  * Discovery sources besides the broadcast ping (which lives on RpcClient): a node list (`--nodes FILE`: one name
- * per line, or the JSON `tsco discover --json` prints), any list of names, and the registration store (which
- * knows facts, classes and agents, so every filter kind works offline).
+ * per line, or the JSON `tsco discover --json` prints) and any list of names. Registration discovery
+ * (`--dm registration`) is in registration-discovery.ts.
  */
 import { open } from 'node:fs/promises';
 import { RpcError } from '../errors.js';
 import type { RequestFilter } from '../inter/message.js';
 import { nameMatcher } from '../filter/regex.js';
-import { compileFilter } from '../filter/match.js';
-import type { RegistrationStore } from '../registration/store.js';
 import type { Discoverer, DiscoveryRequest } from './client.js';
 import { nameProblem } from '../names.js';
 
@@ -110,33 +108,5 @@ export class ListDiscoverer implements Discoverer {
 
   async discover(request: DiscoveryRequest): Promise<string[]> {
     return filterByIdentity(await this.list(), request.filter, this.name);
-  }
-}
-
-/** Options of RegistrationDiscoverer. */
-export interface RegistrationDiscoveryOptions {
-  /** The nodes' registration interval in seconds (`registerinterval`). */
-  interval: number;
-  /** Nodes silent for more than this many intervals are stale and left out; 3 by default. */
-  intervals?: number;
-}
-
-/**
- * Discovery from the registration store: the active (not stale) nodes whose registered identity, facts,
- * classes and agents match the filter. Registration data is only as fresh as the last registration.
- */
-export class RegistrationDiscoverer implements Discoverer {
-  readonly name = 'registration';
-  constructor(private readonly store: RegistrationStore, private readonly options: RegistrationDiscoveryOptions) {}
-
-  async discover(request: DiscoveryRequest): Promise<string[]> {
-    const records = this.store.active({ interval: this.options.interval, intervals: this.options.intervals ?? 3 });
-    // Identity entries are ORed (as MCollective's -I a -I b); every other list is evaluated as the daemon does.
-    const identities = request.filter.identity.map((entry) => nameMatcher(entry, 'identity filter'));
-    const rest = compileFilter({ ...request.filter, identity: [] });
-    return records
-      .filter((record) => identities.length === 0 || identities.some((matches) => matches(record.identity)))
-      .filter((record) => rest({ identity: record.identity, facts: record.facts, classes: record.classes, agents: record.agents }))
-      .map((record) => record.identity);
   }
 }

@@ -3,7 +3,11 @@ export {
   RpcClient, replyBodyProblem,
   type RpcClientOptions, type CallOptions, type RpcCallOptions, type Discoverer, type DiscoveryRequest, type DiscoveryEvent, type PingReply, type PingResult,
 } from './client.js';
-export { FlatFileDiscoverer, ListDiscoverer, RegistrationDiscoverer, parseNodeList, filterByIdentity, NODE_LIST_MAX_BYTES, type RegistrationDiscoveryOptions } from './discovery.js';
+export { FlatFileDiscoverer, ListDiscoverer, parseNodeList, filterByIdentity, NODE_LIST_MAX_BYTES } from './discovery.js';
+export {
+  RegistrationDiscoverer, RegistrationQueryDiscoverer, registrationLabel, MAX_REGISTRATION_NODES, REGISTRATION_QUERY_AGENT,
+  type RegistrationDiscoveryOptions, type RegistrationQueryOptions, type RegistrationAwareDiscoverer, type DiscoveredRegistration, type ActionCaller,
+} from './registration-discovery.js';
 export { buildFilter, emptyFilter, isEmptyFilter, plainIdentityTargets } from './filter.js';
 export { parseNodeLimit, applyNodeLimit, limitCount, type NodeLimit } from './limit.js';
 export { newRequestId, isRequestId } from './requestid.js';

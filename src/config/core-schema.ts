@@ -37,7 +37,7 @@ export const coreSchema: ConfigSchema = {
     rpcauditprovider: { type: 'string', default: 'logfile', doc: 'The audit plugin used when rpcaudit is on.' },
     direct_addressing: { type: 'boolean', default: true, doc: 'Whether requests to known nodes may be sent directly instead of broadcast.' },
     direct_addressing_threshold: { type: 'integer', default: 10, min: 1, doc: 'At most this many known targets are addressed directly; more are broadcast.' },
-    default_discovery_method: { type: 'string', default: 'mc', doc: 'How the client discovers nodes: mc (broadcast ping) or flatfile.' },
+    default_discovery_method: { type: 'string', default: 'mc', doc: 'How the client discovers nodes: mc (broadcast ping), flatfile (with --nodes) or registration (the collectors, registration_query#find).' },
     discovery_timeout: { type: 'integer', default: 2, min: 1, doc: 'Seconds the client waits for discovery replies.' },
     soft_shutdown: { type: 'boolean', default: false, doc: 'Accepted for MCollective compatibility: tscollectived always lets running actions finish on SIGTERM.' },
     soft_shutdown_timeout: { type: 'integer', min: 1, doc: 'Seconds SIGTERM waits for running actions; unset waits for all of them (each is bounded by its agent timeout).' },

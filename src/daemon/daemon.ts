@@ -2,9 +2,10 @@
  * startDaemon: the programmatic tscollectived, composed of its parts: the security provider (role server) and
  * connector (src/runtime/plugins.ts), the hosted agents (AgentHost), the node view and pipeline host (host.ts),
  * the subscriptions (SubscriptionSet), the request pipeline (pipeline.ts), the lifecycle (serialized reload/stop,
- * in-flight work, soft shutdown), the rate-limited refusal log (LogLimiter), the registration publisher, the log file
- * (rotated by size, reopened by reopenLogs()) and the optional Prometheus endpoint (src/metrics/). The CLI
- * (src/cli/tscollectived.ts) is a thin wrapper; tests and the demo run daemons in-process.
+ * in-flight work, soft shutdown), the rate-limited refusal log (LogLimiter), the registration publisher, on a
+ * collecting daemon the registration store (RegistrationCollector), the log file (rotated by size, reopened by
+ * reopenLogs()) and the optional Prometheus endpoint (src/metrics/). The CLI (src/cli/tscollectived.ts) is a thin
+ * wrapper; tests and the demo run daemons in-process.
  */
 import { readFileSync } from 'node:fs';
 import { agentDirectories } from '../agent/loader.js';
@@ -17,6 +18,8 @@ import type { ConfigView } from '../inter/config.js';
 import type { Connector } from '../inter/connector.js';
 import type { Counters, Logger } from '../inter/logger.js';
 import type { SecurityProvider } from '../inter/security.js';
+import { RegistrationCollector, STORE_AGENTS, collectorSettings } from '../registration/collector.js';
+import { collectorConfigured } from '../registration/settings.js';
 import { buildRuntimePlugins } from '../runtime/plugins.js';
 import { MemoryCounters } from '../util/counters.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/index.js';
@@ -109,6 +112,7 @@ function prepare(config: ConfigView, options: DaemonOptions) {
     ...(options.now ? { now: options.now } : {}),
   }, problems);
   const audit = settings.audit && settings.auditLogfile ? build('plugin.rpcaudit.logfile', problems, () => new AuditLog(settings.auditLogfile!, logger, counters, settings.auditMaxDataBytes)) : undefined;
+  if (collectorConfigured(config)) problems.push(...collectorSettings(config).problems);
   return { settings, problems, logger, logFile, counters, provider, connector, audit };
 }
 
@@ -142,9 +146,15 @@ export async function startDaemon(config: ConfigView, options: DaemonOptions = {
   });
   // Per-message refusal lines: a burst per kind and minute, then a summary; flushed on stop.
   const limiter = new LogLimiter(logger);
+  let collector: RegistrationCollector | undefined;
   const { host, stats } = buildHost({
     config, settings, version: DAEMON_VERSION, logger, counters, limiter, provider, connector, facts, agents, authorizer, audit, lifecycle,
+    registration: () => collector,
   });
+  // The store is opened once an agent that uses it is hosted (at start-up, or by a reload that adds one).
+  const openStoreIfNeeded = async (): Promise<void> => {
+    if (!collector && STORE_AGENTS.some((name) => agents.get(name))) collector = await RegistrationCollector.open(config, { logger, counters });
+  };
   const subscriptions = new SubscriptionSet({
     connector, identity: settings.identity, collectives: settings.collectives, logger,
     handler: (message) => lifecycle.track(handleRequest(host, message).catch((error: unknown) => {
@@ -167,6 +177,7 @@ export async function startDaemon(config: ConfigView, options: DaemonOptions = {
         }),
       });
     }
+    await openStoreIfNeeded();
     await connector.connect();
     await subscriptions.sync(agents.names());
     await publisher?.start();
@@ -174,6 +185,7 @@ export async function startDaemon(config: ConfigView, options: DaemonOptions = {
     await publisher?.stop();
     await connector.disconnect().catch(() => {});
     await metrics?.close();
+    await collector?.close().catch(() => {});
     limiter.close();
     void logFile?.close();
     throw error;
@@ -186,6 +198,7 @@ export async function startDaemon(config: ConfigView, options: DaemonOptions = {
     await lifecycle.drain(settings.softShutdownTimeout);
     await connector.disconnect();
     await metrics?.close();
+    await collector?.close().catch((error: unknown) => logger.error({ err: error }, `closing the registration store failed: ${(error as Error).message}`));
     limiter.close();
     logger.info({}, 'tscollectived stopped');
     await logFile?.close();
@@ -202,6 +215,10 @@ export async function startDaemon(config: ConfigView, options: DaemonOptions = {
     facts.invalidate();
     authorizer?.reload();
     const problems = await agents.load();
+    await openStoreIfNeeded().catch((error: unknown) => {
+      problems.push(`registration store: ${(error as Error).message}`);
+      logger.error({ err: error }, `could not open the registration store: ${(error as Error).message}`);
+    });
     await subscriptions.sync(agents.names());
     logger.info({ agents: agents.names(), problems: problems.length }, 'reloaded keys, facts, policies and agents');
     return { agents: agents.names(), problems };

@@ -10,6 +10,7 @@ import type { NodeFactSource } from '../facts/index.js';
 import type { ConfigView } from '../inter/config.js';
 import type { Connector } from '../inter/connector.js';
 import type { Counters, Logger } from '../inter/logger.js';
+import type { RegistrationCollectorView } from '../inter/registration.js';
 import type { SecurityProvider } from '../inter/security.js';
 import type { LogLimiter } from '../util/log-limiter.js';
 import type { AgentHost } from './agent-host.js';
@@ -34,6 +35,8 @@ export interface HostParts {
   authorizer: ActionPolicyAuthorizer | undefined;
   audit: AuditLog | undefined;
   lifecycle: Lifecycle;
+  /** The registration store of a collecting daemon, once open. */
+  registration: () => RegistrationCollectorView | undefined;
 }
 
 /** The node's view for agents, its pipeline host and its daemon_stats. */
@@ -52,6 +55,7 @@ export function buildHost(parts: HostParts): { node: NodeView; host: PipelineHos
     agents: () => agents.summaries(),
     agentDdl: (name) => agents.get(name)?.agent.ddl,
     stats: () => stats() as unknown as Record<string, unknown>,
+    registration: parts.registration,
   };
   const host: PipelineHost = {
     identity: settings.identity,

@@ -94,6 +94,31 @@ export interface RegisteredNode {
   readonly registrations: number;
 }
 
+/** What discovery needs of one node: its identity, how its registration was proved, and when it was last seen. */
+export interface RegisteredIdentity {
+  readonly identity: string;
+  /** `cert=<name>` of the key that proved the node's last registration. */
+  readonly signer: string;
+  /** How that key proved the identity (`certificate`, `key-name`, `mapping`; `shared`: a key several servers share). */
+  readonly senderProof: string;
+  readonly lastSeen: number;
+}
+
+/** Which page of a `find` to read. */
+export interface RegistrationPageRequest {
+  /** Only identities sorting after this one (identities are ASCII, compared byte by byte); the first page when omitted. */
+  after?: string;
+  /** The most nodes on the page: a whole number from 1 to MAX_FIND_PAGE (10,000). */
+  limit: number;
+}
+
+/** One page of a `find`, sorted by identity. */
+export interface RegistrationPage {
+  readonly nodes: readonly RegisteredIdentity[];
+  /** Whether more nodes match after the last one on this page (ask again with `after` set to it). */
+  readonly more: boolean;
+}
+
 /**
  * A registration store. Every method is asynchronous and rejects with RegistrationStoreError when the storage
  * fails, InvalidArgumentError for a malformed update or argument, and FilterSyntaxError for a malformed filter.
@@ -103,12 +128,20 @@ export interface RegistrationStore {
   readonly backend: RegistrationBackend;
   /** Where the data lives, for logs (a path, or a URL without its password). */
   readonly location: string;
-  /** Records a registration: creates the node or replaces its data, keeping firstSeen and counting registrations. */
+  /**
+   * Records a registration: creates the node or replaces its data, keeping firstSeen and counting registrations.
+   * Resolves once the record is committed (registrations arriving together may share one transaction).
+   */
   record(update: RegistrationUpdate): Promise<RegisteredNode>;
   /** One node, or undefined. */
   get(identity: string): Promise<RegisteredNode | undefined>;
   /** The identities of the nodes the query selects, sorted. */
   query(query?: RegistrationQuery): Promise<string[]>;
+  /**
+   * The nodes the query selects, a page at a time, with how each was proved: what discovery over the network
+   * answers. Rejects with InvalidArgumentError for a malformed page request.
+   */
+  find(query?: RegistrationQuery, page?: RegistrationPageRequest): Promise<RegistrationPage>;
   /** How many nodes the query selects. */
   count(query?: RegistrationQuery): Promise<number>;
   /** The identities of the stale nodes, sorted. */
@@ -119,4 +152,22 @@ export interface RegistrationStore {
   remove(identity: string): Promise<boolean>;
   /** Releases the database handle or connections; the store is unusable afterwards. */
   close(): Promise<void>;
+}
+
+/**
+ * What a collecting daemon offers the agents that use its registration store (`registration`,
+ * `registration_query`), through NodeView.registration: the open store, recording with failure handling, and the
+ * window in which a node counts as active.
+ */
+export interface RegistrationCollectorView {
+  /** The store, open for the daemon's lifetime (the daemon closes it on stop). */
+  readonly store: RegistrationStore;
+  /** Seconds after its last registration a node is stale: discovery leaves it out (`plugin.registration.stale_after`). */
+  readonly staleAfterSeconds: number;
+  /**
+   * Records a registration. Resolves to the stored record once it is committed, or to undefined when the store
+   * failed (the collector counted and logged it; the sender gets no acknowledgement and sends it again); rejects
+   * with InvalidArgumentError for a malformed registration.
+   */
+  record(update: RegistrationUpdate): Promise<RegisteredNode | undefined>;
 }

@@ -5,7 +5,7 @@
  * records the target refuses are reported, never fatal, and never silently dropped.
  */
 import type { RegistrationStore } from '../inter/registration.js';
-import { RegistrationStore as RegistrationFiles } from './store.js';
+import { RecordFiles } from './record-files.js';
 
 /** What an import did. */
 export interface ImportReport {
@@ -22,7 +22,7 @@ export interface ImportReport {
  */
 export async function importDirectory(dir: string, target: RegistrationStore, options: { onRecord?: (identity: string) => void } = {}): Promise<ImportReport> {
   const report: ImportReport = { imported: 0, failed: [] };
-  const files = RegistrationFiles.open(dir, { onCorrupt: (path, error) => report.failed.push({ source: path, reason: error.message }) });
+  const files = RecordFiles.open(dir, { onCorrupt: (path, error) => report.failed.push({ source: path, reason: error.message }) });
   for (const record of files.list()) {
     try {
       await target.record({

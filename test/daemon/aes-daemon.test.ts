@@ -13,7 +13,7 @@ import '../../plugins/security/aes_security/index.js';
 import { configFromObject } from '../../src/config/index.js';
 import { startDaemon, type DaemonHandle } from '../../src/daemon/index.js';
 import type { SecurityProvider } from '../../src/inter/security.js';
-import { RegistrationStore } from '../../src/registration/index.js';
+import { RecordFiles } from '../../src/registration/index.js';
 import { createSecurityProvider } from '../../src/security/registry.js';
 import { CapturingLogger } from '../../src/util/log.js';
 import { MemoryCounters } from '../../src/util/counters.js';
@@ -95,7 +95,7 @@ describe('daemon with aes_security', () => {
 
   test('registrations signed with the server key are stored and acknowledged; a forged one is refused', async () => {
     await waitFor(() => server.daemon.counters.get('registration.acknowledged') >= 1, 'the acknowledged registration of node1');
-    const record = RegistrationStore.open(storeDir).get('node1')!;
+    const record = RecordFiles.open(storeDir).get('node1')!;
     assert.deepEqual([record.signer, record.senderProof], ['cert=node1', 'key-name']);
     const forger = new TestClient(broker, clientProvider(rogue, clientCerts));
     await forger.start();
@@ -105,7 +105,7 @@ describe('daemon with aes_security', () => {
     // A key that is not the trusted node1.pem: refused as a bad signature or an unknown key, depending on how the provider identifies keys.
     const sum = (stats: typeof before) => (stats.security['TSC_SEC_BAD_SIGNATURE'] ?? 0) + (stats.security['TSC_SEC_UNKNOWN_SENDER'] ?? 0);
     assert.equal(sum(registrar.daemon.stats()), sum(before) + 1);
-    assert.equal(RegistrationStore.open(storeDir).get('node1')!.agents.includes('evil'), false);
+    assert.equal(RecordFiles.open(storeDir).get('node1')!.agents.includes('evil'), false);
     await forger.stop();
   });
 

@@ -11,7 +11,7 @@ import { configFromObject } from '../../src/config/index.js';
 import { createConnector } from '../../src/connector/registry.js';
 import { startDaemon, type DaemonHandle } from '../../src/daemon/index.js';
 import type { Connector } from '../../src/inter/connector.js';
-import { RegistrationStore } from '../../src/registration/index.js';
+import { RecordFiles } from '../../src/registration/index.js';
 import { CapturingLogger } from '../../src/util/log.js';
 import { MemoryCounters } from '../../src/util/counters.js';
 import { FakeSecurity } from './fake-security.js';
@@ -96,7 +96,7 @@ export async function runOutageScenario(options: OutageScenarioOptions): Promise
     const nodes = await Promise.all(identities.map((identity) => start(identity, { registerinterval: options.intervalSeconds })));
     await new Promise((resolve) => setTimeout(resolve, options.collectorDelayMs));
     await start('collector', { 'plugin.registration.store_dir': storeDir }, true);
-    const store = RegistrationStore.open(storeDir);
+    const store = RecordFiles.open(storeDir);
     const hangGuardMs = options.intervalSeconds * 1000 * 10;
     await waitFor(() => identities.every((identity) => store.get(identity) !== undefined), 'every node registered', hangGuardMs);
 

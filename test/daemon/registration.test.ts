@@ -11,7 +11,7 @@ import { MemoryBroker, MemoryConnector } from '../../plugins/connector/memory/in
 import { configFromObject } from '../../src/config/index.js';
 import { startDaemon, type DaemonHandle } from '../../src/daemon/index.js';
 import { InvalidArgumentError } from '../../src/errors.js';
-import { RegistrationStore } from '../../src/registration/index.js';
+import { RecordFiles } from '../../src/registration/index.js';
 import { CapturingLogger } from '../../src/util/log.js';
 import { MemoryCounters } from '../../src/util/counters.js';
 import { FakeSecurity } from './fake-security.js';
@@ -75,14 +75,16 @@ describe('registration', () => {
     await registrar.daemon.stop();
   });
 
-  test('only a daemon with plugin.registration.store_dir hosts the registration agent', () => {
+  test('only a daemon that names a store (here store_dir) hosts the registration agents', () => {
     assert.ok(registrar.daemon.agents().includes('registration'));
+    assert.ok(registrar.daemon.agents().includes('registration_query'));
     assert.ok(!web1.daemon.agents().includes('registration'));
+    assert.ok(!web1.daemon.agents().includes('registration_query'));
   });
 
   test('a registration is signed, authorized, audited, stored with its signer and proof, and acknowledged', async () => {
     await waitFor(() => web1.daemon.counters.get('registration.acknowledged') >= 1, 'the first acknowledged registration');
-    const record = RegistrationStore.open(storeDir).get('web1')!;
+    const record = RecordFiles.open(storeDir).get('web1')!;
     assert.equal(record.signer, 'cert=web1');
     assert.equal(record.senderProof, 'key-name');
     assert.equal(record.collective, 'ops');
@@ -108,7 +110,7 @@ describe('registration', () => {
     });
     await waitFor(() => registrar.daemon.stats().unvalidated === before.unvalidated + 1, 'the refusal');
     assert.equal(registrar.daemon.stats().security['TSC_SEC_UNKNOWN_SENDER'], (before.security['TSC_SEC_UNKNOWN_SENDER'] ?? 0) + 1);
-    assert.equal(RegistrationStore.open(storeDir).get('evil'), undefined);
+    assert.equal(RecordFiles.open(storeDir).get('evil'), undefined);
     await mallory.stop();
   });
 
@@ -119,7 +121,7 @@ describe('registration', () => {
     assert.equal(alice.repliesTo(requestid)[0]!.body.statuscode, 5);
     assert.match(alice.repliesTo(requestid)[0]!.body.statusmsg, /agentlist: expected a list of strings/);
     assert.ok(registrar.daemon.counters.get('agent.registration.errors') >= 1);
-    assert.equal(RegistrationStore.open(storeDir).get('alice'), undefined);
+    assert.equal(RecordFiles.open(storeDir).get('alice'), undefined);
     await alice.stop();
   });
 
@@ -137,8 +139,8 @@ describe('registration', () => {
     }
     assert.equal(registrar.daemon.stats().unauthorized, before + 2);
     assert.ok(registrar.logger.find('warn', 'denied cert=bob calling registration#register').length > 0);
-    assert.equal(RegistrationStore.open(storeDir).get('bob'), undefined);
-    assert.equal(RegistrationStore.open(storeDir).get('web1')!.facts['role'], 'web');
+    assert.equal(RecordFiles.open(storeDir).get('bob'), undefined);
+    assert.equal(RecordFiles.open(storeDir).get('web1')!.facts['role'], 'web');
     await bob.stop();
   });
 
@@ -168,8 +170,8 @@ describe('registration', () => {
     assert.match(node2.repliesTo(requestids[0]!)[0]!.body.statusmsg, /sender web1 is not bound to the signing key cert=node2/);
     assert.equal(registrar.daemon.counters.get('registration.refused.unbound'), before + 30);
     assert.ok(registrar.logger.find('warn', 'claiming sender web1').length <= 10, 'at most a burst of lines per minute');
-    assert.equal(RegistrationStore.open(storeDir).get('web1')!.facts['role'], 'web');
-    assert.equal(RegistrationStore.open(storeDir).get('web1')!.signer, 'cert=web1');
+    assert.equal(RecordFiles.open(storeDir).get('web1')!.facts['role'], 'web');
+    assert.equal(RecordFiles.open(storeDir).get('web1')!.signer, 'cert=web1');
     const audited = auditLines().find((line) => line['requestid'] === requestids[0]);
     assert.deepEqual([audited?.['caller'], audited?.['action']], ['cert=node2@web1', 'register'], 'authorized, so audited with the proven signer');
     await node2.stop();
@@ -181,7 +183,7 @@ describe('registration', () => {
     const replies = registrar.daemon.stats().replies;
     const body = new FakeSecurity('old', secrets).encodeRequest({ requestid: 'ef'.repeat(16), senderid: 'old', agent: 'registration', collective: 'ops', filter: registrationFilter, ttl: 60, body: ['rpcutil'] }).wire;
     await old.publishRequest({ collective: 'ops', agent: 'registration', ttl: 60, body });
-    await waitFor(() => RegistrationStore.open(storeDir).get('old') !== undefined, 'the record');
+    await waitFor(() => RecordFiles.open(storeDir).get('old') !== undefined, 'the record');
     assert.equal(registrar.daemon.stats().replies, replies);
     assert.equal(registrar.daemon.stats().reply_failures, 0);
     await old.disconnect();
@@ -201,13 +203,13 @@ describe('registration', () => {
       assert.ok(web3.counters.get('registration.ack_rejected.TSC_SEC_UNKNOWN_SENDER') >= 1);
       assert.equal(web3.counters.get('registration.acknowledged'), 0);
       assert.ok(logger.find('warn', 'registration acknowledgement refused by the security provider').length >= 1);
-      assert.equal(RegistrationStore.open(storeDir).get('web3')?.signer, 'cert=web3', 'the collector stored it all the same');
+      assert.equal(RecordFiles.open(storeDir).get('web3')?.signer, 'cert=web3', 'the collector stored it all the same');
     } finally {
       await web3.stop();
     }
   });
 
-  test('tsco discover --dm registration -F role=db returns no forged node', async () => {
+  test('tsco discover --dm registration -T ops -F role=db returns no forged node (the local store, named by the client configuration)', async () => {
     // web2 registers once (role web); a denied caller and a key bound to another node then claim it is a db.
     const [web2, bob, node2] = [await client('web2'), await client('bob'), await client('node2')];
     const genuine = await web2.send('registration', { agentlist: ['rpcutil'], facts: { role: 'web' } }, { collective: 'ops', senderid: 'web2' });
@@ -219,12 +221,12 @@ describe('registration', () => {
     const keys = await makeKeys(join(dir, 'keys'), 'cli');
     const cfg = join(dir, 'client.cfg');
     writeFileSync(cfg, [
-      'identity = cli.example', 'connector = memory', 'securityprovider = aes_security', `plugin.registration.store_dir = ${storeDir}`,
+      'identity = cli.example', 'connector = memory', 'securityprovider = aes_security', `plugin.registration.store_dir = ${storeDir}`, 'collectives = mcollective,ops',
       'registerinterval = 60', `plugin.aes.client_private = ${keys.privatePath}`, `plugin.aes.client_public = ${keys.publicPath}`,
       `plugin.aes.client_cert_dir = ${join(dir, 'keys')}`, '',
     ].join('\n'));
     const tsco = (filter: string): Promise<{ code: number; stdout: string; stderr: string }> => new Promise((resolve) => {
-      execFile(process.execPath, [join(import.meta.dirname, '../../src/cli/tsco.js'), '--config', cfg, 'discover', '--dm', 'registration', '-F', filter],
+      execFile(process.execPath, [join(import.meta.dirname, '../../src/cli/tsco.js'), '--config', cfg, 'discover', '--dm', 'registration', '-T', 'ops', '-F', filter],
         { timeout: 30_000 }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }));
     });
     assert.deepEqual(await tsco('role=db'), { code: 1, stdout: '', stderr: '' }, 'exit 1: nothing discovered');
@@ -236,19 +238,32 @@ describe('registration', () => {
     const requestid = await fleet.send('registration', ['rpcutil'], { collective: 'ops', senderid: 'node7' });
     await waitFor(() => fleet.repliesTo(requestid).length === 1, 'the acknowledgement');
     assert.deepEqual(fleet.repliesTo(requestid)[0]!.body.data, { stored: true, identity: 'node7' });
-    const record = RegistrationStore.open(storeDir).get('node7')!;
+    const record = RecordFiles.open(storeDir).get('node7')!;
     assert.deepEqual([record.signer, record.senderProof], ['cert=fleet', 'shared']);
     await fleet.stop();
   });
+
+  test('tsco discover --dm registration marks a name only a shared key registered, in text and in --json', async () => {
+    const cfg = join(dir, 'client.cfg');
+    const tsco = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => new Promise((resolve) => {
+      execFile(process.execPath, [join(import.meta.dirname, '../../src/cli/tsco.js'), '--config', cfg, 'discover', '--dm', 'registration', '-T', 'ops', ...args],
+        { timeout: 30_000 }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }));
+    });
+    const text = await tsco('-I', '/^(node7|web1)$/');
+    assert.deepEqual(text, { code: 0, stdout: 'node7 [unauthenticated name: registered with shared key cert=fleet]\nweb1\n', stderr: '' });
+    const json = JSON.parse((await tsco('-I', '/^(node7|web1)$/', '--json')).stdout) as { nodes: string[]; unauthenticated: unknown[] };
+    assert.deepEqual(json.nodes, ['node7', 'web1'], 'the names stay plain in the list');
+    assert.deepEqual(json.unauthenticated, [{ identity: 'node7', signer: 'cert=fleet', senderProof: 'shared', authenticated: false }]);
+  });
 });
 
-describe('RegistrationStore', () => {
+describe('RecordFiles', () => {
   test('records survive reopening; registrations are counted; firstSeen is kept', () => {
     const path = tempDir('store');
-    const store = RegistrationStore.open(path);
+    const store = RecordFiles.open(path);
     store.record({ identity: 'a.example', signer: 'cert=a', senderProof: 'key-name', collective: 'mcollective', agents: ['rpcutil'], time: 1_000 });
     store.record({ identity: 'a.example', signer: 'cert=a', senderProof: 'key-name', collective: 'mcollective', agents: ['rpcutil', 'service'], time: 5_000 });
-    const reopened = RegistrationStore.open(path);
+    const reopened = RecordFiles.open(path);
     const record = reopened.get('a.example')!;
     assert.deepEqual([record.firstSeen, record.lastSeen, record.registrations, record.agents], [1_000, 5_000, 2, ['rpcutil', 'service']]);
     assert.deepEqual(readdirSync(path), ['a.example.json'], 'no temporary files left behind');
@@ -257,12 +272,12 @@ describe('RegistrationStore', () => {
   test('a record written before signer and proof were kept reads with its signer and proof unknown', () => {
     const path = tempDir('old-record');
     writeFileSync(join(path, 'old.json'), JSON.stringify({ identity: 'old', callerid: 'cert=old', collective: 'c', agents: [], facts: {}, classes: [], collectives: ['c'], firstSeen: 1, lastSeen: 2, registrations: 1 }));
-    const record = RegistrationStore.open(path).get('old')!;
+    const record = RecordFiles.open(path).get('old')!;
     assert.deepEqual([record.signer, record.senderProof, record.callerid], ['cert=old', 'unknown', 'cert=old']);
   });
 
   test('stale() finds nodes not seen for N intervals; active() the others', () => {
-    const store = RegistrationStore.open(tempDir('stale'));
+    const store = RecordFiles.open(tempDir('stale'));
     const now = 1_000_000;
     store.record({ identity: 'fresh', signer: 'cert=f', senderProof: 'key-name', collective: 'c', agents: [], time: now - 100_000 });
     store.record({ identity: 'old', signer: 'cert=o', senderProof: 'key-name', collective: 'c', agents: [], time: now - 400_000 });
@@ -277,13 +292,13 @@ describe('RegistrationStore', () => {
   test('identities that could escape the directory are refused; corrupt files are skipped and reported', () => {
     const path = tempDir('corrupt');
     const corrupt: string[] = [];
-    const store = RegistrationStore.open(path, { onCorrupt: (file) => corrupt.push(file) });
+    const store = RecordFiles.open(path, { onCorrupt: (file) => corrupt.push(file) });
     assert.throws(() => store.record({ identity: '../etc/passwd', signer: 'cert=x', senderProof: 'key-name', collective: 'c', agents: [] }), /identity: "..\/etc\/passwd" is not a valid identity/);
     writeFileSync(join(path, 'torn.json'), '{"identity": "torn", ');
     writeFileSync(join(path, '.half.123.ab.tmp'), 'partial');
     assert.deepEqual(store.list(), []);
     assert.deepEqual(corrupt, [join(path, 'torn.json')]);
-    RegistrationStore.open(path);
+    RecordFiles.open(path);
     assert.ok(!readdirSync(path).some((entry) => entry.endsWith('.tmp')), 'temporary files from a crash are removed on open');
   });
 });

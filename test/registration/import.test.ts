@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RegistrationStore } from '../../src/inter/registration.js';
 import { importDirectory } from '../../src/registration/import.js';
-import { RegistrationStore as RegistrationFiles } from '../../src/registration/store.js';
+import { RecordFiles } from '../../src/registration/record-files.js';
 import { SqliteRegistrationStore } from '../../src/registration/stores/sqlite.js';
 import { POSTGRES_URL, dropSchema, fixture, forEachBackend, uniqueSchema, POSTGRES_UNAVAILABLE, type BackendFixture } from './backends.js';
 
@@ -17,7 +17,7 @@ const T0 = 1_700_000_000_000;
 /** A directory store: two current records, one written before signers were kept, one corrupt file, one refused record. */
 function sourceDirectory(): string {
   const dir = mkdtempSync(join(tmpdir(), 'tsco-import-src-'));
-  const files = RegistrationFiles.open(dir);
+  const files = RecordFiles.open(dir);
   files.record({ identity: 'web1', collective: 'mcollective', signer: 'cert=web1', senderProof: 'certificate', agents: ['rpcutil'], facts: { country: 'uk' }, classes: ['webserver'], collectives: ['mcollective', 'uk'], time: T0 });
   files.record({ identity: 'web1', collective: 'mcollective', signer: 'cert=web1', senderProof: 'certificate', agents: ['rpcutil'], facts: { country: 'uk', uptime: '10' }, classes: ['webserver'], collectives: ['mcollective', 'uk'], time: T0 + 1000 });
   files.record({ identity: 'db1', collective: 'ops', callerid: 'cert=db1', agents: ['rpcutil', 'mysql'], facts: { role: 'db' }, time: T0 - 50 });

@@ -1,4 +1,4 @@
-/** plugin.registration.*: the schema, the backend a configuration selects, every problem at once, and the docs. */
+/** plugin.registration.*: the schema, who collects, the ages, the backend a configuration selects, every problem at once, and the docs. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -7,6 +7,7 @@ import { configFromObject, registeredSchemas } from '../../src/config/index.js';
 import { registrationConfigSchema } from '../../src/registration/schema.js';
 import { openConfiguredRegistrationStore, registrationStoreSettings } from '../../src/registration/stores/index.js';
 import { redactUrl } from '../../src/registration/stores/postgresql-names.js';
+import { collectorConfigured, registrationAges } from '../../src/registration/settings.js';
 
 const settingsOf = (values: Record<string, string>) => registrationStoreSettings(configFromObject(values));
 
@@ -71,4 +72,23 @@ test('every plugin.registration key is documented in docs/configuration.md and t
   for (const key of Object.keys(registrationConfigSchema.keys)) assert.ok(configuration.includes(`\`plugin.registration.${key}\``), `docs/configuration.md lacks plugin.registration.${key}`);
   const daemon = readFileSync(new URL('../../../docs/daemon.md', import.meta.url), 'utf8');
   for (const backend of ['sqlite', 'postgresql', 'directory']) assert.match(daemon, new RegExp(`store = ${backend}`));
+});
+
+test('stale_after defaults to 3 registration intervals (900 s without registration); expire_after to never', () => {
+  const ages = (values: Record<string, string>) => registrationAges(configFromObject(values));
+  assert.deepEqual(ages({}), { staleAfterSeconds: 900, expireAfterSeconds: undefined });
+  assert.deepEqual(ages({ registerinterval: '60' }), { staleAfterSeconds: 180, expireAfterSeconds: undefined });
+  assert.deepEqual(ages({ registerinterval: '60', 'plugin.registration.stale_after': '50', 'plugin.registration.expire_after': '86400' }), { staleAfterSeconds: 50, expireAfterSeconds: 86400 });
+});
+
+test('a daemon collects only when it opts in or names a store', () => {
+  const collects = (values: Record<string, string>) => collectorConfigured(configFromObject(values));
+  assert.equal(collects({}), false);
+  assert.equal(collects({ 'plugin.registration.postgresql.schema': 'x', 'plugin.registration.stale_after': '60' }), false, 'settings that name no store');
+  assert.equal(collects({ 'plugin.registration.activate_agent': '1' }), true);
+  assert.equal(collects({ 'plugin.registration.activate_agent': '0' }), false);
+  for (const key of ['store', 'store_dir', 'sqlite.path', 'postgresql.url']) {
+    const value = key === 'store' ? 'sqlite' : key === 'postgresql.url' ? 'postgresql://h/d' : '/x';
+    assert.equal(collects({ [`plugin.registration.${key}`]: value }), true, key);
+  }
 });

@@ -1,7 +1,9 @@
 /** The registration store contract, run identically against every backend (sqlite, postgresql, directory). */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FilterSyntaxError, InvalidArgumentError } from '../../src/errors.js';
+import { existsSync } from 'node:fs';
+import { FilterSyntaxError, InvalidArgumentError, RegistrationStoreError } from '../../src/errors.js';
+import { openRegistrationStore } from '../../src/registration/stores/index.js';
 import type { RegistrationStore, RegistrationUpdate } from '../../src/inter/registration.js';
 import { REGISTRATION_LIMITS } from '../../src/registration/stores/record.js';
 import { fixture, forEachBackend, type BackendFixture } from './backends.js';
@@ -136,6 +138,48 @@ forEachBackend('registration store', (backend) => {
     await assert.rejects(store.query({ seenSince: Number.NaN }), isFilterError);
   });
 
+  test('find pages through the selected nodes, sorted, each with its signer, proof and last-seen time', async () => {
+    const proofs = ['certificate', 'shared', 'key-name', 'mapping', 'unknown'];
+    for (const [index, proof] of proofs.entries()) {
+      await store.record(update(`page${index}`, { collectives: ['paged'], senderProof: proof, signer: index === 1 ? 'cert=fleet' : `cert=page${index}`, time: T0 + index }));
+    }
+    const query = { collective: 'paged' };
+    const first = await store.find(query, { limit: 2 });
+    assert.deepEqual(first, {
+      nodes: [
+        { identity: 'page0', signer: 'cert=page0', senderProof: 'certificate', lastSeen: T0 },
+        { identity: 'page1', signer: 'cert=fleet', senderProof: 'shared', lastSeen: T0 + 1 },
+      ],
+      more: true,
+    });
+    const second = await store.find(query, { after: 'page1', limit: 2 });
+    assert.deepEqual([second.nodes.map((n) => n.identity), second.more], [['page2', 'page3'], true]);
+    const last = await store.find(query, { after: 'page3', limit: 2 });
+    assert.deepEqual([last.nodes.map((n) => n.identity), last.more], [['page4'], false]);
+    assert.deepEqual((await store.find(query)).nodes.map((n) => n.identity), await store.query(query));
+    assert.deepEqual((await store.find({ ...query, seenSince: T0 + 3, filter: { identity: ['/^page/'] } }, { limit: 5 })).nodes.map((n) => n.identity), ['page3', 'page4']);
+    for (const page of [{ limit: 0 }, { limit: 10_001 }, { limit: 1.5 }, { limit: 2, after: '../x' }]) {
+      await assert.rejects(store.find(query, page), isInvalid, JSON.stringify(page));
+    }
+  });
+
+  test('registrations arriving together are each recorded in order; a refused one fails alone', async () => {
+    const results = await Promise.allSettled([
+      store.record(update('together', { facts: { step: '1' }, time: T0 + 1 })),
+      store.record(update('together', { facts: { step: '2' }, time: T0 + 2 })),
+      store.record(update('together-bad', { agents: ['Not An Agent'] })),
+      store.record(update('together-other', { time: T0 + 3 })),
+      store.record(update('together', { facts: { step: '3' }, time: T0 + 4 })),
+    ]);
+    assert.deepEqual(results.map((result) => result.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    assert.ok(isInvalid((results[2] as PromiseRejectedResult).reason));
+    const together = await store.get('together');
+    assert.deepEqual([together!.registrations, together!.lastSeen, together!.facts['step']], [3, T0 + 4, '3']);
+    assert.deepEqual((results[4] as PromiseFulfilledResult<unknown>).value, together);
+    assert.equal((await store.get('together-other'))!.lastSeen, T0 + 3);
+    assert.equal(await store.get('together-bad'), undefined);
+  });
+
   test('malformed filters are refused with FilterSyntaxError, including patterns only a backtracking engine accepts', async () => {
     for (const filter of [
       { fact: [{ fact: 'os', operator: '=~', value: '/(/' }] },
@@ -189,11 +233,29 @@ forEachBackend('registration store', (backend) => {
     await assert.rejects(store.record(update('imported', { history: { firstSeen: T0 + 1, registrations: 1 } })), isInvalid);
   });
 
-  // The directory backend evaluates with src/filter (the daemon's matcher), whose engine is its own.
-  if (backend !== 'directory') test('a regex that backtracks exponentially elsewhere is decided in linear time', { timeout: 60_000 }, async () => {
+  // Every backend, the directory one through src/filter's matcher, decides regexes with the one linear-time engine.
+  test('a regex that backtracks exponentially elsewhere is decided in linear time', { timeout: 60_000 }, async () => {
     await store.record(update('redos', { facts: { path: `${'a'.repeat(40)}!` } }));
     assert.deepEqual(await store.query({ filter: { fact: [{ fact: 'path', operator: '=~', value: '/^(a+)+$/' }] } }), []);
     assert.deepEqual(await store.query({ filter: { compound: ['path=~/^(a|aa)+!$/'] } }), ['redos']);
+  });
+
+  test('a reader opens an existing store only: a missing one is refused, and nothing is created', async () => {
+    const reader = await openRegistrationStore(place.settings, { existing: true });
+    try {
+      assert.deepEqual(await reader.query({ filter: { identity: ['alpha'] } }), ['alpha']);
+    } finally {
+      await reader.close();
+    }
+    const elsewhere = fixture(backend);
+    try {
+      await assert.rejects(openRegistrationStore(elsewhere.settings, { existing: true }), (error: unknown) => error instanceof RegistrationStoreError);
+      const settings = elsewhere.settings;
+      if (settings.backend === 'sqlite') assert.ok(!existsSync(settings.path));
+      if (settings.backend === 'directory') assert.ok(!existsSync(settings.dir));
+    } finally {
+      await elsewhere.cleanup();
+    }
   });
 
   test('the data survives closing and reopening the store', async () => {

@@ -57,7 +57,7 @@ export async function factsCommand(fact: string, options: CommonOptions, globals
   checkName('fact', 'FACT', fact);
   const call = callOptionsFromOptions(options);
   return withOutputFile(options, (file) => withClient(globals, streams, options, async ({ client, settings, logger }, config) => {
-    const discoverer = discovererFor(options, config, streams);
+    const discoverer = discovererFor(options, config, streams, { client, logger });
     const target = { ...call, ...(discoverer ? { discoverer } : {}) };
     target.timeoutMs ??= replyTimeoutMs(await describeForCall(descriptionsFor(settings, logger, streams), client, 'rpcutil', target, streams));
     const result = await callWithProgress(client, 'rpcutil', 'get_fact', { fact }, target, options, streams);

@@ -7,7 +7,9 @@ import { Option, type Command } from 'commander';
 import type { ActionDdl } from '../../agent/ddl.js';
 import { computeAggregates } from '../../client/ddl/aggregate.js';
 import { replyTimeoutMs } from '../../client/ddl/timeout.js';
-import { ExitCode, exitCodeFor, type ClientSession, type RpcCallOptions, type RpcReply, type RpcStats } from '../../client/index.js';
+import {
+  ExitCode, exitCodeFor, registrationLabel, type ClientSession, type RegistrationAwareDiscoverer, type RpcCallOptions, type RpcReply, type RpcStats,
+} from '../../client/index.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { GlobalOptions } from './context.js';
 import { describeForCall, descriptionsFor } from './descriptions.js';
@@ -53,18 +55,28 @@ export async function pingCommand(options: CommonOptions, globals: GlobalOptions
 /** `tsco discover`: the identities matching the filters, one per line. */
 export async function discoverCommand(options: CommonOptions, globals: GlobalOptions, streams: Streams): Promise<number> {
   const call = callOptionsFromOptions(options);
-  return withOutputFile(options, (file) => withClient(globals, streams, options, async ({ client }, config) => {
-    const discoverer = discovererFor(options, config, streams);
+  return withOutputFile(options, (file) => withClient(globals, streams, options, async (session, config) => {
+    const discoverer = discovererFor(options, config, streams, session);
     const started = Date.now();
-    const nodes = await client.discover({ ...call, ...(discoverer ? { discoverer } : {}) });
+    const nodes = await session.client.discover({ ...call, ...(discoverer ? { discoverer } : {}) });
     const discoveryMs = Date.now() - started;
+    // Registration discovery knows how each name was proved: names only a shared key (or an unproven collector)
+    // vouches for are marked.
+    const registrations = (discoverer as Partial<RegistrationAwareDiscoverer> | undefined)?.registrations;
+    const unauthenticated = registrations && nodes.flatMap((node) => {
+      const registration = registrations.get(node);
+      return registration && !registration.authenticated ? [registration] : [];
+    });
     // The document --nodes accepts back (a file, or - for standard input).
-    const document = `${JSON.stringify({ nodes, stats: { discovered: nodes.length, discoveryMs } }, null, 2)}\n`;
+    const document = `${JSON.stringify({ nodes, ...(unauthenticated ? { unauthenticated } : {}), stats: { discovered: nodes.length, discoveryMs } }, null, 2)}\n`;
     file?.write(document);
     if (options.json) {
       streams.out(document);
     } else {
-      for (const node of nodes) streams.out(`${node}\n`);
+      for (const node of nodes) {
+        const label = registrationLabel(registrations?.get(node));
+        streams.out(label ? `${node} ${label}\n` : `${node}\n`);
+      }
       if (options.verbose) streams.err(`\nDiscovered ${nodes.length} node(s) in ${discoveryMs} ms\n`);
     }
     return nodes.length > 0 ? ExitCode.OK : ExitCode.NothingDiscovered;
@@ -81,7 +93,7 @@ export async function rpcCommand(agent: string, action: string, inputs: string[]
   const call = callOptionsFromOptions(options);
   if (options.table && options.json) throw new InvalidArgumentError('--table: conflicts with --json');
   return withOutputFile(options, (file) => withClient(globals, streams, options, async ({ client, settings, logger }, config) => {
-    const discoverer = discovererFor(options, config, streams);
+    const discoverer = discovererFor(options, config, streams, { client, logger });
     const target: RpcCallOptions = { ...call, ...(discoverer ? { discoverer } : {}) };
     const ddl = await describeForCall(descriptionsFor(settings, logger, streams), client, agent, target, streams);
     const { data } = convertInputs(inputs, ddl, action);

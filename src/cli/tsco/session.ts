@@ -4,13 +4,13 @@
  * one RPC call with the discovery line and progress bar on a terminal.
  */
 import {
-  FlatFileDiscoverer, NODE_LIST_MAX_BYTES, RegistrationDiscoverer, connectClient,
+  FlatFileDiscoverer, NODE_LIST_MAX_BYTES, RegistrationDiscoverer, RegistrationQueryDiscoverer, connectClient,
   type ClientSession, type Discoverer, type RpcCallOptions, type RpcReply, type RpcResult,
 } from '../../client/index.js';
-import { InvalidArgumentError } from '../../errors.js';
+import { ConfigError, InvalidArgumentError } from '../../errors.js';
 import type { ConfigView } from '../../inter/config.js';
 import { readClientSettings } from '../../client/settings.js';
-import { RegistrationStore } from '../../registration/store.js';
+import { registrationAges, storeConfigured } from '../../registration/settings.js';
 import { loadClientConfig, type GlobalOptions } from './context.js';
 import { clientLogger } from './log.js';
 import type { CommonOptions } from './options.js';
@@ -36,10 +36,14 @@ export async function withClient(
 
 /**
  * The discoverer the options and configuration ask for: `--nodes FILE` (flatfile: one identity per line, or the
- * JSON `tsco discover --json` prints; `-` reads it from standard input), `--dm registration` (the store in
- * plugin.registration.store_dir, nodes active within 3 registerinterval), or broadcast (`mc`, undefined).
+ * JSON `tsco discover --json` prints; `-` reads it from standard input), `--dm registration` (the store the
+ * configuration names — plugin.registration.store, store_dir, sqlite.path or postgresql.url: the fast path — else
+ * the collectors over the network, `registration_query#find` through `session`'s client), or broadcast (`mc`,
+ * undefined).
  */
-export function discovererFor(options: CommonOptions, config: ConfigView, streams: Streams): Discoverer | undefined {
+export function discovererFor(
+  options: CommonOptions, config: ConfigView, streams: Streams, session?: Pick<ClientSession, 'client' | 'logger'>,
+): Discoverer | undefined {
   const method = options.dm ?? (options.nodes ? 'flatfile' : config.raw('default_discovery_method') ?? 'mc');
   switch (method) {
     case 'mc':
@@ -55,11 +59,18 @@ export function discovererFor(options: CommonOptions, config: ConfigView, stream
       return new FlatFileDiscoverer('standard input', () => (text ??= read(NODE_LIST_MAX_BYTES)));
     }
     case 'registration': {
-      const dir = config.raw('plugin.registration.store_dir');
-      if (!dir) throw new InvalidArgumentError(`--dm registration: plugin.registration.store_dir is not set in ${config.source}`);
-      const interval = Number(config.raw('registerinterval') ?? 0);
-      if (!(interval > 0)) throw new InvalidArgumentError(`--dm registration: registerinterval must be > 0 in ${config.source} to tell active nodes from stale ones`);
-      return new RegistrationDiscoverer(RegistrationStore.open(dir), { interval });
+      if (storeConfigured(config)) {
+        const problems: string[] = [];
+        const { staleAfterSeconds } = registrationAges(config, problems);
+        if (problems.length > 0) throw new ConfigError(problems);
+        // The store's client library (better-sqlite3, pg) loads only when this path is taken.
+        const open = async () => (await import('../../registration/stores/index.js')).openConfiguredRegistrationStore(config, {
+          existing: true, onError: (error) => session?.logger.warn({ err: error }, `registration store connection: ${error.message}`),
+        });
+        return new RegistrationDiscoverer(open, { staleAfterSeconds });
+      }
+      if (!session) throw new InvalidArgumentError('--dm registration: discovery over the network needs a connected client');
+      return new RegistrationQueryDiscoverer(session.client, { logger: session.logger });
     }
     default:
       throw new InvalidArgumentError(`discovery method ${JSON.stringify(method)}: expected mc, flatfile or registration`);

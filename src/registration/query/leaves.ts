@@ -5,8 +5,7 @@
  * names, the identities) and enters the statement as a list. A leaf renders itself only once its place in the
  * statement is known, so `?` parameters bind in the order they are written.
  */
-import type { FactCondition } from './plan.js';
-import type { NameMatch } from './regex.js';
+import type { FactCondition, NameMatch } from './plan.js';
 import type { RowSource, SqlDialect } from './sql.js';
 
 /** Adds a parameter and returns its placeholder. */

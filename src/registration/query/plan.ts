@@ -1,17 +1,16 @@
 /**
  * A request filter turned into a condition tree a registration backend can run as a query. Every fact condition
  * carries its exact predicate (src/filter/fact.ts semantics: numeric when both sides are numbers, else lexical;
- * regexes by re2js) and says how much of it an SQL index can decide; the rest is decided in JS on the rows the
- * fact name selects.
+ * regexes compiled by src/filter's compileLinearRegex, the daemon's one linear-time engine with its limits) and
+ * says how much of it an SQL index can decide; the rest is decided in JS on the rows the fact name selects.
  */
 import { FilterSyntaxError } from '../../errors.js';
 import { parseCompound, type CompoundNode } from '../../filter/compound.js';
 import { validateRequestFilter } from '../../filter/match.js';
-import { isRegexLiteral } from '../../filter/regex.js';
+import { compilePattern, isRegexLiteral, type LinearRegex } from '../../filter/regex.js';
 import type { RegistrationFactOperator, RegistrationFilter, RegistrationQuery } from '../../inter/registration.js';
 import { nameProblem } from '../../names.js';
 import { factNumber } from '../stores/record.js';
-import { compileLinear, nameMatch, type NameMatch } from './regex.js';
 
 /** The most filter entries, and the most conditions after compound expressions are parsed, one query may hold. */
 export const MAX_FILTER_ENTRIES = 256;
@@ -31,6 +30,14 @@ export type FactPlan =
   | { readonly sql: 'num-range'; readonly operator: '<' | '>' | '<=' | '>='; readonly number: number }
   /** Nothing: regexes, lexical ranges and infinite bounds are decided in JS on every row of the fact. */
   | { readonly sql: 'js' };
+
+/** How an identity, class or agent entry matches a name: exactly, or by a `/regex/`. */
+export type NameMatch = { readonly exact: string } | { readonly pattern: LinearRegex };
+
+/** The NameMatch of a filter entry (a `/regex/` literal, compiled for the linear-time engine, else an exact name). */
+export function nameMatch(entry: string, what: string): NameMatch {
+  return isRegexLiteral(entry) ? { pattern: compilePattern(entry, what) } : { exact: entry };
+}
 
 /** One fact condition. */
 export interface FactCondition {
@@ -65,7 +72,8 @@ export function compareFactValues(a: string, b: string): number {
 export function factCondition(fact: string, operator: RegistrationFactOperator, value: string): FactCondition {
   const key = `${fact}\u0000${operator}\u0000${value}`;
   if (operator === '=~' || ((operator === '==' || operator === '!=') && isRegexLiteral(value))) {
-    const pattern = compileLinear(value, `fact ${fact}`, true);
+    // As src/filter/fact.ts: a value after =~ may be written without delimiters.
+    const pattern = compilePattern(value, `fact ${fact}`, operator === '=~');
     const negate = operator === '!=';
     return { kind: 'fact', fact, operator, value, key, plan: { sql: 'js' }, matches: (actual) => pattern.test(actual) !== negate };
   }

@@ -1,14 +1,18 @@
 /**
  * The `directory` registration backend: today's one-JSON-file-per-node store (src/registration/store.ts) behind
- * the RegistrationStore interface. Queries read every record and evaluate the filter with the daemon's own
+ * the RegistrationStore interface (RecordFiles, src/registration/record-files.ts). Queries read every record and evaluate the filter with the daemon's own
  * matcher (src/filter/match.ts); fine for small setups, linear in the number of nodes.
  */
+import { existsSync } from 'node:fs';
+import { RegistrationStoreError } from '../../errors.js';
 import { compileFilter } from '../../filter/match.js';
-import type { RegisteredNode, RegistrationQuery, RegistrationStore, RegistrationUpdate, StaleAge } from '../../inter/registration.js';
+import type {
+  RegisteredNode, RegistrationPage, RegistrationPageRequest, RegistrationQuery, RegistrationStore, RegistrationUpdate, StaleAge,
+} from '../../inter/registration.js';
 import type { RequestFilter } from '../../inter/message.js';
 import { planQuery } from '../query/plan.js';
-import { RegistrationStore as RegistrationFiles, type NodeRecord } from '../store.js';
-import { staleCutoff } from './record.js';
+import { RecordFiles, type NodeRecord } from '../record-files.js';
+import { checkPage, pageOf, staleCutoff } from './record.js';
 
 /** Options of the directory backend. */
 export interface DirectoryStoreOptions {
@@ -16,6 +20,8 @@ export interface DirectoryStoreOptions {
   dir: string;
   /** Hears about unreadable record files (they are skipped). */
   onCorrupt?: (path: string, error: Error) => void;
+  /** Refuse to create the directory: it must exist (a reader). */
+  existing?: boolean;
 }
 
 function withoutCallerid(record: NodeRecord): RegisteredNode {
@@ -28,13 +34,14 @@ export class DirectoryRegistrationStore implements RegistrationStore {
   readonly backend = 'directory';
   readonly location: string;
 
-  private constructor(private readonly files: RegistrationFiles) {
+  private constructor(private readonly files: RecordFiles) {
     this.location = files.dir;
   }
 
   /** Opens (creating) the directory; throws RegistrationStoreError. */
   static open(options: DirectoryStoreOptions): DirectoryRegistrationStore {
-    return new DirectoryRegistrationStore(RegistrationFiles.open(options.dir, options.onCorrupt ? { onCorrupt: options.onCorrupt } : {}));
+    if (options.existing && !existsSync(options.dir)) throw new RegistrationStoreError(`cannot open the registration store ${options.dir}: there is no such directory`);
+    return new DirectoryRegistrationStore(RecordFiles.open(options.dir, options.onCorrupt ? { onCorrupt: options.onCorrupt } : {}));
   }
 
   async record(update: RegistrationUpdate): Promise<RegisteredNode> {
@@ -62,6 +69,12 @@ export class DirectoryRegistrationStore implements RegistrationStore {
 
   async query(query: RegistrationQuery = {}): Promise<string[]> {
     return this.select(query).map((record) => record.identity);
+  }
+
+  async find(query: RegistrationQuery = {}, page?: RegistrationPageRequest): Promise<RegistrationPage> {
+    const { after, limit } = checkPage(page);
+    const selected = this.select(query).filter((record) => after === undefined || record.identity > after);
+    return pageOf(selected.slice(0, limit + 1).map(({ identity, signer, senderProof, lastSeen }) => ({ identity, signer, senderProof, lastSeen })), limit);
   }
 
   async count(query: RegistrationQuery = {}): Promise<number> {

@@ -14,6 +14,8 @@ export interface OpenRegistrationStoreOptions {
   onCorrupt?: (path: string, error: Error) => void;
   /** postgresql: an error on an idle connection (the next query reports its own failure). */
   onError?: (error: Error) => void;
+  /** Open an existing store only, creating nothing (readers: the local `--dm registration` path). */
+  existing?: boolean;
 }
 
 /** Opens the store `settings` describe. Rejects with RegistrationStoreError when it cannot be opened. */
@@ -21,15 +23,19 @@ export async function openRegistrationStore(settings: RegistrationStoreSettings,
   switch (settings.backend) {
     case 'sqlite': {
       const { SqliteRegistrationStore } = await import('./sqlite.js');
-      return SqliteRegistrationStore.open({ path: settings.path });
+      return SqliteRegistrationStore.open({ path: settings.path, ...(options.existing ? { existing: true } : {}) });
     }
     case 'postgresql': {
       const { PostgresRegistrationStore } = await import('./postgresql.js');
-      return PostgresRegistrationStore.open({ url: settings.url, schema: settings.schema, ...(options.onError ? { onError: options.onError } : {}) });
+      return PostgresRegistrationStore.open({
+        url: settings.url, schema: settings.schema, ...(options.onError ? { onError: options.onError } : {}), ...(options.existing ? { existing: true } : {}),
+      });
     }
     case 'directory': {
       const { DirectoryRegistrationStore } = await import('./directory.js');
-      return DirectoryRegistrationStore.open({ dir: settings.dir, ...(options.onCorrupt ? { onCorrupt: options.onCorrupt } : {}) });
+      return DirectoryRegistrationStore.open({
+        dir: settings.dir, ...(options.onCorrupt ? { onCorrupt: options.onCorrupt } : {}), ...(options.existing ? { existing: true } : {}),
+      });
     }
   }
 }

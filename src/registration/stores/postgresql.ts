@@ -1,18 +1,22 @@
 /**
  * The `postgresql` registration backend: one store several collectors share. The tables live in their own schema
  * (`plugin.registration.postgresql.schema`), created on open under an advisory lock so collectors starting together
- * do not race; a registration is one statement (upsert the node, rewrite only the facts and names that changed).
+ * do not race; registrations are written by one statement per batch (group-commit.ts, postgresql-record.ts).
  * No foreign keys: rows of a node are removed with it in one transaction, and a foreign-key check per fact row
  * would double the cost of a registration.
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { FilterSyntaxError, InvalidArgumentError, RegistrationStoreError } from '../../errors.js';
-import type { RegisteredNode, RegistrationQuery, RegistrationStore, RegistrationUpdate, StaleAge } from '../../inter/registration.js';
+import type {
+  RegisteredIdentity, RegisteredNode, RegistrationPage, RegistrationPageRequest, RegistrationQuery, RegistrationStore, RegistrationUpdate, StaleAge,
+} from '../../inter/registration.js';
 import { planQuery } from '../query/plan.js';
 import { buildWhere, type RegistrationTable, type RowSource, type SqlDialect } from '../query/sql.js';
 import { SCHEMA_NAME, redactUrl } from './postgresql-names.js';
-import { checkIdentity, factNumber, factsObject, normalizeUpdate, recordOf, staleCutoff } from './record.js';
+import { GroupCommit } from './group-commit.js';
+import { recordBatchParams, recordBatchResult, recordBatchStatement } from './postgresql-record.js';
+import { checkIdentity, checkPage, factsObject, normalizeUpdate, pageOf, staleCutoff } from './record.js';
 
 const SCHEMA_VERSION = 1;
 /** Connections per store for registrations and the other named statements (they arrive concurrently). */
@@ -28,6 +32,10 @@ const SHORT_VALUE = `octet_length(value) <= ${INDEXED_VALUE_BYTES}`;
 /** Distinct values read by skipping through the index; a fact with more is read in one pass instead. */
 const SKIP_SCAN_LIMIT = 1000;
 const LISTS = ['agents', 'classes', 'collectives'] as const;
+/** The most registrations one statement writes. */
+const MAX_BATCH = 256;
+/** Batches written at once, on connections of their own (the server works on them in parallel). */
+const WRITE_CONCURRENCY = 2;
 
 /** Options of the postgresql backend. */
 export interface PostgresStoreOptions {
@@ -37,6 +45,8 @@ export interface PostgresStoreOptions {
   schema: string;
   /** Hears errors of idle connections (the next query reports its own failure); ignored when omitted. */
   onError?: (error: Error) => void;
+  /** Create nothing: the schema and its tables must exist (a reader, which may lack the right to create them). */
+  existing?: boolean;
 }
 
 function ddl(schema: string): string[] {
@@ -69,32 +79,6 @@ function ddl(schema: string): string[] {
   ];
 }
 
-/**
- * The one statement that records a registration: $1..$5 the node and its time, $6..$8 facts, $9..$11 agents,
- * classes, collectives, $12 and $13 firstSeen and the count of a node not yet known.
- */
-function recordStatement(schema: string): string {
-  const t = (name: string): string => `"${schema}".${name}`;
-  const lists = LISTS.map((table, index) => {
-    const param = `$${9 + index}::text[]`;
-    return `gone_${table} AS (DELETE FROM ${t(table)} x USING node WHERE x.node_id = node.id AND x.name <> ALL(${param})),
-      new_${table} AS (INSERT INTO ${t(table)} (node_id, name) SELECT node.id, unnest(${param}) FROM node ON CONFLICT DO NOTHING)`;
-  });
-  return `WITH node AS (
-      INSERT INTO ${t('nodes')} AS n (identity, collective, signer, sender_proof, first_seen, last_seen, registrations)
-      VALUES ($1, $2, $3, $4, $12, $5, $13)
-      ON CONFLICT (identity) DO UPDATE SET collective = EXCLUDED.collective, signer = EXCLUDED.signer,
-        sender_proof = EXCLUDED.sender_proof, last_seen = EXCLUDED.last_seen, registrations = n.registrations + 1
-      RETURNING id, first_seen, registrations),
-    gone_facts AS (DELETE FROM ${t('facts')} f USING node WHERE f.node_id = node.id AND f.name <> ALL($6::text[])),
-    new_facts AS (
-      INSERT INTO ${t('facts')} AS f (node_id, name, value, num)
-      SELECT node.id, v.name, v.value, v.num FROM node, unnest($6::text[], $7::text[], $8::float8[]) AS v(name, value, num)
-      ON CONFLICT (node_id, name) DO UPDATE SET value = EXCLUDED.value, num = EXCLUDED.num WHERE f.value IS DISTINCT FROM EXCLUDED.value),
-    ${lists.join(',\n    ')}
-    SELECT first_seen, registrations FROM node`;
-}
-
 /** The `postgresql` backend. Open it with PostgresRegistrationStore.open. */
 export class PostgresRegistrationStore implements RegistrationStore {
   readonly backend = 'postgresql';
@@ -102,6 +86,7 @@ export class PostgresRegistrationStore implements RegistrationStore {
   private readonly rows: RowSource;
   private readonly recordSql: string;
   private readonly statementPrefix: string;
+  private readonly writes: GroupCommit;
 
   private constructor(private readonly pool: pg.Pool, private readonly queryPool: pg.Pool, readonly location: string, schema: string) {
     const table = (name: RegistrationTable): string => `"${schema}".${name}`;
@@ -125,7 +110,11 @@ export class PostgresRegistrationStore implements RegistrationStore {
       memberNames: async (set) => (await this.sql(`SELECT DISTINCT name FROM ${table(set)}`, [])).rows.map((row: { name: string }) => row.name),
       identities: async () => (await this.sql(`SELECT id, identity FROM ${table('nodes')}`, [])).rows.map((row: { id: string; identity: string }) => ({ id: Number(row.id), identity: row.identity })),
     };
-    this.recordSql = recordStatement(schema);
+    this.recordSql = recordBatchStatement(schema);
+    this.writes = new GroupCommit(async (updates) => {
+      const result = await this.sql(this.recordSql, recordBatchParams(updates), 'record');
+      return recordBatchResult(updates, result.rows);
+    }, { maxBatch: MAX_BATCH, repeatsAllowed: false, concurrency: WRITE_CONCURRENCY, gather: false });
     // Prepared statements are per connection and named: the name must differ between schemas.
     this.statementPrefix = `tsco_registration_${createHash('sha256').update(schema).digest('hex').slice(0, 12)}`;
   }
@@ -175,7 +164,12 @@ export class PostgresRegistrationStore implements RegistrationStore {
       try {
         await client.query('BEGIN');
         await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tscollective registration ${schema}`]);
-        for (const statement of ddl(schema)) await client.query(statement);
+        if (options.existing) {
+          const found = await client.query('SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2', [schema, 'meta']);
+          if (found.rowCount === 0) throw new Error(`there is no registration store in schema ${schema}`);
+        } else {
+          for (const statement of ddl(schema)) await client.query(statement);
+        }
         const version = Number((await client.query(`SELECT value FROM "${schema}".meta WHERE key = 'version'`)).rows[0]?.value);
         if (version > SCHEMA_VERSION) throw new Error(`it was written by a newer tscollective (schema version ${version}, this one knows ${SCHEMA_VERSION})`);
         await client.query('COMMIT');
@@ -223,16 +217,7 @@ export class PostgresRegistrationStore implements RegistrationStore {
   }
 
   record(update: RegistrationUpdate): Promise<RegisteredNode> {
-    return this.run('record a registration', async () => {
-      const u = normalizeUpdate(update);
-      const result = await this.sql(this.recordSql, [
-        u.identity, u.collective, u.signer, u.senderProof, u.time,
-        u.facts.map(([name]) => name), u.facts.map(([, value]) => value), u.facts.map(([, value]) => factNumber(value)),
-        u.agents, u.classes, u.collectives, u.firstSeen, u.registrations,
-      ], 'record');
-      const row = result.rows[0] as { first_seen: string; registrations: number };
-      return recordOf(u, Number(row.first_seen), row.registrations);
-    });
+    return this.run('record a registration', () => this.writes.submit(normalizeUpdate(update)));
   }
 
   get(identity: string): Promise<RegisteredNode | undefined> {
@@ -269,6 +254,22 @@ export class PostgresRegistrationStore implements RegistrationStore {
 
   query(query: RegistrationQuery = {}): Promise<string[]> {
     return this.run('query nodes', async () => (await this.select('n.identity', query, ' ORDER BY n.identity COLLATE "C"')).rows.map((row: { identity: string }) => row.identity));
+  }
+
+  find(query: RegistrationQuery = {}, page?: RegistrationPageRequest): Promise<RegistrationPage> {
+    return this.run('find nodes', async () => {
+      const { after, limit } = checkPage(page);
+      const { scope, condition } = planQuery(query);
+      const where = await buildWhere(scope, condition, this.dialect, this.rows);
+      const params = [...where.params];
+      const from = after === undefined ? '' : ` AND n.identity COLLATE "C" > $${params.push(after)}`;
+      const result = await this.sql(`SELECT n.identity, n.signer, n.sender_proof, n.last_seen FROM ${this.dialect.table('nodes')} n
+        WHERE ${where.sql}${from} ORDER BY n.identity COLLATE "C" LIMIT $${params.push(limit + 1)}`, params);
+      const rows: RegisteredIdentity[] = result.rows.map((row: { identity: string; signer: string; sender_proof: string; last_seen: string }) => ({
+        identity: row.identity, signer: row.signer, senderProof: row.sender_proof, lastSeen: Number(row.last_seen),
+      }));
+      return pageOf(rows, limit);
+    });
   }
 
   count(query: RegistrationQuery = {}): Promise<number> {
@@ -312,6 +313,7 @@ export class PostgresRegistrationStore implements RegistrationStore {
   }
 
   async close(): Promise<void> {
+    await this.writes.idle();
     await Promise.all([this.pool, this.queryPool].filter((pool) => !pool.ended).map((pool) => pool.end()));
   }
 }

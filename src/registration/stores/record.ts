@@ -4,7 +4,7 @@
  * the stale cut-off. Backends differ only in how they keep the normalized record.
  */
 import { InvalidArgumentError } from '../../errors.js';
-import type { RegisteredNode, RegistrationUpdate, StaleAge } from '../../inter/registration.js';
+import type { RegisteredIdentity, RegisteredNode, RegistrationPage, RegistrationPageRequest, RegistrationUpdate, StaleAge } from '../../inter/registration.js';
 import { isName, nameProblem, type NameKind } from '../../names.js';
 
 /** Bounds on one registration: anything larger is refused before it is looked at further. */
@@ -173,4 +173,27 @@ export function checkIdentity(identity: unknown): string {
   const problem = nameProblem('identity', 'identity', identity);
   if (problem) throw new InvalidArgumentError(problem);
   return identity as string;
+}
+
+/** The most nodes one page of `find` holds. */
+export const MAX_FIND_PAGE = 10_000;
+
+/** Checks a page request (the whole first page of MAX_FIND_PAGE nodes when omitted); throws InvalidArgumentError. */
+export function checkPage(page: RegistrationPageRequest | undefined): { after: string | undefined; limit: number } {
+  if (page === undefined) return { after: undefined, limit: MAX_FIND_PAGE };
+  if (typeof page !== 'object' || page === null) throw new InvalidArgumentError('page: expected {after?, limit}');
+  const { after, limit } = page;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_FIND_PAGE) {
+    throw new InvalidArgumentError(`page.limit: expected a whole number from 1 to ${MAX_FIND_PAGE}, got ${String(limit).slice(0, 40)}`);
+  }
+  if (after !== undefined) {
+    const problem = nameProblem('identity', 'page.after', after);
+    if (problem) throw new InvalidArgumentError(problem);
+  }
+  return { after, limit };
+}
+
+/** The page `find` returns from up to limit + 1 selected rows (the extra one only says there are more). */
+export function pageOf(rows: readonly RegisteredIdentity[], limit: number): RegistrationPage {
+  return { nodes: rows.slice(0, limit), more: rows.length > limit };
 }

@@ -1,19 +1,25 @@
 /**
  * The `sqlite` registration backend (the default): one embedded database file (better-sqlite3, WAL mode), tables
  * for nodes, facts (name, value and the numeric reading of the value), agents, classes and collectives, each
- * indexed by name, so filters run as indexed queries. A re-registration rewrites only what changed.
+ * indexed by name, so filters run as indexed queries. A re-registration rewrites only what changed; registrations
+ * arriving together are written in one transaction (group-commit.ts), which shares the index pages they dirty.
  */
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { FilterSyntaxError, InvalidArgumentError, RegistrationStoreError } from '../../errors.js';
-import type { RegisteredNode, RegistrationQuery, RegistrationStore, RegistrationUpdate, StaleAge } from '../../inter/registration.js';
+import type {
+  RegisteredIdentity, RegisteredNode, RegistrationPage, RegistrationPageRequest, RegistrationQuery, RegistrationStore, RegistrationUpdate, StaleAge,
+} from '../../inter/registration.js';
 import { planQuery } from '../query/plan.js';
 import { buildWhere, type RowSource, type SqlDialect } from '../query/sql.js';
-import { checkIdentity, factNumber, factsObject, normalizeUpdate, recordOf, staleCutoff, type NormalizedUpdate } from './record.js';
+import { GroupCommit } from './group-commit.js';
+import { checkIdentity, checkPage, factNumber, factsObject, normalizeUpdate, pageOf, recordOf, staleCutoff, type NormalizedUpdate } from './record.js';
 
 /** The schema version this code writes (PRAGMA user_version). */
 const SCHEMA_VERSION = 1;
+/** The most registrations one transaction writes. */
+const MAX_BATCH = 256;
 const LISTS = ['agents', 'classes', 'collectives'] as const;
 type ListTable = (typeof LISTS)[number];
 
@@ -68,6 +74,8 @@ export interface SqliteStoreOptions {
    * or `predicate` (IN/AND/OR/NOT, PostgreSQL's form). Both select the same nodes; the tests run both.
    */
   combine?: 'set' | 'predicate';
+  /** Refuse to create the database: it must exist (a reader, such as the local `--dm registration` path). */
+  existing?: boolean;
 }
 
 /** The `sqlite` backend. Open it with openSqliteStore. */
@@ -75,6 +83,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
   readonly backend = 'sqlite';
   private readonly statements;
   private readonly rows: RowSource;
+  private readonly writes: GroupCommit;
 
   private constructor(private readonly db: Database.Database, readonly location: string, private readonly dialect: SqlDialect) {
     const prepare = (sql: string): Database.Statement => db.prepare(sql);
@@ -110,6 +119,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
       memberNames: async (set) => s.memberNames[set].all() as string[],
       identities: async () => s.identities.all() as Array<{ id: number; identity: string }>,
     };
+    this.writes = new GroupCommit((updates) => this.db.transaction(() => updates.map((update) => this.write(update)))(), { maxBatch: MAX_BATCH, repeatsAllowed: true });
   }
 
   /** Opens (creating when missing) the database at `options.path`. Throws RegistrationStoreError. */
@@ -118,8 +128,9 @@ export class SqliteRegistrationStore implements RegistrationStore {
     if (typeof path !== 'string' || path === '') throw new InvalidArgumentError('sqlite store: expected a database file path');
     let db: Database.Database | undefined;
     try {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       const created = !existsSync(path);
+      if (created && options.existing) throw new Error('there is no database at this path');
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       db = new Database(path, { timeout: 5000 });
       if (created) chmodSync(path, 0o600);
       const mode = db.pragma('journal_mode = WAL', { simple: true });
@@ -154,10 +165,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
   }
 
   record(update: RegistrationUpdate): Promise<RegisteredNode> {
-    return this.run('record a registration', () => {
-      const normalized = normalizeUpdate(update);
-      return this.db.transaction(() => this.write(normalized))();
-    });
+    return this.run('record a registration', () => this.writes.submit(normalizeUpdate(update)));
   }
 
   private write(update: NormalizedUpdate): RegisteredNode {
@@ -218,6 +226,18 @@ export class SqliteRegistrationStore implements RegistrationStore {
     return this.run('query nodes', async () => (await this.select('n.identity', query, ' ORDER BY n.identity')).pluck().all() as string[]);
   }
 
+  find(query: RegistrationQuery = {}, page?: RegistrationPageRequest): Promise<RegistrationPage> {
+    return this.run('find nodes', async () => {
+      const { after, limit } = checkPage(page);
+      const { scope, condition } = planQuery(query);
+      const where = await buildWhere(scope, condition, this.dialect, this.rows);
+      const from = after === undefined ? '' : ' AND n.identity > ?';
+      const rows = this.db.prepare(`SELECT n.identity, n.signer, n.sender_proof AS senderProof, n.last_seen AS lastSeen FROM nodes n WHERE ${where.sql}${from} ORDER BY n.identity LIMIT ?`)
+        .all(...where.params, ...(after === undefined ? [] : [after]), limit + 1) as RegisteredIdentity[];
+      return pageOf(rows, limit);
+    });
+  }
+
   count(query: RegistrationQuery = {}): Promise<number> {
     return this.run('count nodes', async () => (await this.select('count(*)', query, '')).pluck().get() as number);
   }
@@ -256,6 +276,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
   }
 
   async close(): Promise<void> {
+    await this.writes.idle();
     if (!this.db.open) return;
     try {
       this.db.pragma('optimize');

@@ -3,8 +3,8 @@
  * node (`<dir>/<identity>.json`) written atomically (write a temporary file, fsync, rename), so a crash leaves
  * either the old or the new record, never a torn one. Meant for small setups: every query reads every file
  * (src/registration/stores/directory.ts); larger fleets use the sqlite or postgresql backend, which can import
- * these files (src/registration/import.ts). This class is synchronous; the RegistrationStore interface over it is
- * DirectoryRegistrationStore.
+ * these files (src/registration/import.ts). RecordFiles is synchronous; the RegistrationStore interface over it is
+ * DirectoryRegistrationStore (src/registration/stores/directory.ts).
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +27,7 @@ export interface NodeRecord extends RegisteredNode {
  * A registration to record. `signer` is the `cert=<name>` that proved it; `callerid` is its former name, still
  * accepted. `senderProof` is `unknown` when omitted.
  */
-export interface RegistrationUpdate extends Omit<StoreUpdate, 'signer' | 'senderProof'> {
+export interface RecordFileUpdate extends Omit<StoreUpdate, 'signer' | 'senderProof'> {
   signer?: string;
   senderProof?: string;
   /** Former name of `signer`. */
@@ -62,15 +62,15 @@ function recordFromFile(value: Record<string, unknown>): NodeRecord {
   };
 }
 
-/** A directory of node records. */
-export class RegistrationStore {
+/** A directory of node records, one file each. */
+export class RecordFiles {
   private constructor(readonly dir: string, private readonly onCorrupt: (path: string, error: Error) => void) {}
 
   /**
    * Opens (creating, mode 0700) the store in `dir` and removes temporary files left by a crash.
    * `onCorrupt` hears about unreadable records (they are skipped, never thrown).
    */
-  static open(dir: string, options: { onCorrupt?: (path: string, error: Error) => void } = {}): RegistrationStore {
+  static open(dir: string, options: { onCorrupt?: (path: string, error: Error) => void } = {}): RecordFiles {
     if (typeof dir !== 'string' || dir === '') throw new InvalidArgumentError('dir: expected a directory path');
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -78,7 +78,7 @@ export class RegistrationStore {
     } catch (error) {
       throw new RegistrationStoreError(`cannot open the registration store ${dir}: ${(error as Error).message}`, { cause: error });
     }
-    return new RegistrationStore(dir, options.onCorrupt ?? (() => {}));
+    return new RecordFiles(dir, options.onCorrupt ?? (() => {}));
   }
 
   private path(identity: string): string {
@@ -126,7 +126,7 @@ export class RegistrationStore {
    * InvalidArgumentError for a malformed update (see normalizeUpdate), RegistrationStoreError when the file
    * cannot be written.
    */
-  record(update: RegistrationUpdate): NodeRecord {
+  record(update: RecordFileUpdate): NodeRecord {
     const signer = update.signer ?? update.callerid;
     const normalized = normalizeUpdate({ ...update, signer: signer!, senderProof: update.senderProof ?? UNKNOWN_PROOF });
     const previous = this.read(this.path(normalized.identity));
