@@ -5,6 +5,7 @@
  * (keyed by the key block, so a changed requestid does not make a replay new), the clock_skew future check,
  * legacy_callers, the serializers accepted, and the tamper cases version 1 can detect.
  */
+import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -13,6 +14,7 @@ import {
 import {
   RubyHash, decodeV1Reply, deserializeV1, encodeV1Request, inspect, rpcRequestBody, serializeV1, sym, symHash, type RubyValue, type V1Serializer,
 } from '../../plugins/security/aes_security/v1/index.js';
+import type { RequestFilter } from '../../src/inter/message.js';
 import { CAPTURE_CLOCK_MS, KEYS, SERIALIZERS, frame, repoFile, rubyDecoding } from './legacy-fixtures.js';
 import { World } from './world.js';
 
@@ -192,6 +194,21 @@ describe('version 1 between two providers', () => {
       assert.deepEqual(reply.body, { statuscode: 0, statusmsg: 'OK', data: { value: 'Debian', nested: { a: [1, 2] } } });
       assert.equal(reply.senderProof, 'unsigned');
     }
+  });
+
+  test('discovery is written as Ruby writes it: the bare "ping", and "collective" in the filter only when the filter selects something', () => {
+    const client = world.provider('client', clientAes);
+    const empty: RequestFilter = { fact: [], cf_class: [], agent: [], identity: [], compound: [] };
+    const write = (filter: RequestFilter) => deserializeV1(client.send({
+      requestid: randomBytes(16).toString('hex'), senderid: 'ts-client', agent: 'discovery',
+      collective: 'interop', filter, ttl: 60, body: { action: 'ping', data: {} },
+    }), 'marshal') as RubyHash;
+    // `mco ping` sends no "collective": a Ruby server reads a filter holding only it as matching nothing.
+    assert.equal(inspect(write(empty).getSym('filter')!), '{"fact"=>[], "cf_class"=>[], "agent"=>[], "identity"=>[], "compound"=>[]}');
+    const discovery = write({ ...empty, agent: ['rpcutil'] });
+    assert.equal(inspect(discovery.getSym('filter')!), '{"fact"=>[], "cf_class"=>[], "agent"=>["rpcutil"], "identity"=>[], "compound"=>[], "collective"=>"interop"}');
+    const body = deserializeV1(frame('marshal', 'request-discovery-ping'), 'marshal') as RubyHash;
+    assert.equal(inspect(body.getSym('filter')!), inspect(discovery.getSym('filter')!), 'the filter of the captured Ruby discovery');
   });
 
   test('a registration written in version 1 is one-way, its reply refused as not expected', () => {

@@ -62,7 +62,10 @@ export class V1Codec implements ProtocolCodec {
     }
     const callerid = calleridFor(own.name);
     const { body, kind } = outgoingRequestBody(request.agent, request.body, callerid);
-    const filter = toV1Filter(request.filter, kind === 'discovery' ? request.collective : undefined);
+    // MCollective's discovery adds "collective" to a filter that selects something; `mco ping` sends an empty
+    // filter without it, and a Ruby server drops a filter that has only that entry as matching nothing.
+    const selects = Object.values(request.filter).some((list) => list.length > 0);
+    const filter = toV1Filter(request.filter, kind === 'discovery' && selects ? request.collective : undefined);
     const wire = encodeV1Request({
       requestid: request.requestid, senderid: request.senderid, callerid, agent: request.agent, collective: request.collective,
       filter, ttl: request.ttl, body, ...(request.msgtime === undefined ? {} : { msgtime: request.msgtime }),
