@@ -23,6 +23,8 @@ export interface NodeSpec {
   classes: string[];
   /** In-process agents this node hosts besides the example agent. */
   agents?: Agent[];
+  /** Settings of this node only (registration, legacy mode), over the shared ones. */
+  settings?: Record<string, string | number>;
 }
 
 /** The default three nodes: two web servers in the UK, a database in Germany. */
@@ -48,7 +50,9 @@ export interface Cluster {
 }
 
 /** Builds keys, facts and policies under a temporary directory and starts one daemon per node. */
-export async function startCluster(connectorSettings: Record<string, string | number>, nodes: NodeSpec[] = NODES): Promise<Cluster> {
+export async function startCluster(
+  connectorSettings: Record<string, string | number>, nodes: NodeSpec[] = NODES, policies: Record<string, string> = {},
+): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'tsc-cluster-'));
   const keyDir = join(dir, 'keys');
   const certDir = join(dir, 'certs');
@@ -69,6 +73,7 @@ export async function startCluster(connectorSettings: Record<string, string | nu
   const agentModule = new URL('./example-agent.js', import.meta.url).href;
   writeFileSync(join(libdir, 'agent', 'example.js'), `export { exampleAgent as default } from ${JSON.stringify(agentModule)};\n`);
   writeFileSync(join(policyDir, 'default.policy'), 'policy default deny\nallow\tcert=tester\t*\t*\t*\n');
+  for (const [agent, policy] of Object.entries(policies)) writeFileSync(join(policyDir, `${agent}.policy`), policy);
 
   const daemons: DaemonHandle[] = [];
   const loggers: CapturingLogger[] = [];
@@ -101,7 +106,7 @@ export async function startCluster(connectorSettings: Record<string, string | nu
         'plugin.yaml': join(nodeDir, 'facts.yaml'), classesfile: join(nodeDir, 'classes.txt'),
         'plugin.aes.server_private': serverKeys[i]!.privatePath, 'plugin.aes.server_public': serverKeys[i]!.publicPath,
         'plugin.aes.client_cert_dir': certDir, statedir: join(nodeDir, 'state'),
-        rpcauthorization: 1, 'plugin.actionpolicy.policy_dir': policyDir, 'plugin.actionpolicy.enable_default': 1,
+        rpcauthorization: 1, 'plugin.actionpolicy.policy_dir': policyDir, 'plugin.actionpolicy.enable_default': 1, ...node.settings,
       }, { source: join(nodeDir, 'server.cfg') });
       const logger = new CapturingLogger();
       loggers.push(logger);
