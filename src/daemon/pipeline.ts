@@ -132,7 +132,7 @@ export async function handleRequest(host: PipelineHost, message: InboundMessage)
   );
   // Per-status counts make bad input (3, 4) and failing actions (5) visible in daemon_stats.
   host.counters.increment(`status.${reply.statuscode}`);
-  host.logger.info({ requestid: request.requestid, callerid: request.callerid, agent: request.agent, action, statuscode: reply.statuscode },
+  host.logger.info({ requestid: request.requestid, callerid: request.callerid, agent: request.agent, action, statuscode: reply.statuscode, protocol: request.protocol },
     `${request.agent}#${action} from ${request.callerid}: ${reply.statusmsg}`);
   await sendReply(host, request, message.replyTo, reply);
 }

@@ -12,13 +12,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import '../../plugins/connector/stomp/index.js';
+import { readFileSync } from 'node:fs';
+import { createStompConnector } from '../../plugins/connector/stomp/index.js';
+import { configFromObject } from '../../src/config/index.js';
+import type { Connector, InboundMessage } from '../../src/inter/connector.js';
 import { RegistrationStore } from '../../src/registration/store.js';
+import { MemoryCounters } from '../../src/util/counters.js';
+import { CapturingLogger } from '../../src/util/log.js';
 import { startCluster, type Cluster } from '../client/cluster.js';
 import { waitFor } from '../harness/wait.js';
 import { brokerGate, stompTestSettings, type BrokerName } from './harness/brokers.js';
 
 const TSCO = fileURLToPath(new URL('../../src/cli/tsco.js', import.meta.url));
+/** The headers of a discovery request as Ruby's mco sent it through RabbitMQ (test/fixtures/interop). */
+const RUBY_DISCOVERY_HEADERS = JSON.parse(readFileSync(new URL('../../../test/fixtures/interop/marshal/request-discovery-ping.headers.json', import.meta.url), 'utf8')) as Record<string, string>;
 
 interface Run { code: number; stdout: string; stderr: string }
 interface Doc { items: Array<Record<string, unknown>>; stats: Record<string, unknown> }
@@ -51,24 +58,36 @@ for (const broker of ['rabbitmq', 'activemq'] as const) {
       let cluster: Cluster;
       let v1Client: string;
       let v2Client: string;
+      let sniffer: Connector | undefined;
+      const sniffed: InboundMessage[] = [];
+      const collective = `legacy${process.pid}${broker[0]}${serializer[0]}`;
       const storeDir = mkdtempSync(join(tmpdir(), 'tsc-legacy-store-'));
 
       before(async () => {
         if (!gate.reachable) return;
-        const collective = `legacy${process.pid}${broker[0]}${serializer[0]}`;
         cluster = await startCluster({
           connector: broker, ...stompTestSettings(broker) as Record<string, string | number>, collectives: collective, main_collective: collective,
           'plugin.aes.legacy': 1, 'plugin.aes.serializer': serializer, 'plugin.aes.accept_serializers': 'msgpack, yaml',
         }, [
           // web1 registers in version 1; db1 collects registrations; v2only speaks version 2 alone.
-          { identity: 'web1', facts: { country: 'uk', role: 'web' }, classes: ['web'], settings: { registerinterval: 1, registration: 'facts', 'plugin.aes.protocol': 1 } },
+          {
+            identity: 'web1', facts: { country: 'uk', role: 'web' }, classes: ['web'],
+            settings: { registerinterval: 1, registration: 'facts', 'plugin.aes.protocol': 1, rpcaudit: 1, 'plugin.rpcaudit.logfile': join(storeDir, 'audit.log') },
+          },
           { identity: 'db1', facts: { country: 'uk', role: 'db' }, classes: ['db'], settings: { 'plugin.registration.store_dir': storeDir } },
           { identity: 'v2only', facts: { country: 'uk', role: 'web' }, classes: ['web'], settings: { 'plugin.aes.legacy': 0, 'plugin.aes.serializer': 'msgpack' } },
         ], { registration: 'policy default deny\nallow\tcert=web1\tregister\t*\t*\n' });
         v1Client = cluster.writeClientConfig('v1.cfg', { 'plugin.aes.protocol': 1 });
         v2Client = cluster.writeClientConfig('v2.cfg', { 'plugin.aes.legacy': 0, 'plugin.aes.serializer': 'msgpack' });
+        // Sees the discovery requests as any subscriber (a Ruby node) receives them.
+        sniffer = createStompConnector(broker, {
+          config: configFromObject(stompTestSettings(broker), { source: 'legacy-wire sniffer' }), identity: 'sniffer', logger: new CapturingLogger(), counters: new MemoryCounters(),
+        });
+        await sniffer.connect();
+        await sniffer.subscribeBroadcast(collective, 'discovery', (message) => { sniffed.push(message); });
       });
       after(async () => {
+        await sniffer?.disconnect();
         await cluster?.stop();
         rmSync(storeDir, { recursive: true, force: true });
       });
@@ -84,6 +103,21 @@ for (const broker of ['rabbitmq', 'activemq'] as const) {
         }
         assert.match(run.stderr, /legacy wire mode: this client writes protocol version 1/);
         assert.ok(daemon('v2only').counters.get('security.TSC_SEC_LEGACY_REFUSED') >= 1, 'the version 2 node saw version 1 traffic and refused it');
+        // On the wire: a version 1 body with MCollective's headers, as Ruby's mco sends them.
+        const request = sniffed.find((message) => message.sender === 'tester')!;
+        assert.ok(request, 'the sniffer saw the ping');
+        assert.equal(Buffer.from(request.body.subarray(0, 3)).toString('latin1'), serializer === 'yaml' ? '---' : '\x04\x08{');
+        const headers = request.headers;
+        assert.equal(headers['mc_sender'], 'tester');
+        if (broker === 'rabbitmq') {
+          assert.equal(headers['destination'], RUBY_DISCOVERY_HEADERS['destination']!.replace('interop', collective));
+          assert.equal(headers['expiration'], RUBY_DISCOVERY_HEADERS['expiration'], 'expiration (ttl + 10) * 1000 ms, as Ruby writes it for ttl 60');
+          assert.match(headers['reply-to']!, /^\/reply-queue\/amq\.gen-/, 'a temp queue, rewritten by RabbitMQ as for Ruby');
+        } else {
+          assert.equal(headers['destination'], `/topic/${collective}.discovery.agent`);
+          assert.equal(Number(headers['expires']) - Number(headers['timestamp']), 70_000, 'expires = timestamp + (ttl + 10) s');
+          assert.match(headers['reply-to']!, new RegExp(`^/queue/${collective}\\.reply\\.tester_\\d+\\.\\d+$`));
+        }
         if (broker === 'rabbitmq' && serializer === 'marshal') {
           const text = await tsco(v1Client, ['ping', '--dt', '2']);
           assert.match(text.stdout, /^web1 \[unauthenticated: unsigned reply\]\s+time=/m);
@@ -104,6 +138,20 @@ for (const broker of ['rabbitmq', 'activemq'] as const) {
         assert.equal(directed.doc.stats['discoveryPerformed'], true);
         assert.deepEqual(senders(directed.doc), ['db1']);
         assert.deepEqual(directed.doc.items[0]!['data'], { fact: 'role', value: 'db' });
+      });
+
+      gate.test('version 1 requests pass authorization and audit: an allowed call is audited, a denied one answered status 1', async () => {
+        const allowed = await json(v1Client, ['rpc', 'example', 'echo', 'message=hi', '-I', 'web1']);
+        assert.equal(allowed.run.code, 0, allowed.run.stderr);
+        assert.deepEqual(allowed.doc.items[0]!['data'], { message: 'hi', node: 'web1' });
+        const denied = await json(v1Client, ['rpc', 'example', 'secret', '-I', 'web1']);
+        assert.equal(denied.run.code, 2);
+        assert.equal(denied.doc.items[0]!['statuscode'], 1);
+        assert.match(String(denied.doc.items[0]!['statusmsg']), /cert=tester is not authorized to call example#secret/);
+        const audit = readFileSync(join(storeDir, 'audit.log'), 'utf8');
+        const requestid = (allowed.doc.stats['requestids'] as string[])[0]!;
+        assert.match(audit, new RegExp(`${requestid}.*cert=tester@tester.*example.*echo`));
+        assert.doesNotMatch(audit, new RegExp((denied.doc.stats['requestids'] as string[])[0]!));
       });
 
       gate.test('registration in version 1: web1 registers one-way, db1 stores it, bound to web1\'s key, and does not answer', async () => {

@@ -6,6 +6,8 @@
  * legacy_callers, the serializers accepted, and the tamper cases version 1 can detect.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -162,6 +164,31 @@ describe('what legacy mode lets in', () => {
     assert.equal(registration.noReply, true);
     assert.deepEqual(registration.body, { agentlist: ['rpcutil'], facts: { role: 'web' } });
     assert.throws(() => newServer().provider.decodeRequest(write(['rpcutil'], 'registration').subarray(0, 100)), MalformedMessageError);
+  });
+
+  test('serializer = marshal (or unset) leaves version 2 on msgpack; serializer = yaml makes both versions YAML', () => {
+    for (const [serializer, v2] of [['marshal', 'msgpack'], [undefined, 'msgpack'], ['yaml', 'yaml']] as const) {
+      const client = world.provider('client', { ...clientAes, protocol: 2, ...(serializer ? { serializer } : {}) });
+      const wire = client.send({ requestid: randomBytes(16).toString('hex'), senderid: 'ts-client', agent: 'rpcutil', collective: 'interop', filter: { fact: [], cf_class: [], agent: [], identity: [], compound: [] }, ttl: 60, body: { action: 'ping', data: {} } });
+      assert.equal(Buffer.from(wire).subarray(0, 3).toString(), 'TSC');
+      assert.ok(Buffer.from(wire).includes(Buffer.from(v2)), `version 2 header names ${v2} (serializer ${serializer})`);
+    }
+  });
+
+  test('a key block relabelled with another caller name is a replay, and teaches no key (learning without a CA)', () => {
+    const learner = newServer({ client_cert_dir: world.dir('learning-certs'), learn_pubkeys: 1, insecure_learning: 1, accept_serializers: 'yaml' });
+    const wire = encodeV1Request({
+      requestid: 'e'.repeat(32), senderid: 'rb-client.interop', callerid: 'cert=alice', agent: 'rpcutil', collective: 'interop',
+      filter: { fact: [], cf_class: [], agent: [], identity: [], compound: [] }, ttl: 60,
+      body: rpcRequestBody({ agent: 'rpcutil', action: 'ping', caller: 'cert=alice', data: {}, processResults: true }),
+    }, { clientPrivateKey: KEYS.alicePrivate, clientPublicPem: KEYS.alicePem, serializer: 'marshal', now: () => CAPTURE_CLOCK_MS });
+    assert.equal(learner.provider.decodeRequest(wire).callerid, 'cert=alice');
+    const outer = deserializeV1(wire, 'marshal') as RubyHash;
+    outer.set(sym('callerid'), 'cert=mallory');
+    outer.set(sym('requestid'), 'f'.repeat(32));
+    assert.throws(() => learner.provider.decodeRequest(serializeV1(outer, 'marshal')), ReplayedError);
+    assert.ok(existsSync(join(world.root, 'learning-certs', 'alice.pem')));
+    assert.equal(existsSync(join(world.root, 'learning-certs', 'mallory.pem')), false, 'the relabelled copy taught no key');
   });
 
   test('an unknown caller is refused as in version 2', () => {

@@ -12,7 +12,7 @@ export function legacyProblems(settings: AesSettings, at: (key: string) => strin
   const off = !settings.legacy;
   if (settings.protocol === 1 && off) {
     problems.push(`${at('plugin.aes.protocol')}: protocol 1 writes MCollective 2.x messages, which needs plugin.aes.legacy = 1 ` +
-      '(the setting that accepts what version 1 gives up: see docs/protocol.md, "Version 1")');
+      '(the setting that accepts what version 1 gives up: see docs/protocol.md, section 8)');
   }
   if (settings.configuredSerializer === 'marshal' && off) {
     problems.push(`${at('plugin.aes.serializer')}: marshal is Ruby's own format, spoken only in protocol version 1 (MCollective 2.x): ` +

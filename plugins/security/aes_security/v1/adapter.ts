@@ -1,7 +1,7 @@
 /**
  * Protocol version 1 behind the codec interface: the library of this directory (codec.ts) wired to the provider's
  * keyring, freshness, sender binding and settings, and tscollective's message shapes translated to MCollective's
- * (translate.ts). What it adds to Ruby's checks (docs/protocol.md, "Version 1"):
+ * (translate.ts). What it adds to Ruby's checks (docs/protocol.md, section 8):
  * - `plugin.aes.legacy_callers` is checked before any key work;
  * - the caller's key comes from the keyring (revocation, CA, learning; the first usable key of the name's file,
  *   since version 1 names no key id) and must be RSA;

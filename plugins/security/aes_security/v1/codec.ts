@@ -1,6 +1,6 @@
 /**
  * Protocol version 1: MCollective 2.x `aes_security` messages, encoded and decoded exactly as Ruby's
- * security/aes_security.rb does (docs/protocol-v1.md is the contract), with the checks Ruby leaves out added where
+ * security/aes_security.rb does (docs/protocol.md section 8 is the contract), with the checks Ruby leaves out added where
  * they break nothing: bounded parsing, strict types and names, a future-date check, one error class per failure.
  *
  * Requests: outer Symbol-keyed hash in clear text; `:body` = base64(AES(serialize({:aes_msg, :aes_ttl, :aes_msgtime})));
