@@ -191,6 +191,14 @@ describe('what legacy mode lets in', () => {
     assert.equal(existsSync(join(world.root, 'learning-certs', 'mallory.pem')), false, 'the relabelled copy taught no key');
   });
 
+  test('a caller whose key is not RSA cannot use version 1', async () => {
+    const { pairOf } = await import('./world.js');
+    const edCerts = world.dir('ed-certs');
+    world.install(edCerts, 'alice', (await pairOf('ed25519')).publicPem);
+    assert.throws(() => newServer({ client_cert_dir: edCerts }).provider.decodeRequest(frame('marshal', 'request-rpcutil-ping')),
+      (error: unknown) => error instanceof UnknownSenderError && /version 1 needs RSA/.test(error.message));
+  });
+
   test('an unknown caller is refused as in version 2', () => {
     const stranger = newServer({ client_cert_dir: world.dir('empty-certs') });
     assert.throws(() => stranger.provider.decodeRequest(frame('marshal', 'request-rpcutil-ping')), UnknownSenderError);
