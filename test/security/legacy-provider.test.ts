@@ -18,7 +18,7 @@ import {
 } from '../../plugins/security/aes_security/v1/index.js';
 import type { RequestFilter } from '../../src/inter/message.js';
 import { CAPTURE_CLOCK_MS, KEYS, SERIALIZERS, frame, repoFile, rubyDecoding } from './legacy-fixtures.js';
-import { World } from './world.js';
+import { World, pairOf } from './world.js';
 
 const world = new World();
 after(() => world.cleanup());
@@ -192,7 +192,6 @@ describe('what legacy mode lets in', () => {
   });
 
   test('a caller whose key is not RSA cannot use version 1', async () => {
-    const { pairOf } = await import('./world.js');
     const edCerts = world.dir('ed-certs');
     world.install(edCerts, 'alice', (await pairOf('ed25519')).publicPem);
     assert.throws(() => newServer({ client_cert_dir: edCerts }).provider.decodeRequest(frame('marshal', 'request-rpcutil-ping')),
@@ -275,7 +274,6 @@ describe('legacy settings at start-up', () => {
   });
 
   test('protocol 1 needs an RSA key', async () => {
-    const { pairOf } = await import('./world.js');
     const ed = await world.keys('edwin', world.dir('ed'), await pairOf('ed25519'));
     const problems = world.provider('client', { client_private: ed.privatePath, client_public: ed.publicPath, server_cert_dir: certs, legacy: 1, protocol: 1, reply_encryption: 'ephemeral' }).provider.validate();
     assert.ok(problems.some((p) => /protocol 1 encrypts with RSA.*ed25519/.test(p)), problems.join('\n'));
