@@ -2,7 +2,7 @@
  * Protocol version 1 rows of `npm run bench`: ops/s of each step of the MCollective-compatible codec next to its
  * floor, the node:crypto work (plus the EVP_BytesToKey derivation, which version 1 cannot avoid) done on the same
  * messages, interleaved so machine noise hits both. Also the derivation itself against the obvious node:crypto loop.
- * MCollective 2.13 on this kind of machine (docs/protocol-v1.md): request encode 2.5 ms, request decode 3.0 ms,
+ * MCollective 2.13 on this kind of machine (docs/protocol.md, 8.5): request encode 2.5 ms, request decode 3.0 ms,
  * reply encode 3.0 ms, reply decode 2.3 ms, of which about 1.9 ms is the derivation.
  */
 import { constants, createCipheriv, createDecipheriv, createHash, privateDecrypt, privateEncrypt, publicDecrypt, publicEncrypt, randomBytes } from 'node:crypto';
@@ -16,7 +16,7 @@ import { evpBytesToKey } from '../plugins/security/aes_security/v1/evp.js';
 /** One row: ops/s, floor ops/s, their ratio, and ms per operation. */
 export interface LegacyRow { ops_per_s: number; floor_ops_per_s: number; cost_ratio: number; ms_per_op: number }
 
-/** MCollective 2.13's own cost per message, measured on this machine (docs/protocol-v1.md). */
+/** MCollective 2.13's own cost per message, measured on this machine (docs/protocol.md, 8.5). */
 export const RUBY_MS: Record<string, number> = { 'request encode': 2.5, 'request decode': 3.0, 'reply encode': 3.0, 'reply decode': 2.3, 'EVP_BytesToKey': 1.9 };
 
 const root = new URL('../../', import.meta.url);

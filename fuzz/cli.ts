@@ -43,7 +43,7 @@ function positive(name: string, integer: boolean) {
 
 function emptyStats(side: Side, startAt: number): FuzzStats {
   return {
-    side, executions: 0, identical: 0, seconds: 0, crashes: 0, hangs: 0, forgeries: 0, refusals: {},
+    side, executions: 0, identical: 0, seconds: 0, crashes: 0, hangs: 0, forgeries: 0, unauthenticated: 0, refusals: {},
     mutators: Object.fromEntries(MUTATORS.map((m) => [m.name, 0])), slowestMs: 0, findings: [], nextIteration: startAt,
   };
 }
@@ -125,7 +125,8 @@ function report(target: string, stats: FuzzStats, seed: string): string {
   return [
     `${target}, ${stats.side} side, seed ${JSON.stringify(seed)}: ${stats.executions} mutants decoded in ${stats.seconds.toFixed(1)} s (${rate}/s)` +
       (stats.identical > 0 ? `; ${stats.identical} identical to a valid message skipped` : ''),
-    `  crashes ${stats.crashes}, hangs ${stats.hangs}, accepted forgeries ${stats.forgeries} (slowest decode ${stats.slowestMs.toFixed(1)} ms)`,
+    `  crashes ${stats.crashes}, hangs ${stats.hangs}, accepted forgeries ${stats.forgeries} (slowest decode ${stats.slowestMs.toFixed(1)} ms)` +
+      (stats.unauthenticated > 0 ? `; ${stats.unauthenticated} decoded on a side the protocol does not authenticate (not findings)` : ''),
     `  refusals: ${refusals || 'none'}`,
     `  mutations applied: ${mutators}`,
   ].join('\n');

@@ -37,6 +37,8 @@ export interface FuzzStats {
   crashes: number;
   hangs: number;
   forgeries: number;
+  /** Mutants that decoded on a side that authenticates nothing (SideTarget.authenticates false): not findings. */
+  unauthenticated: number;
   /** Refusals by error code. */
   refusals: Record<string, number>;
   /** Applications by mutator name. */
@@ -88,7 +90,7 @@ export function fuzz(options: FuzzOptions): FuzzStats {
   const maxFindings = options.maxFindings ?? 20;
   const startAt = options.startAt ?? 0;
   const stats: FuzzStats = {
-    side: options.side, executions: 0, identical: 0, seconds: 0, crashes: 0, hangs: 0, forgeries: 0,
+    side: options.side, executions: 0, identical: 0, seconds: 0, crashes: 0, hangs: 0, forgeries: 0, unauthenticated: 0,
     refusals: {}, mutators: Object.fromEntries(MUTATORS.map((m) => [m.name, 0])), slowestMs: 0, findings: [], nextIteration: startAt,
   };
   const seeds = options.target.seeds;
@@ -145,7 +147,9 @@ export function fuzz(options: FuzzOptions): FuzzStats {
         continue;
       }
     }
-    if (outcome.error === undefined) {
+    if (outcome.error === undefined && options.target.authenticates === false) {
+      stats.unauthenticated++;
+    } else if (outcome.error === undefined) {
       stats.forgeries++;
       record({ kind: 'forgery', ...describe, detail: 'a mutated message was accepted' });
     } else if (isDocumentedRefusal(outcome.error)) {
@@ -184,6 +188,7 @@ export function mergeStats(total: FuzzStats, more: FuzzStats, maxFindings = 20):
   total.crashes += more.crashes;
   total.hangs += more.hangs;
   total.forgeries += more.forgeries;
+  total.unauthenticated += more.unauthenticated;
   total.slowestMs = Math.max(total.slowestMs, more.slowestMs);
   total.nextIteration = Math.max(total.nextIteration, more.nextIteration);
   for (const [code, n] of Object.entries(more.refusals)) total.refusals[code] = (total.refusals[code] ?? 0) + n;

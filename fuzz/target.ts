@@ -42,6 +42,11 @@ export interface SideTarget {
   frame(prefix: Uint8Array, sections: readonly Uint8Array[]): Uint8Array;
   /** Byte offsets of the length fields `frame` writes, with their widths, for a message built by `frame`. */
   lengthFields(prefix: Uint8Array, sections: readonly Uint8Array[]): Array<{ offset: number; bytes: 2 | 4 }>;
+  /**
+   * false for a side whose messages the protocol does not authenticate (protocol version 1 replies: anyone holding
+   * the client's public key can write one): a mutant that decodes is counted as `unauthenticated`, not as a forgery.
+   */
+  authenticates?: boolean;
 }
 
 /** A codec under test. */

@@ -140,6 +140,14 @@ export class PayloadLimitError extends SecurityError {
   constructor(message: string) { super('TSC_SEC_PAYLOAD_LIMIT', message); }
 }
 
+/**
+ * A protocol version 1 (MCollective 2.x `aes_security`) message this side does not accept: legacy mode is off
+ * (`plugin.aes.legacy = 0`), or the caller is not one `plugin.aes.legacy_callers` lets use version 1.
+ */
+export class LegacyRefusedError extends SecurityError {
+  constructor(message: string) { super('TSC_SEC_LEGACY_REFUSED', message); }
+}
+
 /** The message could not be parsed: wrong framing, missing or mistyped fields, unsupported version. */
 export class MalformedMessageError extends SecurityError {
   constructor(message: string, options?: { cause?: unknown }) { super('TSC_SEC_MALFORMED', message, options); }

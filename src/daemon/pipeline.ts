@@ -133,7 +133,7 @@ export async function handleRequest(host: PipelineHost, message: InboundMessage)
   // Per-status counts make bad input (3, 4) and failing actions (5) visible in daemon_stats.
   host.counters.increment(`status.${reply.statuscode}`);
   // Debug, not info: a line per request is a cost every request pays at fleet scale; status.N counts them all.
-  host.logger.debug({ requestid: request.requestid, callerid: request.callerid, agent: request.agent, action, statuscode: reply.statuscode },
+  host.logger.debug({ requestid: request.requestid, callerid: request.callerid, agent: request.agent, action, statuscode: reply.statuscode, protocol: request.protocol },
     `${request.agent}#${action} from ${request.callerid}: ${reply.statusmsg}`);
   await sendReply(host, request, message.replyTo, reply);
 }

@@ -17,8 +17,16 @@ import { lazyChild } from '../util/log.js';
  */
 export const BOUND_SENDER: ReadonlySet<SenderProof> = new Set<SenderProof>([...PROVEN_SENDER, 'shared']);
 
-/** Encodes and publishes a reply; without a reply-to nothing is sent. Failures are counted and logged (limited). */
+/**
+ * Encodes and publishes a reply; nothing is sent without a reply-to, nor when the request asked for none
+ * (`noReply`: MCollective's process_results = false, version 1 registrations). Failures are counted and logged (limited).
+ */
 export async function sendReply(host: PipelineHost, request: DecodedRequest, replyTo: string | undefined, body: RpcReplyBody): Promise<void> {
+  if (request.noReply) {
+    host.counters.increment('replies.not_wanted');
+    host.limiter.log('debug', 'no_reply_wanted', { requestid: request.requestid, agent: request.agent }, 'the request asked for no reply; none sent');
+    return;
+  }
   if (!replyTo) {
     host.limiter.log('debug', 'no_reply_to', { requestid: request.requestid, agent: request.agent }, 'request has no reply-to; reply not sent');
     return;

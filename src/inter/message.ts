@@ -104,6 +104,13 @@ export interface DecodedRequest {
   senderProof: SenderProof;
   /** Warnings raised while decoding (for example a TTL check downgraded by enforce_ttl = 0). */
   warnings: string[];
+  /**
+   * The sender asked for no reply, and none must be sent: MCollective's `process_results = false`, and protocol
+   * version 1 data messages such as registration (whose Ruby senders read nothing back). The action still runs.
+   */
+  noReply?: boolean;
+  /** The wire protocol version the request arrived in, when the provider has several (aes_security: 1 or 2). */
+  protocol?: number;
   /** Provider-private state needed to encode the reply (caller key, reply key material). */
   readonly replyContext: unknown;
 }
@@ -123,8 +130,10 @@ export interface DecodedReply {
   senderagent: string;
   msgtime: number;
   body: unknown;
-  /** `cert=<name>` of the key that signed the reply: which server answered, cryptographically. */
+  /** `cert=<name>` of the key that signed the reply: which server answered, cryptographically ("" when unsigned). */
   signer: string;
   /** How senderid is bound to `signer`; `shared` and `unsigned` replies carry an unauthenticated sender name. */
   senderProof: SenderProof;
+  /** The wire protocol version the reply arrived in, when the provider has several (aes_security: 1 or 2). */
+  protocol?: number;
 }

@@ -75,6 +75,11 @@ export interface EncodedRequest {
   readonly wire: Uint8Array;
   /** Keep while waiting for replies; pass back to decodeReply through a ReplyHandleLookup. */
   readonly handle: ReplyHandle;
+  /**
+   * True when no reply can come: the protocol has none for this message (a protocol version 1 data message such as
+   * registration, which Ruby receivers never answer). The sender must not wait for one.
+   */
+  readonly oneWay?: boolean;
 }
 
 /** Finds the handle of the request `requestid`, or undefined when this side no longer waits for it. */

@@ -17,6 +17,8 @@ export type AttemptOutcome =
   | { kind: 'acknowledged'; signer: string }
   /** A collector answered with a non-OK status (not authorized, sender not bound, malformed): retrying will not help. */
   | { kind: 'refused'; signer: string; statuscode: number; statusmsg: string }
+  /** Published in a protocol that has no acknowledgement (version 1, as MCollective): nothing to wait for. */
+  | { kind: 'unacknowledged' }
   | { kind: 'failed'; reason: string };
 
 interface Waiting {
@@ -66,9 +68,10 @@ export class Acknowledgements {
 
   /**
    * Starts waiting for the acknowledgement of `requestid`; `arm(ms)` on the result starts the bound once the
-   * registration is published (an acknowledgement may even arrive before the publish resolves).
+   * registration is published (an acknowledgement may even arrive before the publish resolves); `published()`
+   * ends the wait at once for a registration that cannot be acknowledged (EncodedRequest.oneWay).
    */
-  expect(requestid: string): { outcome: Promise<AttemptOutcome>; arm(ms: number): void; cancel(reason: string): void } {
+  expect(requestid: string): { outcome: Promise<AttemptOutcome>; arm(ms: number): void; cancel(reason: string): void; published(): void } {
     let settle!: (outcome: AttemptOutcome) => void;
     const outcome = new Promise<AttemptOutcome>((resolve) => { settle = resolve; });
     const entry: Waiting = {
@@ -87,6 +90,7 @@ export class Acknowledgements {
         entry.timer.unref();
       },
       cancel: (reason) => entry.settle({ kind: 'failed', reason }),
+      published: () => entry.settle({ kind: 'unacknowledged' }),
     };
   }
 

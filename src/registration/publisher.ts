@@ -14,7 +14,9 @@
  * at once instead of at the next interval. Counters: `registration.sent` (every attempt handed to the connector),
  * `registration.published`, `registration.acknowledged`, `registration.failed` (publish failed, no
  * acknowledgement, or refused), `registration.refused`, `registration.retried`, `registration.reconnect_rounds`.
- * Once nothing is in flight, sent == acknowledged + failed.
+ * Once nothing is in flight, sent == acknowledged + failed + unacknowledged. A registration in protocol version 1
+ * (`plugin.aes.protocol = 1`, for Ruby MCollective collectors) cannot be acknowledged, as in MCollective: it counts
+ * as `registration.unacknowledged` once published and is neither waited for nor retried.
  */
 import { randomBytes } from 'node:crypto';
 import type { Connector, ConnectorState } from '../inter/connector.js';
@@ -164,7 +166,7 @@ export class RegistrationPublisher {
     counters.increment('registration.sent');
     const waiting = this.acks.expect(requestid);
     try {
-      const { wire: body, handle } = provider.encodeRequest({
+      const { wire: body, handle, oneWay } = provider.encodeRequest({
         requestid,
         senderid: identity,
         agent: 'registration',
@@ -173,16 +175,20 @@ export class RegistrationPublisher {
         ttl,
         body: registrationBody(this.options.kind, this.options),
       });
-      this.acks.keep(handle, ttl);
+      if (!oneWay) this.acks.keep(handle, ttl);
       await connector.publishRequest({ collective, agent: 'registration', body, ttl, ...(replyTo ? { replyTo } : {}) });
       counters.increment('registration.published');
-      waiting.arm(this.ackWaitMs);
+      if (oneWay) waiting.published();
+      else waiting.arm(this.ackWaitMs);
     } catch (error) {
       waiting.cancel(`could not be sent: ${(error as Error).message}`);
     }
     const outcome = await waiting.outcome;
     const fields = { requestid, collective, attempt, reason };
-    if (outcome.kind === 'acknowledged') {
+    if (outcome.kind === 'unacknowledged') {
+      counters.increment('registration.unacknowledged');
+      this.options.logger.debug(fields, 'registration published (this protocol has no acknowledgement)');
+    } else if (outcome.kind === 'acknowledged') {
       counters.increment('registration.acknowledged');
       this.options.logger.debug({ ...fields, signer: outcome.signer }, 'registration acknowledged');
     } else if (outcome.kind === 'refused') {

@@ -1,6 +1,7 @@
 /**
- * The serializers users can name in configuration. `marshal` (MCollective's default) is known
- * but refused: it is Ruby's native object format and cannot be decoded safely outside Ruby.
+ * The serializers of protocol version 2 payloads. `marshal` (MCollective's default) is known but refused here: it
+ * is Ruby's native object format, read and written only by the protocol version 1 codec (legacy mode), whose own
+ * reader accepts plain data types only (plugins/security/aes_security/v1/marshal.ts).
  */
 import { SerializationError, UnknownPluginError } from '../errors.js';
 import { MsgpackSerializer } from './msgpack.js';
@@ -33,8 +34,8 @@ export function getSerializer(name: string): Serializer {
   if (serializer) return serializer;
   if (name === 'marshal') {
     throw new SerializationError(
-      'serializer "marshal" is Ruby-only: Marshal is Ruby\'s native object format and is neither safe nor ' +
-        `portable to decode outside Ruby; use one of: ${serializerNames().join(', ')}`,
+      'serializer "marshal" is Ruby-only: Marshal is Ruby\'s native object format, spoken only in protocol version 1 ' +
+        `(plugin.aes.legacy = 1, for Ruby MCollective peers); version 2 payloads use one of: ${serializerNames().join(', ')}`,
     );
   }
   throw new UnknownPluginError('serializer', name, serializerNames());

@@ -42,6 +42,33 @@ describe('fuzz smoke run against aes_security', () => {
   }
 });
 
+describe('fuzz smoke run against protocol version 1 (legacy mode)', () => {
+  let target: FuzzTarget;
+  before(async () => {
+    target = await TARGETS['legacy_v1']!(mkdtempSync(join(tmpdir(), 'tsc-fuzz-v1-test-')));
+  });
+  after(() => target?.close());
+
+  for (const side of ['request', 'reply'] as const) {
+    test(`${SMOKE_COUNT / 2} mutated version 1 ${side}s: no crash, no hang, no accepted forgery`, () => {
+      const donors = [...target.sides.request!.seeds, ...target.sides.reply!.seeds].map((seed) => seed.wire);
+      const stats = fuzz({ side, target: target.sides[side]!, donors, seed: `smoke-v1-${side}`, count: SMOKE_COUNT / 2 });
+      const findings = stats.findings.map((f) => `${f.kind} #${f.iteration} ${f.mutators.join('+')}: ${f.detail.split('\n')[0]}`);
+      assert.deepEqual({ crashes: stats.crashes, hangs: stats.hangs, forgeries: stats.forgeries }, { crashes: 0, hangs: 0, forgeries: 0 }, findings.join('\n'));
+      assert.ok((stats.refusals['TSC_SEC_MALFORMED'] ?? 0) > 0, JSON.stringify(stats.refusals));
+      assert.ok((stats.refusals['TSC_SEC_BAD_SIGNATURE'] ?? 0) > 0, JSON.stringify(stats.refusals));
+      if (side === 'request') {
+        // Mutants past the key block reach the replay cache: version 1 authenticates nothing else.
+        assert.ok((stats.refusals['TSC_SEC_REPLAYED'] ?? 0) > 0, JSON.stringify(stats.refusals));
+        assert.equal(stats.unauthenticated, 0);
+      } else {
+        // A version 1 reply authenticates nothing: mutants of its clear fields decode, counted but not findings.
+        assert.ok(stats.unauthenticated > 0, 'some reply mutants decode');
+      }
+    });
+  }
+});
+
 /**
  * A toy codec with planted bugs: "TOY" | u16 length | msgpack header | u16 length | body. Its decoder throws a
  * TypeError when the header's `n` is a string, spins when it is 7777, and accepts a header whose `ok` is
@@ -121,6 +148,13 @@ describe('the fuzzer reports what it finds', () => {
   test('a changed message that decodes is an accepted forgery', () => {
     const stats = run({ forgery: true });
     assert.ok(stats.forgeries > 0, 'the planted forgery was found');
+  });
+
+  test('on a side the protocol does not authenticate, a decoded mutant is counted, not a forgery', () => {
+    const target = { ...toyTarget({ forgery: true }), authenticates: false };
+    const stats = fuzz({ side: 'reply', target, donors: target.seeds.map((s) => s.wire), seed: 'planted', count: 3000 });
+    assert.equal(stats.forgeries, 0);
+    assert.ok(stats.unauthenticated > 0);
   });
 
   test('only concrete, documented SecurityError subclasses count as refusals', () => {

@@ -33,6 +33,12 @@ export interface FreshnessFacts {
   readonly callerid: string;
   readonly msgtime: number;
   readonly ttl: number;
+  /**
+   * What the replay cache knows the request by, alone; absent: its callerid and requestid. Version 1 uses its key
+   * block, the one part of a version 1 request its sender's key authenticates (requestid and callerid are clear
+   * text: a replay may change both), and which no two messages share.
+   */
+  readonly replayId?: string;
 }
 
 /** What the guard needs from its provider. */
@@ -126,9 +132,9 @@ export class FreshnessGuard {
     if (problem !== null) throw new ReplayJournalError(`request ${header.requestid} from ${header.callerid} refused: ${problem}`);
     // With enforce_ttl = 0 an old message would leave the cache at once; remember it for a full ttl from now instead.
     const expiresAt = Math.max(header.msgtime + header.ttl, this.settings.enforceTtl ? 0 : nowSeconds + header.ttl) + this.settings.clockSkewSeconds;
-    const key = replayKey(header.callerid, header.requestid);
+    const key = header.replayId === undefined ? replayKey(header.callerid, header.requestid) : replayKey('', header.replayId);
     const verdict = this.cache.check(key, header.msgtime, expiresAt, nowSeconds);
-    if (verdict === 'replayed') throw new ReplayedError(`request ${header.requestid} from ${header.callerid} was already received`);
+    if (verdict === 'replayed') throw new ReplayedError(`request ${header.requestid} from ${header.callerid} was already received${header.replayId === undefined ? '' : ' (its key block was, whatever its requestid)'}`);
     if (verdict === 'unprovable') {
       const why = header.msgtime <= this.damageFloor
         ? 'this server\'s replay journal was damaged when it started, so it cannot prove the request did not already run'

@@ -1,20 +1,23 @@
 /**
- * The aes_security provider: a thin layer over the keyring (keyring/), the codecs (one per protocol version; v2/ is
- * the one written today) and the checks every codec shares (freshness, payload bounds, sender binding). It picks
- * the codec, checks the configuration at start-up, and turns any failure of a decode into a SecurityError.
- * docs/protocol.md is the wire contract.
+ * The aes_security provider: a thin layer over the keyring (keyring/), the codecs (one per protocol version: v2/,
+ * and v1/ for MCollective 2.x peers in legacy mode) and the checks every codec shares (freshness, payload bounds,
+ * sender binding). It picks the codec, checks the configuration at start-up, and turns any failure of a decode into
+ * a SecurityError. docs/protocol.md is the wire contract.
  */
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
-import { InvalidArgumentError, MalformedMessageError, SecurityError } from '../../../src/errors.js';
+import { InvalidArgumentError, LegacyRefusedError, MalformedMessageError, SecurityError } from '../../../src/errors.js';
 import type { DecodedReply, DecodedRequest, OutgoingReply, OutgoingRequest } from '../../../src/inter/message.js';
 import type { DecodeRequestOptions, EncodedRequest, ReplyHandleLookup, SecurityContext, SecurityProvider } from '../../../src/inter/security.js';
 import { calleridFor, nameProblem } from '../../../src/names.js';
 import { CodecReplyContext, type CodecServices, type ProtocolCodec } from './codec.js';
 import { FreshnessGuard } from './freshness.js';
 import { Keyring } from './keyring/index.js';
+import { legacyProblems, legacyWarning } from './legacy.js';
 import { PayloadPolicy } from './payload.js';
 import { SenderBinding } from './sender-binding.js';
 import { readAesSettings, type AesSettings } from './settings.js';
+import { V1Codec } from './v1/adapter.js';
+import { looksLikeV1 } from './v1/codec.js';
 import { V2Codec, replyModeFor } from './v2/codec.js';
 
 /** The aes_security SecurityProvider. */
@@ -31,6 +34,8 @@ export class AesSecurityProvider implements SecurityProvider {
   private readonly encoder: ProtocolCodec;
   /** The codec that explains why a message no codec recognizes is refused. */
   private readonly fallback: ProtocolCodec;
+  /** Whether validate() logged the legacy mode's warning (once per provider). */
+  private warned = false;
 
   constructor(private readonly context: SecurityContext) {
     this.settings = readAesSettings(context.config, context.role);
@@ -50,9 +55,10 @@ export class AesSecurityProvider implements SecurityProvider {
       settings: s, keyring: this.keyring, freshness: this.freshness, payload: this.payload, binding: this.binding, ...shared,
     };
     const v2 = new V2Codec(services);
-    this.codecs = [v2];
-    // Version 2 is the only version written today; the legacy-mode setting will choose version 1 here.
-    this.encoder = v2;
+    // Version 1 is read only in legacy mode; without it a version 1 message is refused as such (decoderFor).
+    const v1 = s.legacy ? new V1Codec(services) : undefined;
+    this.codecs = v1 ? [v2, v1] : [v2];
+    this.encoder = v1 && s.protocol === 1 ? v1 : v2;
     this.fallback = v2;
   }
 
@@ -86,6 +92,18 @@ export class AesSecurityProvider implements SecurityProvider {
     for (const name of s.sharedServerKeys) {
       const problem = nameProblem('keyName', 'a shared server key', name);
       if (problem) problems.push(`${at('plugin.aes.shared_server_keys')}: ${problem}`);
+    }
+    problems.push(...legacyProblems(s, at, () => {
+      try {
+        return this.keyring.own.get().privateKey.type;
+      } catch {
+        return undefined;
+      }
+    }));
+    const warning = legacyWarning(s);
+    if (warning !== null && !this.warned) {
+      this.warned = true;
+      this.context.logger.warn({ setting: 'plugin.aes.legacy' }, warning);
     }
     const mapProblem = this.binding.mapProblem();
     if (mapProblem) problems.push(`${at('plugin.aes.identity_map')}: ${mapProblem}`);
@@ -139,10 +157,17 @@ export class AesSecurityProvider implements SecurityProvider {
     this.freshness.close();
   }
 
-  /** The codec that reads `wire`; version 2 when none recognizes it (its envelope parser says what is wrong). */
+  /**
+   * The codec that reads `wire`; version 2 when none recognizes it (its envelope parser says what is wrong). A
+   * version 1 message without legacy mode is refused as one.
+   */
   private decoderFor(wire: Uint8Array): ProtocolCodec {
     if (wire instanceof Uint8Array) {
       for (const codec of this.codecs) if (codec.recognizes(wire)) return codec;
+      const legacy = looksLikeV1(wire);
+      if (legacy !== null) {
+        throw new LegacyRefusedError(`a legacy protocol version 1 message (MCollective 2.x, ${legacy}), which this side does not accept (plugin.aes.legacy = 0)`);
+      }
     }
     return this.fallback;
   }

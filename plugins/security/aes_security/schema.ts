@@ -8,7 +8,10 @@ export const REPLY_MODES = ['rsa', 'ephemeral'] as const;
 export const aesConfigSchema: ConfigSchema = {
   namespace: 'aes',
   keys: {
-    serializer: { type: 'string', default: 'msgpack', doc: 'Body serializer: msgpack or yaml (marshal is Ruby-only)' },
+    serializer: {
+      type: 'string',
+      doc: 'What this side writes: version 2 msgpack (when unset) or yaml; version 1 yaml when this is yaml, else Marshal (MCollective\'s rule); marshal needs legacy = 1',
+    },
     send_pubkey: { type: 'boolean', default: false, doc: 'Attach our public key or certificate to every message' },
     learn_pubkeys: { type: 'boolean', default: false, doc: 'Cache public keys received from the network in client_cert_dir' },
     insecure_learning: { type: 'boolean', default: false, doc: 'Learn keys without a CA (anyone can introduce a key); logs a warning' },
@@ -45,7 +48,19 @@ export const aesConfigSchema: ConfigSchema = {
     },
     accept_serializers: {
       type: 'list',
-      doc: 'Serializers accepted in received messages besides serializer (msgpack, yaml); any other is refused before decrypting',
+      doc: 'Serializers accepted in received messages besides the ones written (msgpack, yaml; marshal with legacy = 1); any other is refused before decrypting',
+    },
+    protocol: {
+      type: 'integer', default: 2, min: 1, max: 2,
+      doc: 'The protocol version this side writes its requests in: 2, or 1 (MCollective 2.x aes_security, needs legacy = 1); a reply is always in its request\'s version',
+    },
+    legacy: {
+      type: 'boolean', default: false,
+      doc: 'Also accept protocol version 1 (Ruby MCollective 2.x), answered in version 1: forgeable by holders of a client\'s public key, replies unauthenticated',
+    },
+    legacy_callers: {
+      type: 'list',
+      doc: 'With legacy = 1: the only callers (key names, or cert=<name>) whose version 1 requests are accepted; unset: every known caller',
     },
     max_payload_items: {
       type: 'integer', default: 100000, min: 100, max: 100000000,

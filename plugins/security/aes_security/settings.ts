@@ -8,7 +8,10 @@ import type { ReplyMode } from '../../../src/inter/message.js';
 /** Everything the provider reads from `plugin.aes.*`, resolved for one role. */
 export interface AesSettings {
   readonly role: SecurityRole;
+  /** What version 2 writes: `plugin.aes.serializer`, msgpack when unset (or marshal, which version 2 cannot carry). */
   readonly serializer: string;
+  /** `plugin.aes.serializer` as configured, undefined when unset. */
+  readonly configuredSerializer: string | undefined;
   readonly sendPubkey: boolean;
   readonly learnPubkeys: boolean;
   readonly insecureLearning: boolean;
@@ -39,8 +42,20 @@ export interface AesSettings {
   readonly sharedServerKeys: ReadonlySet<string>;
   /** Where a server keeps its replay journal; undefined for a client. */
   readonly replayJournal: ReplayJournalLocation | undefined;
-  /** Serializers a received message may name: `serializer` plus `accept_serializers`. */
+  /** Serializers a received version 2 message may name: `serializer` plus `accept_serializers` (but marshal). */
   readonly acceptedSerializers: ReadonlySet<string>;
+  /** `accept_serializers` as configured. */
+  readonly acceptSerializersList: readonly string[];
+  /** The protocol version requests are written in (`plugin.aes.protocol`). */
+  readonly protocol: 1 | 2;
+  /** Whether version 1 messages are accepted (`plugin.aes.legacy`). */
+  readonly legacy: boolean;
+  /** What version 1 writes: yaml when `serializer` is yaml, else Marshal (MCollective's rule). */
+  readonly legacySerializer: 'yaml' | 'marshal';
+  /** Serializers a received version 1 message may be in: legacySerializer plus accept_serializers' yaml and marshal. */
+  readonly legacyAccepted: ReadonlySet<string>;
+  /** `plugin.aes.legacy_callers` as configured (key names or cert=<name>); undefined when unset (every caller). */
+  readonly legacyCallers: readonly string[] | undefined;
   /** The top-level `max_message_size`: larger messages are refused before any parsing. */
   readonly maxMessageBytes: number;
   readonly maxPayloadItems: number;
@@ -58,9 +73,15 @@ const P = 'plugin.aes.';
 export function readAesSettings(config: ConfigView, role: SecurityRole): AesSettings {
   const own = role === 'client' ? 'client' : 'server';
   const clientCertDir = config.string(`${P}client_cert_dir`);
+  const configured = config.string(`${P}serializer`);
+  const accept = config.list(`${P}accept_serializers`);
+  // Version 2 cannot carry Marshal; version 1 has only yaml and Marshal, Marshal for anything but yaml (as Ruby).
+  const serializer = configured === undefined || configured === 'marshal' ? 'msgpack' : configured;
+  const legacySerializer = configured === 'yaml' ? 'yaml' : 'marshal';
   return Object.freeze({
     role,
-    serializer: config.string(`${P}serializer`) ?? 'msgpack',
+    serializer,
+    configuredSerializer: configured,
     sendPubkey: config.boolean(`${P}send_pubkey`),
     learnPubkeys: config.boolean(`${P}learn_pubkeys`),
     insecureLearning: config.boolean(`${P}insecure_learning`),
@@ -82,7 +103,13 @@ export function readAesSettings(config: ConfigView, role: SecurityRole): AesSett
     identityMapPath: config.string(`${P}identity_map`),
     sharedServerKeys: new Set(config.list(`${P}shared_server_keys`)),
     replayJournal: role === 'server' ? journalLocation(config) : undefined,
-    acceptedSerializers: new Set([config.string(`${P}serializer`) ?? 'msgpack', ...config.list(`${P}accept_serializers`)]),
+    acceptedSerializers: new Set([serializer, ...accept.filter((name) => name !== 'marshal')]),
+    acceptSerializersList: accept,
+    protocol: config.integer(`${P}protocol`) === 1 ? 1 : 2,
+    legacy: config.boolean(`${P}legacy`),
+    legacySerializer,
+    legacyAccepted: new Set([legacySerializer, ...accept.filter((name) => name === 'yaml' || name === 'marshal')]),
+    legacyCallers: config.has(`${P}legacy_callers`) ? config.list(`${P}legacy_callers`) : undefined,
     maxMessageBytes: config.integer('max_message_size'),
     maxPayloadItems: config.integer(`${P}max_payload_items`),
     maxPayloadDepth: config.integer(`${P}max_payload_depth`),

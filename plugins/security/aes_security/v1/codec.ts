@@ -1,6 +1,6 @@
 /**
  * Protocol version 1: MCollective 2.x `aes_security` messages, encoded and decoded exactly as Ruby's
- * security/aes_security.rb does (docs/protocol-v1.md is the contract), with the checks Ruby leaves out added where
+ * security/aes_security.rb does (docs/protocol.md section 8 is the contract), with the checks Ruby leaves out added where
  * they break nothing: bounded parsing, strict types and names, a future-date check, one error class per failure.
  *
  * Requests: outer Symbol-keyed hash in clear text; `:body` = base64(AES(serialize({:aes_msg, :aes_ttl, :aes_msgtime})));
@@ -8,7 +8,7 @@
  * read a request and, unlike version 2, forge one. Replies: `:body` = base64(AES(serialize(body))), `:sslkey` = the pass
  * public-encrypted to the caller: confidential, but nothing in a reply is authenticated.
  */
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { BadSignatureError, ExpiredError, FutureDatedError, MalformedMessageError, NotAddressedToUsError, UnknownSenderError } from '../../../../src/errors.js';
 import { checkName, nameFromCallerid } from '../../../../src/names.js';
 import type { RequestEnvelopeFacts, SenderProof } from '../../../../src/inter/index.js';
@@ -117,8 +117,9 @@ export interface DecodeV1RequestOptions {
   /**
    * The public key of the caller named `name` (`cert=<name>`), or null when none is known. `sslpubkey` is the key the
    * message carries, if any, for a caller that learns keys (learn_pubkeys); trusting it is the caller's decision.
+   * `senderid` is the (clear-text, unproven) identity the request claims.
    */
-  resolveCallerKey(name: string, sslpubkey: string | undefined): KeyObject | null;
+  resolveCallerKey(name: string, sslpubkey: string | undefined, senderid: string): KeyObject | null;
   /** Clock in milliseconds; Date.now by default. */
   now?: () => number;
   limits?: V1Limits;
@@ -126,6 +127,11 @@ export interface DecodeV1RequestOptions {
   enforceTtl?: boolean;
   /** Seconds a request may be dated in the future (Ruby has no such check). Default 5. */
   clockSkewSeconds?: number;
+  /**
+   * With `enforceTtl` false, whether expiry and future dates are returned as warnings (default true). false: the
+   * caller checks freshness itself on the values returned (the provider's FreshnessGuard does).
+   */
+  freshnessWarnings?: boolean;
   /** Called once the caller's key opened `:sslkey`, before the body is decrypted and deserialized. */
   precheck?: (facts: RequestEnvelopeFacts) => void;
 }
@@ -144,6 +150,12 @@ export interface V1DecodedRequest {
   body: RubyValue;
   /** The `:sslpubkey` the message carried. */
   sslpubkey?: string;
+  /**
+   * Hex SHA-256 of the `:sslkey` key block: what identifies the message for replay checks. The key block is the one
+   * part the sender's key authenticates (a replay with another requestid has the same one), and a fresh random pass
+   * makes it differ in every message a sender writes.
+   */
+  replayId: string;
   /** A caller's request proves nothing about senderid (as in version 2). */
   senderProof: SenderProof;
   warnings: string[];
@@ -202,6 +214,7 @@ export function decodeV1Request(bytes: Uint8Array, options: DecodeV1RequestOptio
     body: null,
     senderProof: 'none',
     warnings: [],
+    replayId: '',
   };
   const sslpubkey = pubkeyField(fields, where);
   if (sslpubkey !== undefined) request.sslpubkey = sslpubkey;
@@ -213,7 +226,7 @@ export function decodeV1Request(bytes: Uint8Array, options: DecodeV1RequestOptio
   if (enforce) freshness(request, nowSeconds, skew, true, request.warnings);
 
   const name = nameFromCallerid(callerid)!;
-  const key = options.resolveCallerKey(name, sslpubkey);
+  const key = options.resolveCallerKey(name, sslpubkey, request.senderid);
   if (key === null) throw new UnknownSenderError(`${where} from ${callerid}: no public key for ${name}`);
   const pass = unwrapRequestPass(key, wrapped, callerid);
   options.precheck?.({ requestid: request.requestid, callerid, senderid: request.senderid, agent: request.agent, collective: request.collective, payloadBytes: ciphertext.length });
@@ -225,7 +238,8 @@ export function decodeV1Request(bytes: Uint8Array, options: DecodeV1RequestOptio
   request.body = inner.body;
   request.ttl = inner.ttl;
   request.msgtime = inner.msgtime;
-  if (!enforce) freshness(request, nowSeconds, skew, false, request.warnings);
+  if (!enforce && options.freshnessWarnings !== false) freshness(request, nowSeconds, skew, false, request.warnings);
+  request.replayId = createHash('sha256').update(wrapped).digest('hex');
   return request;
 }
 
@@ -272,7 +286,8 @@ export function encodeV1Reply(fields: V1ReplyFields, options: EncodeV1ReplyOptio
 
 /** How to decode a reply. */
 export interface DecodeV1ReplyOptions {
-  clientPrivateKey: KeyObject;
+  /** The client's private key, or the key of the request `requestid` (a sender that keeps one per request). */
+  clientPrivateKey: KeyObject | ((requestid: string) => KeyObject);
   /** Whether this client sent `requestid` and still waits for replies; others are refused before any RSA work. */
   isOutstanding(requestid: string): boolean;
   limits?: V1Limits;
@@ -311,7 +326,8 @@ export function decodeV1Reply(bytes: Uint8Array, options: DecodeV1ReplyOptions):
     senderProof: 'unsigned',
   };
   const ciphertext = base64Field(fields, 'body', where);
-  const pass = unwrapReplyPass(options.clientPrivateKey, base64Field(fields, 'sslkey', where));
+  const privateKey = typeof options.clientPrivateKey === 'function' ? options.clientPrivateKey(requestid) : options.clientPrivateKey;
+  const pass = unwrapReplyPass(privateKey, base64Field(fields, 'sslkey', where));
   const plaintext = aesDecrypt(pass, ciphertext);
   pass.fill(0);
   // One error for a bad key block, a bad body and an unreadable plaintext alike: which one it was must not be

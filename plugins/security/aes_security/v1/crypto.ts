@@ -10,7 +10,7 @@
  * blinding still applies), then a check of the padding in constant time, and on any failure an *implicit rejection*
  * pass derived from the ciphertext and a per-process secret, so a bad key block takes the same path and fails at the
  * same later point (AES padding or deserialization) as a good key block with a damaged body.
- * Residual risk, documented in docs/protocol-v1.md: the result of the AES step is still observable (the reply is
+ * Residual risk, documented in docs/protocol.md (8.5): the result of the AES step is still observable (the reply is
  * dropped or not), so someone who can make this client decrypt many chosen replies could mount a Bleichenbacher-style
  * search. Mitigations: only replies answering one of the client's own outstanding requests are decrypted at all;
  * every failure is the same error; a client sends nothing back about a reply, so an oracle is at most a log line.

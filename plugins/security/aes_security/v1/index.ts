@@ -1,6 +1,6 @@
 /**
  * Protocol version 1 (MCollective 2.x `aes_security`) as a library: codecs for requests and replies in YAML and
- * Marshal, the Ruby value model, MCollective's RPC bodies. docs/protocol-v1.md is the contract.
+ * Marshal, the Ruby value model, MCollective's RPC bodies. docs/protocol.md section 8 is the contract.
  */
 export {
   looksLikeV1, serializeV1, deserializeV1, encodeV1Request, decodeV1Request, encodeV1Reply, decodeV1Reply,

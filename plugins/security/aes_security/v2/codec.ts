@@ -122,7 +122,7 @@ export class V2Codec implements ProtocolCodec {
     return {
       requestid: header.requestid, senderid: header.senderid, callerid: header.callerid, agent: header.agent,
       collective: header.collective, filter, ttl: header.ttl, msgtime: header.msgtime, body: body.body,
-      senderProof, warnings, replyContext: new V2ReplyContext(header.requestid, this, caller, header.reply),
+      senderProof, warnings, protocol: PROTOCOL_VERSION, replyContext: new V2ReplyContext(header.requestid, this, caller, header.reply),
     };
   }
 
@@ -196,7 +196,7 @@ export class V2Codec implements ProtocolCodec {
     if (plaintext === null) throw new BadSignatureError(`reply from ${header.senderid} to ${header.requestid}: payload does not authenticate`);
     return {
       requestid: header.requestid, senderid: header.senderid, senderagent: header.senderagent, msgtime: header.msgtime,
-      body: payload.decode(header.serializer, plaintext, what), signer: header.signer, senderProof,
+      body: payload.decode(header.serializer, plaintext, what), signer: header.signer, senderProof, protocol: PROTOCOL_VERSION,
     };
   }
 
