@@ -1,4 +1,4 @@
-// Writes src/agent/ddl-validator.generated.ts from the built generator (npm run gen:ddl-validator builds first).
+// Writes src/agent/ddl-validator.generated.cts from the built generator (npm run gen:ddl-validator builds first).
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

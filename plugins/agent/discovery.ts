@@ -2,9 +2,9 @@
  * discovery: answers the client's `mc` discovery broadcast. Filters are applied by the daemon
  * before any agent runs, so a reply means "this node matches".
  */
-import { defineAgent } from '../../src/agent/define.js';
+import { defineBuiltinAgent } from '../../src/agent/define.js';
 
-export default defineAgent({
+export default defineBuiltinAgent({
   name: 'discovery',
   version: '1.0.0',
   description: 'Discovery agent: replies pong to nodes matching the request filter',

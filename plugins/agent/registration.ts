@@ -14,7 +14,7 @@
  * Bodies: a list of agent names (`registration = agentlist`), or
  * `{agentlist, facts, classes, collectives}` (`registration = facts`).
  */
-import { defineAgent } from '../../src/agent/define.js';
+import { defineBuiltinAgent } from '../../src/agent/define.js';
 import { collectorConfigured } from '../../src/registration/settings.js';
 
 const isStringList = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === 'string');
@@ -33,7 +33,7 @@ function readBody(body: unknown): { agents: string[]; facts?: Record<string, str
   return { agents: agentlist, ...(facts ? { facts } : {}), ...(classes ? { classes } : {}), ...(collectives ? { collectives } : {}) };
 }
 
-export default defineAgent({
+export default defineBuiltinAgent({
   name: 'registration',
   version: '1.0.0',
   description: 'Stores registration data sent by nodes in the registration store (plugin.registration.store) and acknowledges what it stored',

@@ -10,7 +10,7 @@
  * registration (so a client can mark names a shared key registered), a page at a time: at most `limit` nodes and
  * about a quarter of `max_message_size` bytes; `more` says to ask again with `after` set to the last identity.
  */
-import { defineAgent } from '../../src/agent/define.js';
+import { defineBuiltinAgent } from '../../src/agent/define.js';
 import { FilterSyntaxError, InvalidArgumentError } from '../../src/errors.js';
 import type { RegistrationFilter } from '../../src/inter/registration.js';
 import { collectorConfigured } from '../../src/registration/settings.js';
@@ -22,7 +22,7 @@ export const DEFAULT_FIND_LIMIT = 5000;
 const MAX_PAGE_BYTES = 1 << 20;
 const FILTER_LISTS = new Set(['identity', 'agent', 'cf_class', 'fact', 'compound']);
 
-export default defineAgent({
+export default defineBuiltinAgent({
   name: 'registration_query',
   version: '1.0.0',
   description: 'Discovery from the registration store of a collecting daemon (tsco --dm registration)',

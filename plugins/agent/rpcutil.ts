@@ -2,13 +2,13 @@
  * rpcutil: general information about a node (MCollective's rpcutil agent): ping, inventory,
  * facts, daemon statistics, hosted agents and their descriptions, configuration items and collectives.
  */
-import { defineAgent } from '../../src/agent/define.js';
+import { defineBuiltinAgent } from '../../src/agent/define.js';
 import { NAME_RULES } from '../../src/names.js';
 
 /** Configuration keys whose values get_config_item never returns. */
 const SECRET_KEY = /(password|passphrase|secret|private|token)/i;
 
-export default defineAgent({
+export default defineBuiltinAgent({
   name: 'rpcutil',
   version: '1.0.0',
   description: 'General helpful actions that expose stats and internals to clients',

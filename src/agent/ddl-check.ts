@@ -8,15 +8,26 @@ import { AgentDescriptionError } from '../errors.js';
 import { type ActionDdl, type AgentDdl, type DdlType, type InputDdl, type OutputDdl } from './ddl.js';
 import { inputValueProblem, typeProblem } from './inputs.js';
 import type { ValidateFunction } from 'ajv';
-import { validate as precompiledDocumentValidator } from './ddl-validator.generated.js';
-import { linearPatternProblem, schemaProblems } from './validator.js';
+import { fileURLToPath } from 'node:url';
+import { lazyRequire } from '../util/lazy-require.js';
+import { compileLinear, linearPatternProblem, schemaProblems } from './validator.js';
 
-/** DDL_SCHEMA's validator, compiled ahead of time (ddl-validator-source.ts): no ajv import or compile per process. */
-const validateDocument = precompiledDocumentValidator as unknown as ValidateFunction;
+const loadValidatorBuilder = lazyRequire<(compile: typeof compileLinear) => ValidateFunction>(fileURLToPath(new URL('./ddl-validator.generated.cjs', import.meta.url)));
+let documentValidator: ValidateFunction | undefined;
+
+/**
+ * DDL_SCHEMA's validator, compiled ahead of time (ddl-validator-source.ts): no ajv import or schema compilation per
+ * process, and nothing loaded until the first description is checked.
+ */
+export function descriptionValidator(): ValidateFunction {
+  documentValidator ??= loadValidatorBuilder()(compileLinear);
+  return documentValidator;
+}
 const MAX_DEFAULT_DEPTH = 16;
 
 /** Every problem of `value` as an agent description (empty when it is a valid one). */
 export function descriptionProblems(value: unknown): string[] {
+  const validateDocument = descriptionValidator();
   if (!validateDocument(value)) return schemaProblems(validateDocument.errors);
   const ddl = value as AgentDdl;
   const problems: string[] = [];

@@ -5,11 +5,12 @@
  */
 import { createRequire } from 'node:module';
 import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { re2js } from '../util/lazy-require.js';
 
 /** Compiles `pattern` with the linear-time engine; throws (RE2JSSyntaxException) when RE2 cannot express it. */
 export function compileLinear(pattern: string): RE2JS {
-  return RE2JS.compile(pattern);
+  return re2js().compile(pattern);
 }
 
 /** Why `pattern` cannot be compiled by the linear-time engine, or undefined when it can. */

@@ -5,8 +5,15 @@
  * (`plugin.aes.send_pubkey: 1`) and nested maps (`plugin: {aes: {send_pubkey: 1}}`) both flatten
  * to dotted keys; a sequence becomes a list value. Tags and aliases are refused.
  */
-import { EVENT_ID, SCALAR_STYLE, getScalarValue, parseEvents, type Event, type ScalarEvent } from 'js-yaml';
+import type * as JsYaml from 'js-yaml';
+import type { Event, ScalarEvent } from 'js-yaml';
+import { jsYaml } from '../util/lazy-require.js';
 import { KEY_PATTERN, type ParsedSource, type SourceEntry } from './entries.js';
+
+// js-yaml is loaded by the first YAML configuration read (parseYamlSettings), not by every program start.
+let EVENT_ID: typeof JsYaml.EVENT_ID;
+let SCALAR_STYLE: typeof JsYaml.SCALAR_STYLE;
+let getScalarValue: typeof JsYaml.getScalarValue;
 
 /** Plain scalars YAML reads as null; in a configuration they mean "empty". */
 const NULL_WORDS = new Set(['~', 'null', 'Null', 'NULL']);
@@ -164,10 +171,11 @@ class Flattener {
 
 /** Parses YAML settings; `source` names the file in messages. */
 export function parseYamlSettings(text: string, source: string): ParsedSource {
+  ({ EVENT_ID, SCALAR_STYLE, getScalarValue } = jsYaml());
   const lines = new LineIndex(text);
   let events: Event[];
   try {
-    events = parseEvents(text, { filename: source });
+    events = jsYaml().parseEvents(text, { filename: source });
   } catch (error) {
     const mark = (error as { mark?: { line?: number } }).mark;
     const reason = (error as { reason?: string }).reason ?? (error as Error).message;

@@ -12,8 +12,8 @@
  * members. A top-level fact named `__proto__` is refused: no serializer carries such a key.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { CORE_SCHEMA, load } from 'js-yaml';
 import { FactsError } from '../errors.js';
+import { jsYaml } from '../util/lazy-require.js';
 
 /** An empty fact map without a prototype: only its own entries are facts. */
 export function emptyFacts(): Record<string, string> {
@@ -36,7 +36,7 @@ export function flattenFacts(tree: unknown, prefix = '', into: Record<string, st
 export function parseYamlFacts(text: string, source: string): Record<string, string> {
   let tree: unknown;
   try {
-    tree = text.trim() === '' ? {} : load(text, { schema: CORE_SCHEMA, filename: source, maxAliases: 100 });
+    tree = text.trim() === '' ? {} : jsYaml().load(text, { schema: jsYaml().CORE_SCHEMA, filename: source, maxAliases: 100 });
   } catch (error) {
     throw new FactsError(`facts file ${source}: ${(error as Error).message}`, { cause: error });
   }

@@ -8,8 +8,9 @@
  * (`\uXXXX`, `\cX`, `[^]`, `(?<name>...)`). Constructs that need backtracking (backreferences, lookahead,
  * lookbehind) have no linear-time equivalent and are refused, naming the construct.
  */
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
 import { FilterSyntaxError } from '../errors.js';
+import { re2js } from '../util/lazy-require.js';
 
 /** The longest pattern accepted (bounds parsing and compiling a hostile pattern). */
 export const MAX_PATTERN_LENGTH = 256;
@@ -116,7 +117,8 @@ export function compileLinearRegex(source: string, flags: string, where: string)
   }
   let compiled: RE2JS;
   try {
-    compiled = RE2JS.compile(RE2JS.translateRegExp(source), flags.includes('i') ? RE2JS.CASE_INSENSITIVE : 0);
+    const engine = re2js();
+    compiled = engine.compile(engine.translateRegExp(source), flags.includes('i') ? engine.CASE_INSENSITIVE : 0);
   } catch (error) {
     const reason = (error as Error).message.replace(/^error parsing regexp: /, '');
     throw new FilterSyntaxError(`${where}: invalid regular expression ${display(source, flags)}: ${reason}`, { cause: error });

@@ -4,16 +4,16 @@
  * aliases are bounded, and output is quoted so YAML 1.1 readers (Ruby's Psych) read strings such
  * as `yes` or `on` back as strings.
  */
-import { CORE_SCHEMA, DUMP_SCHEMA, binaryTag, dump, load, timestampTag } from 'js-yaml';
 import { SerializationError } from '../errors.js';
+import { jsYaml } from '../util/lazy-require.js';
 import { scanYaml } from './scan-yaml.js';
 import type { Serializer, StructureLimits, StructureVerdict } from './serializer.js';
 import { checkSerializable, MAX_DEPTH, normalizeDecoded, withoutUndefined } from './values.js';
 
 const FORMAT = 'yaml';
 
-/** What documents may contain: core scalars, sequences, string-keyed maps, binary and timestamps. */
-const LOAD_SCHEMA = CORE_SCHEMA.withTags(binaryTag, timestampTag);
+/** What documents may contain: core scalars, sequences, string-keyed maps, binary and timestamps (built on first use). */
+let loadSchema: ReturnType<typeof jsYaml>['CORE_SCHEMA'] | undefined;
 
 /** Aliases are legitimate YAML (Ruby emits them for shared objects) but each must stay cheap. */
 const MAX_ALIASES = 1000;
@@ -37,7 +37,8 @@ export class YamlSerializer implements Serializer {
     const encodable = checkSerializable(FORMAT, value) ? withoutUndefined(value) : value;
     let text: string;
     try {
-      text = dump(encodable, { schema: DUMP_SCHEMA, noRefs: true, lineWidth: -1 });
+      const yaml = jsYaml();
+      text = yaml.dump(encodable, { schema: yaml.DUMP_SCHEMA, noRefs: true, lineWidth: -1 });
     } catch (error) {
       throw new SerializationError(`${FORMAT}: cannot serialize: ${(error as Error).message}`, { cause: error });
     }
@@ -60,7 +61,9 @@ export class YamlSerializer implements Serializer {
     }
     let decoded: unknown;
     try {
-      decoded = load(text, { schema: LOAD_SCHEMA, maxAliases: MAX_ALIASES, maxDepth: Math.min(limits?.maxDepth ?? MAX_DEPTH, MAX_DEPTH) });
+      const yaml = jsYaml();
+      loadSchema ??= yaml.CORE_SCHEMA.withTags(yaml.binaryTag, yaml.timestampTag);
+      decoded = yaml.load(text, { schema: loadSchema, maxAliases: MAX_ALIASES, maxDepth: Math.min(limits?.maxDepth ?? MAX_DEPTH, MAX_DEPTH) });
     } catch (error) {
       // js-yaml's message names the problem (e.g. "unknown mapping tag !<!ruby/object:Foo> (1:4)").
       const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);

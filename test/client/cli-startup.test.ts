@@ -1,8 +1,9 @@
 /**
  * tsco's start-up loads only what a run uses (docs/client.md): the module of the command named on the command
  * line, the configured connector and security provider (every plugin's settings still validate), no key or X.509
- * code outside `tsco keys`, no ajv to check the built-in agents' descriptions, no pino unless logging JSON, no native
- * msgpack addon. Checked by
+ * code outside `tsco keys`, no description validator or regex engine for the built-in agents' descriptions (checked
+ * by test/unit/builtin-agents.test.ts), no YAML library unless something is YAML, no pino unless logging JSON, no
+ * native msgpack addon. Checked by
  * the modules a real run loads (test/harness/module-log.ts), by name, never by time.
  */
 import assert from 'node:assert/strict';
@@ -83,7 +84,7 @@ describe('what a tsco run loads', () => {
     }
     for (const unused of ['keys-commands.js', 'plugin-doc.js', 'tsco/decode.js', 'node_modules/@peculiar/', 'dist/src/keys/x509.js', 'dist/src/keys/ca.js', 'dist/src/keys/generate.js',
       'dist/plugins/connector/stomp/index.js', 'dist/plugins/connector/memory/index.js', 'node_modules/pino/', 'node_modules/ajv/dist/ajv.js',
-      'node_modules/msgpackr-extract/']) {
+      'node_modules/msgpackr-extract/', 'node_modules/re2js/', 'node_modules/js-yaml/', 'ddl-validator.generated']) {
       assert.ok(!has(run.modules, unused), `${unused} is not loaded`);
     }
   });

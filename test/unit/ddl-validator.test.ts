@@ -1,5 +1,5 @@
 /**
- * The ahead-of-time compiled validator of agent descriptions (src/agent/ddl-validator.generated.ts): it is exactly
+ * The ahead-of-time compiled validator of agent descriptions (src/agent/ddl-validator.generated.cts): it is exactly
  * what the generator makes of today's DDL_SCHEMA (so it cannot drift from it), and it reaches the same verdicts and
  * errors as the schema compiled at run time. Also the validator-free answer for actions without inputs.
  */
@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { DDL_SCHEMA, checkActionInputs, type AgentDdl } from '../../src/agent/index.js';
 import { DDL_VALIDATOR_FILE, ddlValidatorSource } from '../../src/agent/ddl-validator-source.js';
-import { validate as precompiled } from '../../src/agent/ddl-validator.generated.js';
+import { descriptionValidator } from '../../src/agent/ddl-check.js';
 import { compileSchema } from '../../src/agent/validator.js';
 import { StatusCode } from '../../src/inter/message.js';
 import rpcutil from '../../plugins/agent/rpcutil.js';
@@ -44,6 +44,7 @@ describe('the precompiled description validator', () => {
 
   test('reaches the verdicts and errors of the schema compiled at run time', () => {
     const compiled = compileSchema(DDL_SCHEMA);
+    const precompiled = descriptionValidator();
     const shape = (errors: typeof compiled.errors) => (errors ?? []).map(({ instancePath, keyword, message, params }) => ({ instancePath, keyword, message, params }));
     let refused = 0;
     for (const document of documents()) {

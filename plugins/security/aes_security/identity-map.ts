@@ -3,7 +3,8 @@
  * own name. One line per key: `<key name> <identity or /regex/> ...`, `#` starts a comment. A `/regex/` must
  * match the whole identity and runs on re2js (linear time, no backtracking), so no map entry can be made slow.
  */
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { re2js } from '../../../src/util/lazy-require.js';
 import { KeyFileError } from '../../../src/errors.js';
 import { isName, nameProblem } from '../../../src/names.js';
 
@@ -33,7 +34,7 @@ export function parseIdentityMap(text: string, path: string): IdentityMap {
       if (identity.length > 2 && identity.startsWith('/') && identity.endsWith('/')) {
         try {
           const list = patterns.get(keyName) ?? [];
-          list.push(RE2JS.compile(identity.slice(1, -1)));
+          list.push(re2js().compile(identity.slice(1, -1)));
           patterns.set(keyName, list);
         } catch (error) {
           problems.push(`${where}: ${identity} is not a valid regular expression (${(error as Error).message})`);

@@ -9,8 +9,9 @@
  * Ruby's parser); js-yaml bounds nesting (coarsely) and aliases while parsing; the value count, alias expansions
  * included, and the exact nesting depth are checked before anything else looks at the result.
  */
-import { EVENT_ID, NOT_RESOLVED, SCALAR_STYLE, Schema, constructFromEvents, defineMappingTag, defineScalarTag, parseEvents, seqTag, strTag } from 'js-yaml';
+import type { Event, Schema } from 'js-yaml';
 import { MalformedMessageError } from '../../../../src/errors.js';
+import { jsYaml } from '../../../../src/util/lazy-require.js';
 import type { V1Limits } from './limits.js';
 import { psychTokenize } from './psych-scalar.js';
 import { RubyHash, RubySymbol, isRubyKey, type RubyValue } from './ruby-values.js';
@@ -18,51 +19,64 @@ import { RubyHash, RubySymbol, isRubyKey, type RubyValue } from './ruby-values.j
 /** MCollective's `YAML.safe_load(msg, [Symbol, Regexp])` allows no aliases; neither does this reader. */
 const MAX_ALIASES = 0;
 
-const plainTag = defineScalarTag<RubyValue>('tag:tscollective,2025:psych-plain', {
-  implicit: true,
-  resolve: (source, isExplicit) => {
-    if (isExplicit) return NOT_RESOLVED;
-    if (source === '<<') throw new MalformedMessageError('YAML: merge keys (<<) are not allowed');
-    return psychTokenize(source);
-  },
-  identify: () => false,
-});
-
 /**
  * libyaml reads a scalar tagged with the non-specific `!` as an implicit plain scalar, so Psych resolves it like an
  * untagged one: Ruby writes a Symbol that cannot stand plain as `! ':with: colon'` and a nil key as `! ''`. js-yaml
  * reads `!` as "string"; the loader re-tags such scalars with this tag to get Ruby's reading.
  */
 const NON_SPECIFIC = 'tag:tscollective,2025:psych-non-specific';
-const nonSpecificTag = defineScalarTag<RubyValue>(NON_SPECIFIC, { resolve: (source) => psychTokenize(source), identify: () => false });
 
-const symbolTag = (name: string) => defineScalarTag<RubySymbol>(name, { resolve: (source) => new RubySymbol(source), identify: () => false });
+let psychSchema: Schema | undefined;
 
-const binaryTag = (name: string) => defineScalarTag<Uint8Array>(name, {
-  resolve: (source) => {
-    const compact = source.replace(/[ \t\r\n]/g, '');
-    if (compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) return NOT_RESOLVED;
-    return new Uint8Array(Buffer.from(compact, 'base64'));
-  },
-  identify: () => false,
-});
+/** The schema that reads YAML as Psych does (built with js-yaml on the first version 1 YAML message). */
+function schema(): Schema {
+  psychSchema ??= buildSchema();
+  return psychSchema;
+}
 
-const hashTag = defineMappingTag<RubyHash>('tag:yaml.org,2002:map', {
-  create: () => new RubyHash(),
-  addPair: (hash, key, value) => {
-    if (!isRubyKey(key)) return 'a Hash key must be nil, a boolean, a number, a String or a Symbol';
-    return hash.add(key, value as RubyValue) ? '' : 'duplicated mapping key';
-  },
-  has: (hash, key) => isRubyKey(key) && hash.has(key),
-  keys: (hash) => hash.keys(),
-  get: (hash, key) => (isRubyKey(key) ? hash.get(key) : undefined),
-  identify: () => false,
-});
+function buildSchema(): Schema {
+  const yaml = jsYaml();
+  const { Schema, defineMappingTag, defineScalarTag, seqTag, strTag } = yaml;
+  const plainTag = defineScalarTag<RubyValue>('tag:tscollective,2025:psych-plain', {
+    implicit: true,
+    resolve: (source, isExplicit) => {
+      if (isExplicit) return yaml.NOT_RESOLVED;
+      if (source === '<<') throw new MalformedMessageError('YAML: merge keys (<<) are not allowed');
+      return psychTokenize(source);
+    },
+    identify: () => false,
+  });
 
-const SCHEMA = new Schema([
-  strTag, seqTag, hashTag, plainTag, nonSpecificTag,
-  symbolTag('!ruby/symbol'), symbolTag('!ruby/sym'), binaryTag('!binary'), binaryTag('tag:yaml.org,2002:binary'),
-]);
+  const nonSpecificTag = defineScalarTag<RubyValue>(NON_SPECIFIC, { resolve: (source) => psychTokenize(source), identify: () => false });
+
+  const symbolTag = (name: string) => defineScalarTag<RubySymbol>(name, { resolve: (source) => new RubySymbol(source), identify: () => false });
+
+  const binaryTag = (name: string) => defineScalarTag<Uint8Array>(name, {
+    resolve: (source) => {
+      const compact = source.replace(/[ \t\r\n]/g, '');
+      if (compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) return yaml.NOT_RESOLVED;
+      return new Uint8Array(Buffer.from(compact, 'base64'));
+    },
+    identify: () => false,
+  });
+
+  const hashTag = defineMappingTag<RubyHash>('tag:yaml.org,2002:map', {
+    create: () => new RubyHash(),
+    addPair: (hash, key, value) => {
+      if (!isRubyKey(key)) return 'a Hash key must be nil, a boolean, a number, a String or a Symbol';
+      return hash.add(key, value as RubyValue) ? '' : 'duplicated mapping key';
+    },
+    has: (hash, key) => isRubyKey(key) && hash.has(key),
+    keys: (hash) => hash.keys(),
+    get: (hash, key) => (isRubyKey(key) ? hash.get(key) : undefined),
+    identify: () => false,
+  });
+
+  return new Schema([
+    strTag, seqTag, hashTag, plainTag, nonSpecificTag,
+    symbolTag('!ruby/symbol'), symbolTag('!ruby/sym'), binaryTag('!binary'), binaryTag('tag:yaml.org,2002:binary'),
+  ]);
+}
 
 // YAML 1.1 printable characters (tab, line breaks, and no C0/C1 controls, surrogates or U+FFFE/FFFF).
 const NOT_PRINTABLE = /[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
@@ -87,7 +101,8 @@ function checkShape(value: RubyValue, limits: V1Limits, state: { items: number }
  * a String starting with a space) is indented from column 0 for libyaml and from column -1 for YAML 1.2: read it the
  * way Ruby wrote it.
  */
-function rootBlockIndent(events: ReturnType<typeof parseEvents>, text: string): void {
+function rootBlockIndent(events: Event[], text: string): void {
+  const { EVENT_ID, SCALAR_STYLE } = jsYaml();
   const [document, root, end] = events;
   if (document?.type !== EVENT_ID.DOCUMENT || root?.type !== EVENT_ID.SCALAR || end?.type !== EVENT_ID.POP) return;
   if (root.style !== SCALAR_STYLE.LITERAL_BLOCK && root.style !== SCALAR_STYLE.FOLDED_BLOCK) return;
@@ -117,6 +132,7 @@ export function loadYaml(bytes: Uint8Array, limits: V1Limits): RubyValue {
   let value: RubyValue;
   try {
     // js-yaml counts a block mapping's value as a level of its own: give it room, checkShape enforces the real depth.
+    const { EVENT_ID, constructFromEvents, parseEvents } = jsYaml();
     const events = parseEvents(text, { maxDepth: 2 * limits.maxDepth + 2 });
     // Point every `!`-tagged scalar's tag at a verbatim tag appended after the document (events refer to the
     // source by offsets, so text past the end is never parsed as YAML).
@@ -128,7 +144,7 @@ export function loadYaml(bytes: Uint8Array, limits: V1Limits): RubyValue {
       }
     }
     rootBlockIndent(events, text);
-    const documents = constructFromEvents(events, { source, schema: SCHEMA, maxAliases: MAX_ALIASES });
+    const documents = constructFromEvents(events, { source, schema: schema(), maxAliases: MAX_ALIASES });
     if (documents.length !== 1) throw new MalformedMessageError(`YAML: expected one document, found ${documents.length}`);
     value = documents[0] as RubyValue;
   } catch (error) {
