@@ -14,6 +14,7 @@
  *   before its body is buffered.
  */
 import { BrokerConnector } from '../common/base.js';
+import { poolInit } from '../common/driver.js';
 import type { BrokerConnectorInit } from '../pool/options.js';
 import { AmqpDriver } from './driver.js';
 import type { AmqpOptions } from './options.js';
@@ -30,12 +31,7 @@ export class AmqpConnector extends BrokerConnector {
       ...init,
       name: 'amqp',
       driver: new AmqpDriver(init.options, { identity: init.identity, counters: init.counters, logger: init.logger.child({ connector: 'amqp' }) }),
-      hosts: init.options.hosts,
-      randomize: init.options.randomize,
-      reconnect: init.options.reconnect,
-      publishTimeoutMs: init.options.publishTimeoutMs,
-      connectTimeoutMs: init.options.connectTimeoutMs,
-      maxMessageSize: init.options.maxMessageSize,
+      ...poolInit(init.options),
     });
     if (init.options.hosts.length === 0) this.problems.push('plugin.amqp: no broker configured (url, host or pool.N.host)');
   }

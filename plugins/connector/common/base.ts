@@ -19,48 +19,16 @@ import type {
 } from '../../../src/inter/connector.js';
 import type { Counters, Logger } from '../../../src/inter/logger.js';
 import { LogLimiter } from '../../../src/util/log-limiter.js';
-import type { ReconnectPolicy } from '../pool/backoff.js';
 import { HostRotation, connectWithFailover, describeHost } from '../pool/failover.js';
 import { ReadyGate } from '../pool/gate.js';
 import type { PoolHost } from '../pool/options.js';
 import { checkBody, checkCarried, checkHandler, checkName, checkPublishRequest, checkReplyTo, checkTtl, guardArguments } from './arguments.js';
 import {
-  type ConnectorDriver, type DriverSession, type OutboundMessage, type PublishRoute, type SessionEvents, type SubscribeRoute, describeRoute,
+  type ConnectorBaseInit, type ConnectorDriver, type DriverSession, type OutboundMessage, type PublishRoute, type SessionEvents, type SubscribeRoute,
+  describeRoute,
 } from './driver.js';
 import { type ResendContext, publishWithResend } from './resend.js';
 import { SubscriptionRegistry } from './subscriptions.js';
-
-/** What a connector is built from besides its driver's own options. */
-export interface ConnectorBaseInit {
-  /** The connector's name (`connector = <name>`), also the counter prefix `connector.<name>.`. */
-  name: string;
-  /** This node's identity, sent as `mc_sender`. */
-  identity: string;
-  logger: Logger;
-  counters: Counters;
-  driver: ConnectorDriver;
-  /** The broker pool, tried in order (or shuffled per cycle with `randomize`). */
-  hosts: readonly PoolHost[];
-  randomize: boolean;
-  /** Back-off between reconnection attempts (and first-connect attempts unless `firstConnect` is given). */
-  reconnect: ReconnectPolicy;
-  /** Back-off and attempts of the first connect(); `reconnect` when absent. */
-  firstConnect?: ReconnectPolicy;
-  /** How long a publish waits for a (re)connection and the broker's confirmation, ms. */
-  publishTimeoutMs: number;
-  /** How long one connection attempt may take, ms; a client's whole connect budget unless connectBudgetMs is lower. */
-  connectTimeoutMs: number;
-  /** Bytes: the largest body published or accepted (max_message_size). */
-  maxMessageSize: number;
-  /** Who the connector serves (ConnectorContext.role); `daemon` when absent. */
-  role?: ConnectorRole;
-  /** A client's connect budget in ms when lower than connectTimeoutMs (ConnectorContext.connectBudgetMs). */
-  connectBudgetMs?: number;
-  /** Problems found while reading the configuration; validate() reports them and connect() refuses. */
-  configProblems?: readonly string[];
-  /** Accepted-but-adjusted settings, logged once at the first connect(). */
-  configWarnings?: readonly string[];
-}
 
 /** A Connector over a ConnectorDriver. */
 export class BrokerConnector implements Connector {

@@ -9,7 +9,9 @@
  * implements `ConnectorDriver` and `DriverSession`; a connector is then `new BrokerConnector({ driver, ... })`.
  */
 import type { ConnectionError } from '../../../src/errors.js';
-import type { InboundMessage } from '../../../src/inter/connector.js';
+import type { ConnectorRole, InboundMessage } from '../../../src/inter/connector.js';
+import type { Counters, Logger } from '../../../src/inter/logger.js';
+import type { ReconnectPolicy } from '../pool/backoff.js';
 import type { PoolHost } from '../pool/options.js';
 
 /** What a subscription receives. Names are already checked (src/names.ts) when they reach a driver. */
@@ -126,4 +128,45 @@ export function describeRoute(route: SubscribeRoute | PublishRoute): string {
     case 'directed': return `directed ${route.collective}/${'node' in route ? route.node : route.identity}`;
     case 'reply': return `reply ${route.replyTo}`;
   }
+}
+
+/** What a connector is built from besides its driver's own options. */
+export interface ConnectorBaseInit {
+  /** The connector's name (`connector = <name>`), also the counter prefix `connector.<name>.`. */
+  name: string;
+  /** This node's identity, sent as `mc_sender`. */
+  identity: string;
+  logger: Logger;
+  counters: Counters;
+  driver: ConnectorDriver;
+  /** The broker pool, tried in order (or shuffled per cycle with `randomize`). */
+  hosts: readonly PoolHost[];
+  randomize: boolean;
+  /** Back-off between reconnection attempts (and first-connect attempts unless `firstConnect` is given). */
+  reconnect: ReconnectPolicy;
+  /** Back-off and attempts of the first connect(); `reconnect` when absent. */
+  firstConnect?: ReconnectPolicy;
+  /** How long a publish waits for a (re)connection and the broker's confirmation, ms. */
+  publishTimeoutMs: number;
+  /** How long one connection attempt may take, ms; a client's whole connect budget unless connectBudgetMs is lower. */
+  connectTimeoutMs: number;
+  /** Bytes: the largest body published or accepted (max_message_size). */
+  maxMessageSize: number;
+  /** Who the connector serves (ConnectorContext.role); `daemon` when absent. */
+  role?: ConnectorRole;
+  /** A client's connect budget in ms when lower than connectTimeoutMs (ConnectorContext.connectBudgetMs). */
+  connectBudgetMs?: number;
+  /** Problems found while reading the configuration; validate() reports them and connect() refuses. */
+  configProblems?: readonly string[];
+  /** Accepted-but-adjusted settings, logged once at the first connect(). */
+  configWarnings?: readonly string[];
+}
+
+/** The pool settings every broker's options carry, as the connector base takes them. */
+export type PoolInit = Pick<ConnectorBaseInit, 'hosts' | 'randomize' | 'reconnect' | 'publishTimeoutMs' | 'connectTimeoutMs' | 'maxMessageSize'>;
+
+/** The part of ConnectorBaseInit that comes straight from a broker's pool options. */
+export function poolInit(options: PoolInit): PoolInit {
+  const { hosts, randomize, reconnect, publishTimeoutMs, connectTimeoutMs, maxMessageSize } = options;
+  return { hosts, randomize, reconnect, publishTimeoutMs, connectTimeoutMs, maxMessageSize };
 }

@@ -3,9 +3,10 @@
  * implements, serial delivery, argument checks and the max_message_size reader. A new broker (as NATS in
  * plugins/connector/nats) is a ConnectorDriver plus a few lines: `new BrokerConnector({ name, driver, hosts, ... })`.
  */
-export { BrokerConnector, type ConnectorBaseInit } from './base.js';
+export { BrokerConnector } from './base.js';
+export type { ConnectorBaseInit } from './driver.js';
 export {
-  describeRoute, type ConnectorDriver, type Deliver, type DriverSession, type OpenOptions, type OutboundMessage, type OversizeReport,
+  describeRoute, poolInit, type PoolInit, type ConnectorDriver, type Deliver, type DriverSession, type OpenOptions, type OutboundMessage, type OversizeReport,
   type PublishRoute, type SessionEvents, type SubscribeRoute,
 } from './driver.js';
 export { Dispatcher, MAX_BACKLOG, type DispatchContext, type LimitedLog } from './dispatch.js';

@@ -7,6 +7,7 @@
  * Inbound messages over max_message_size are dropped by the parser guard (guard.ts) before they are assembled.
  */
 import { BrokerConnector } from '../common/base.js';
+import { poolInit } from '../common/driver.js';
 import type { BrokerConnectorInit } from '../pool/options.js';
 import { NatsDriver } from './driver.js';
 import type { NatsOptions } from './options.js';
@@ -23,12 +24,7 @@ export class NatsConnector extends BrokerConnector {
       ...init,
       name: 'nats',
       driver: new NatsDriver(init.options, { identity: init.identity, counters: init.counters, logger: init.logger.child({ connector: 'nats' }) }),
-      hosts: init.options.hosts,
-      randomize: init.options.randomize,
-      reconnect: init.options.reconnect,
-      publishTimeoutMs: init.options.publishTimeoutMs,
-      connectTimeoutMs: init.options.connectTimeoutMs,
-      maxMessageSize: init.options.maxMessageSize,
+      ...poolInit(init.options),
     });
   }
 }

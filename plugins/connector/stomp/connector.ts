@@ -6,6 +6,7 @@
  * confirmed by a broker RECEIPT, or fail with PublishError; never dropped silently.
  */
 import { BrokerConnector } from '../common/base.js';
+import { poolInit } from '../common/driver.js';
 import type { BrokerConnectorInit } from '../pool/options.js';
 import type { StompDialect } from './dialect.js';
 import { StompDriver } from './driver.js';
@@ -24,12 +25,7 @@ export class StompConnector extends BrokerConnector {
       ...init,
       name: init.dialect.flavor,
       driver: new StompDriver(init.options, init.dialect),
-      hosts: init.options.hosts,
-      randomize: init.options.randomize,
-      reconnect: init.options.reconnect,
-      publishTimeoutMs: init.options.publishTimeoutMs,
-      connectTimeoutMs: init.options.connectTimeoutMs,
-      maxMessageSize: init.options.maxMessageSize,
+      ...poolInit(init.options),
     });
   }
 }
