@@ -21,6 +21,7 @@ import { MemoryCounters } from '../../src/util/counters.js';
 import { CapturingLogger } from '../../src/util/log.js';
 import { FakeNatsServer, PrivateNatsServer, freePort, natsServerGate, natsTestSettings } from './harness/nats.js';
 import { type TlsMaterial, ensureTlsMaterial } from './harness/rabbitmq-tls.js';
+import { TcpProxy } from './harness/tcp-proxy.js';
 
 const gate = natsServerGate();
 const run = randomBytes(3).toString('hex');
@@ -61,15 +62,22 @@ async function refused(connector: Connector, code: string, text: RegExp): Promis
 
 describe('nats: a server restart', () => {
   let server: PrivateNatsServer | undefined;
+  // The client reaches the server through a proxy, so the test decides which side reconnects first (below).
+  let proxy: TcpProxy | undefined;
   before(async () => {
-    if (gate.reachable) server = await PrivateNatsServer.start();
+    if (!gate.reachable) return;
+    server = await PrivateNatsServer.start();
+    proxy = await TcpProxy.start({ host: '127.0.0.1', port: server.port });
   });
-  after(async () => server?.stop());
+  after(async () => {
+    await proxy?.close();
+    await server?.stop();
+  });
 
   gate.test('subscriptions and the reply subject come back; a publish made during the outage is sent after it', async () => {
     const settings = natsTestSettings({ 'plugin.nats.publish_timeout': 30 }, server!.port);
     const node = make('restart-node.example.net', settings);
-    const client = make('restart-client.example.net', settings);
+    const client = make('restart-client.example.net', natsTestSettings({ 'plugin.nats.publish_timeout': 30 }, proxy!.port));
     try {
       await Promise.all([node.connector.connect(), client.connector.connect()]);
       const requests: InboundMessage[] = [];
@@ -90,12 +98,19 @@ describe('nats: a server restart', () => {
       await eventually(() => replies.includes('ack:before'), 'the reply before the restart');
 
       await server!.halt();
+      proxy!.hold();
       await eventually(() => node.connector.state === 'reconnecting' && client.connector.state === 'reconnecting', 'both connectors notice the outage');
       // Published while no server runs: it waits for the reconnection (publish_timeout 30 s).
       const during = ask('during');
       await new Promise((resolve) => setTimeout(resolve, 300));
       await server!.resume();
-      await eventually(() => node.connector.state === 'connected' && client.connector.state === 'connected', 'both connected again');
+      // Core NATS keeps nothing for a subject nobody subscribes to: the request sent on the client's reconnection
+      // reaches the node only once the node has subscribed again. Each side's back-off decides which comes first,
+      // so the client's way back opens only after the node is connected (its subscriptions restored).
+      await eventually(() => node.connector.state === 'connected', 'the node connected again');
+      assert.equal(client.connector.state, 'reconnecting');
+      proxy!.release();
+      await eventually(() => client.connector.state === 'connected', 'the client connected again');
       await during;
 
       await ask('after-broadcast');

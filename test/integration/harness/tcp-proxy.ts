@@ -41,10 +41,20 @@ export class TcpProxy {
 
   /** Destroys every connection and resets new ones for `ms` milliseconds; resolves when the outage is over. */
   async cut(ms: number): Promise<void> {
+    this.hold();
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    this.release();
+  }
+
+  /** Starts an outage that lasts until release(): every connection is destroyed and new ones are reset. */
+  hold(): void {
     this.down = true;
     for (const socket of [...this.sockets]) socket.destroy();
     this.sockets.clear();
-    await new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  /** Ends an outage started by hold(): connections are forwarded again. */
+  release(): void {
     this.down = false;
   }
 
