@@ -56,7 +56,7 @@ export const coreSchema: ConfigSchema = {
       type: 'integer', default: 4194304, min: 4096, max: 67108864,
       doc: 'Bytes: the largest message any connector accepts or sends; larger frames are dropped before their body is buffered, counted and logged.',
     },
-    statedir: { type: 'path', default: '/var/lib/tscollective', doc: "Directory for the daemon's persistent state (the replay journal); created mode 0700 when missing." },
+    statedir: { type: 'path', default: '/var/lib/tscollective', doc: "Directory for the daemon's persistent state (the replay journal, the CA verdict cache); created mode 0700 when missing." },
     threaded: {
       type: 'boolean', default: false,
       doc: "Only 0 (MCollective's default) is accepted: tsco has no threaded mode, it always receives replies while it is still publishing (one event loop), which is what threaded = 1 gave MCollective; threaded = 1 is refused at start-up.",

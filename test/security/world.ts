@@ -111,11 +111,14 @@ export class World {
 
   /**
    * Builds a provider for `role` from `plugin.aes.*` settings (keys given without the prefix) and top-level ones.
-   * A server gets a state directory of its own (its replay journal), unless `top` names one.
+   * A server gets a state directory of its own (its replay journal and CA verdicts), unless `top` names one; a
+   * client a verdict cache file of its own, unless `aes` names one (so no test writes to the user's cache, and a
+   * second client of a test verifies certificates cold unless it shares the file on purpose).
    */
   provider(role: SecurityRole, aes: Record<string, string | number | boolean>, top: Record<string, string | number | boolean> = {}): ProviderUnderTest {
     const settings: Record<string, string | number | boolean> = { ...top };
     if (role === 'server' && top['statedir'] === undefined) settings['statedir'] = this.dir(`state-${++this.states}`);
+    if (role === 'client' && aes['verdict_cache'] === undefined) settings['plugin.aes.verdict_cache'] = join(this.dir('verdicts'), `client-${++this.states}.json`);
     for (const [key, value] of Object.entries(aes)) settings[`plugin.aes.${key}`] = value;
     const logger = new CapturingLogger();
     const counters = new MemoryCounters();

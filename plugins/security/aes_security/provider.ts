@@ -42,7 +42,7 @@ export class AesSecurityProvider implements SecurityProvider {
     const s = this.settings;
     const now = context.now ?? Date.now;
     const shared = { now, logger: context.logger, counters: context.counters };
-    this.keyring = new Keyring(s, shared);
+    this.keyring = new Keyring(s, { ...shared, writeVerdicts: !context.inspectOnly });
     const journal = s.role === 'client' ? 'off' : context.inspectOnly ? 'read' : 'write';
     this.freshness = new FreshnessGuard(s, shared, journal);
     this.payload = new PayloadPolicy(s);
@@ -152,8 +152,12 @@ export class AesSecurityProvider implements SecurityProvider {
     this.binding.reload();
   }
 
-  /** Syncs and closes the replay journal (tests and tools; a daemon's provider lives as long as its process). */
+  /**
+   * Syncs and closes the replay journal and writes the CA verdicts not yet written (tests and tools; a daemon's
+   * provider lives as long as its process).
+   */
   close(): void {
+    this.keyring.close();
     this.freshness.close();
   }
 

@@ -46,6 +46,10 @@ export const aesConfigSchema: ConfigSchema = {
       type: 'path',
       doc: "A server's replay journal, which keeps replay protection across restarts (default <statedir>/replay-<identity>.journal)",
     },
+    verdict_cache: {
+      type: 'string',
+      doc: 'File of CA verdicts (HMAC-authenticated with our private key), so a certificate checked once is not parsed and verified again on the next run; 0 or empty: off (default: a client <$XDG_CACHE_HOME or ~/.cache>/tscollective/ca-verdicts/<key id>.json, a server <statedir>/ca-verdicts/<key id>.json)',
+    },
     accept_serializers: {
       type: 'list',
       doc: 'Serializers accepted in received messages besides the ones written (msgpack, yaml; marshal with legacy = 1); any other is refused before decrypting',

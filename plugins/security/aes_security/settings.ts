@@ -1,6 +1,7 @@
 /** The aes_security settings, read once from the configuration and frozen. */
 import { join } from 'node:path';
 import { isName } from '../../../src/names.js';
+import { userCacheBase } from '../../../src/util/cache-dir.js';
 import type { ConfigView } from '../../../src/inter/config.js';
 import type { SecurityRole } from '../../../src/inter/security.js';
 import type { ReplyMode } from '../../../src/inter/message.js';
@@ -42,6 +43,8 @@ export interface AesSettings {
   readonly sharedServerKeys: ReadonlySet<string>;
   /** Where a server keeps its replay journal; undefined for a client. */
   readonly replayJournal: ReplayJournalLocation | undefined;
+  /** Where CA verdicts persist (`plugin.aes.verdict_cache`); undefined when turned off. */
+  readonly verdictCache: VerdictCacheLocation | undefined;
   /** Serializers a received version 2 message may name: `serializer` plus `accept_serializers` (but marshal). */
   readonly acceptedSerializers: ReadonlySet<string>;
   /** `accept_serializers` as configured. */
@@ -66,6 +69,15 @@ export interface AesSettings {
 export type ReplayJournalLocation =
   | { readonly path: string; readonly origin: string; readonly defaulted: boolean }
   | { readonly problem: string };
+
+/**
+ * The verdict cache file: `path` itself, or with `perKey` the file `<path>/<our key id>.json` (a default directory
+ * shared by several key pairs of one user keeps one file per key, since each is authenticated with its own key).
+ */
+export interface VerdictCacheLocation {
+  readonly path: string;
+  readonly perKey: boolean;
+}
 
 const P = 'plugin.aes.';
 
@@ -103,6 +115,7 @@ export function readAesSettings(config: ConfigView, role: SecurityRole): AesSett
     identityMapPath: config.string(`${P}identity_map`),
     sharedServerKeys: new Set(config.list(`${P}shared_server_keys`)),
     replayJournal: role === 'server' ? journalLocation(config) : undefined,
+    verdictCache: verdictCacheLocation(config, role),
     acceptedSerializers: new Set([serializer, ...accept.filter((name) => name !== 'marshal')]),
     acceptSerializersList: accept,
     protocol: config.integer(`${P}protocol`) === 1 ? 1 : 2,
@@ -114,6 +127,14 @@ export function readAesSettings(config: ConfigView, role: SecurityRole): AesSett
     maxPayloadItems: config.integer(`${P}max_payload_items`),
     maxPayloadDepth: config.integer(`${P}max_payload_depth`),
   });
+}
+
+/** `plugin.aes.verdict_cache` (0 or empty: off), else a per-key file in the user's cache (client) or statedir (server). */
+function verdictCacheLocation(config: ConfigView, role: SecurityRole): VerdictCacheLocation | undefined {
+  const explicit = config.string(`${P}verdict_cache`)?.trim();
+  if (explicit !== undefined) return explicit === '' || explicit === '0' ? undefined : { path: explicit, perKey: false };
+  const base = role === 'client' ? userCacheBase() : config.string('statedir') ?? '/var/lib/tscollective';
+  return { path: join(base, 'ca-verdicts'), perKey: true };
 }
 
 /** `plugin.aes.replay_journal`, else `<statedir>/replay-<identity>.journal`. */

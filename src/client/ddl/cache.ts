@@ -5,16 +5,15 @@
  * description when read; a file that fails its check is removed and reported, never used.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DDL_LIMITS, type AgentDdl } from '../../agent/ddl.js';
 import { checkDescription } from '../../agent/ddl-check.js';
 import { isName } from '../../names.js';
+import { userCacheBase } from '../../util/cache-dir.js';
 
 /** The cache directory: `$XDG_CACHE_HOME/tscollective/ddl`, else `~/.cache/tscollective/ddl`. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env['XDG_CACHE_HOME'] && env['XDG_CACHE_HOME'].startsWith('/') ? env['XDG_CACHE_HOME'] : join(homedir(), '.cache');
-  return join(base, 'tscollective', 'ddl');
+  return join(userCacheBase(env), 'ddl');
 }
 
 /** Bounds of a cache. */

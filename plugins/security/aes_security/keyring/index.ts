@@ -9,17 +9,21 @@ import { CertificateAuthority } from './authority.js';
 import { OwnKeys } from './own-keys.js';
 import { Revocation } from './revocation.js';
 import { TrustStore } from './trust-store.js';
+import { VerdictCache } from './verdict-cache.js';
 
 export { OwnKeys, parsePrivateKey, type OwnKeyPair, type PrivateKey } from './own-keys.js';
 export { PublicKeyEntry, KeySet, parseKeySet, parseSingleKey, commonNameOf } from './public-key.js';
 export { TrustStore, type ResolvedKey } from './trust-store.js';
 export { KeyFileCache } from './file-cache.js';
+export { VerdictCache, type CachedVerdict } from './verdict-cache.js';
 
 /** What the keyring needs besides the settings. */
 export interface KeyringContext {
   now: () => number;
   logger: Logger;
   counters: Counters;
+  /** False for tools that only inspect messages (tsco decode): the verdict cache is read but never written. */
+  writeVerdicts?: boolean;
 }
 
 /** Own keys, trust stores, revocation and CA, built from the settings. */
@@ -31,10 +35,16 @@ export class Keyring {
   readonly repliers: TrustStore;
   readonly authority: CertificateAuthority;
   readonly revocation: Revocation;
+  /** CA verdicts of earlier runs (`plugin.aes.verdict_cache`). */
+  readonly verdictCache: VerdictCache;
 
   constructor(settings: AesSettings, context: KeyringContext) {
     const recheckMs = settings.keyRecheckMs;
-    this.authority = new CertificateAuthority(settings.caCert, recheckMs, context.now);
+    this.verdictCache = new VerdictCache({
+      location: settings.verdictCache, writable: context.writeVerdicts ?? true, ownKey: () => this.own.get().privateKey,
+      now: context.now, logger: context.logger, counters: context.counters,
+    });
+    this.authority = new CertificateAuthority(settings.caCert, recheckMs, context.now, this.verdictCache);
     this.revocation = new Revocation({
       revokedKeysPath: settings.revokedKeys, crlPath: settings.caCrl, authority: this.authority, recheckMs, ...context,
     });
@@ -70,5 +80,11 @@ export class Keyring {
     if (this.repliers !== this.senders) this.repliers.reload();
     this.authority.reload();
     this.revocation.reload();
+    this.verdictCache.reload();
+  }
+
+  /** Writes the CA verdicts not yet written (close; a process exit does it too). */
+  close(): void {
+    this.verdictCache.flush();
   }
 }

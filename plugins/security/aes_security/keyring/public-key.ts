@@ -5,7 +5,7 @@
  * route (src/keys/key-types.ts), and a certificate is parsed by node's X509Certificate only when something needs
  * its names or validity (a CA check, a certificate proof of identity).
  */
-import { X509Certificate, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, type KeyObject } from 'node:crypto';
 import { KeyFileError } from '../../../../src/errors.js';
 import { importSpki, type KeyType, type SpkiFacts } from '../../../../src/keys/key-types.js';
 import { readBlockKey, splitPemBlocks, type PemBlock } from '../../../../src/keys/layout.js';
@@ -25,6 +25,9 @@ export class PublicKeyEntry {
   readonly serial: string | undefined;
   private imported: KeyObject | undefined;
   private parsed: X509Certificate | undefined;
+  private digest: string | undefined;
+  /** The block's DER bytes (a certificate's, for its digest). */
+  private readonly der: Buffer;
 
   constructor(private readonly facts: SpkiFacts, block: PemBlock, serial: string | undefined, private readonly source: string) {
     this.kid = facts.kid;
@@ -33,6 +36,7 @@ export class PublicKeyEntry {
     this.spki = facts.spki;
     this.pem = block.text;
     this.serial = serial;
+    this.der = block.der;
   }
 
   /** Whether this key came as an X.509 certificate. */
@@ -44,6 +48,17 @@ export class PublicKeyEntry {
   get key(): KeyObject {
     this.imported ??= importSpki(this.facts);
     return this.imported;
+  }
+
+  /** SHA-256 of the block's DER (for a certificate, what the CA verdict cache is keyed by), hex, computed once. */
+  get derDigest(): string {
+    this.digest ??= createHash('sha256').update(this.der).digest('hex');
+    return this.digest;
+  }
+
+  /** Whether `der` is exactly this block's DER (node's reading of the PEM matches ours). */
+  hasDer(der: Uint8Array): boolean {
+    return this.der.equals(der);
   }
 
   /** The certificate, parsed on first use; undefined for a bare key. Throws KeyFileError when node cannot parse it. */
