@@ -45,9 +45,13 @@ export function commandName(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
-/** The command modules a run of `argv` needs: the named command's, or all of them (help, no or unknown command). */
+/**
+ * The command modules a run of `argv` needs: the named command's, none for `--version` alone, or all of them (help,
+ * no or unknown command).
+ */
 export function modulesFor(argv: readonly string[]): readonly CommandModule[] {
   const name = commandName(argv);
+  if (name === undefined && argv.some((word) => word === '-V' || word === '--version') && !argv.some((word) => word === '-h' || word === '--help')) return [];
   const found = name === undefined ? undefined : COMMAND_MODULES.find((module) => module.names.includes(name));
   return found && !found.names.includes('completion') ? [found] : COMMAND_MODULES;
 }

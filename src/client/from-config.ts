@@ -72,7 +72,7 @@ export async function connectClient(config: ConfigView, options: ClientBuildOpti
   // Normally already loaded (tsco loads them with the configuration); imports are cached.
   const { settings: named } = readClientSettings(config);
   const failedPlugins = (await loadPluginsFor({
-    ...(options.connector ? {} : { connector: named.connector }), ...(options.provider ? {} : { securityprovider: named.securityProvider }),
+    ...(options.connector ? {} : { connector: named.connector }), ...(options.provider ? {} : { securityprovider: named.securityProvider }), config,
   })).failed;
   const { settings, problems, logger, counters, provider, connector } = prepare(config, options);
   for (const failure of failedPlugins) logger.warn({ failure }, 'plugin not available');

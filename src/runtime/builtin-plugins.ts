@@ -5,12 +5,13 @@
  * validate; their code only matters to a program that uses them. So there are two ways to load them:
  * - loadBuiltinPlugins(): every plugin (the daemon, tools and tests);
  * - loadBuiltinSchemas() before the configuration, then loadPluginsFor(names) with the connector and provider it
- *   names (tsco: a client run does not pay for the code of connectors it does not use).
+ *   names, and the plugin parts its settings turn on (tsco: a client run does not pay for the code of connectors it
+ *   does not use, nor for aes_security's version 1 codec outside legacy mode).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { registerConfigSchema } from '../config/schema-registry.js';
-import type { ConfigSchema } from '../inter/config.js';
+import type { ConfigSchema, ConfigView } from '../inter/config.js';
 
 /** One built-in plugin: what it provides, its module, and a light module holding its configuration schemas. */
 export interface BuiltinPlugin {
@@ -21,6 +22,11 @@ export interface BuiltinPlugin {
   module: string;
   /** A module exporting the plugin's schemas (and importing little else), and the names of those exports. */
   schemas: { module: string; exports: readonly string[] };
+  /**
+   * Optional parts, relative to this compiled file: each is imported with the plugin when its boolean setting is
+   * on (loadPluginsFor) or always (loadBuiltinPlugins). `module` then names the plugin without them.
+   */
+  parts?: readonly { module: string; setting: string }[];
 }
 
 /** Plugins shipped with the project, relative to this compiled file. */
@@ -42,8 +48,10 @@ export const BUILTIN_PLUGINS: readonly BuiltinPlugin[] = [
     schemas: { module: '../../plugins/connector/nats/options.js', exports: ['natsConfigSchema'] },
   },
   {
-    kind: 'security', names: ['aes_security'], module: '../../plugins/security/aes_security/index.js',
+    kind: 'security', names: ['aes_security'], module: '../../plugins/security/aes_security/core.js',
     schemas: { module: '../../plugins/security/aes_security/schema.js', exports: ['aesConfigSchema'] },
+    // The version 1 codec (Ruby MCollective 2.x messages) only matters in legacy mode.
+    parts: [{ module: '../../plugins/security/aes_security/v1/register.js', setting: 'plugin.aes.legacy' }],
   },
 ];
 
@@ -58,6 +66,8 @@ export interface PluginLoadResult {
 export interface PluginSelection {
   connector?: string | undefined;
   securityprovider?: string | undefined;
+  /** The configuration, for the settings that turn plugin parts on; without it every part is loaded. */
+  config?: ConfigView | undefined;
 }
 
 async function importEach(relatives: readonly string[], use: (module: Record<string, unknown>, relative: string) => void = () => {}): Promise<PluginLoadResult> {
@@ -81,7 +91,7 @@ async function importEach(relatives: readonly string[], use: (module: Record<str
  * it (which then fails with "unknown connector X; known: ...").
  */
 export async function loadBuiltinPlugins(): Promise<PluginLoadResult> {
-  return importEach(BUILTIN_PLUGINS.map((plugin) => plugin.module));
+  return importEach(BUILTIN_PLUGINS.flatMap((plugin) => [plugin.module, ...(plugin.parts ?? []).map((part) => part.module)]));
 }
 
 /** Registers the configuration schemas of every built-in plugin without importing the plugins themselves. */
@@ -109,5 +119,13 @@ export async function loadPluginsFor(selection: PluginSelection): Promise<Plugin
     const providing = ofKind.filter((plugin) => plugin.names.includes(name));
     return providing.length > 0 ? providing : ofKind;
   });
-  return importEach(wanted.map((plugin) => plugin.module));
+  const partOn = (setting: string): boolean => {
+    try {
+      return selection.config?.boolean(setting) ?? true;
+    } catch {
+      // An invalid value is reported by validation; the part is loaded so nothing else fails for its absence.
+      return true;
+    }
+  };
+  return importEach(wanted.flatMap((plugin) => [plugin.module, ...(plugin.parts ?? []).filter((part) => partOn(part.setting)).map((part) => part.module)]));
 }

@@ -3,7 +3,7 @@
  * extensions on output, maps decoded through the shared normaliser so that extension types a
  * peer might send (Set, RegExp, Error, structured-clone references) are refused.
  */
-import { Packr } from 'msgpackr';
+import { msgpackr } from '../util/lazy-require.js';
 import { SerializationError } from '../errors.js';
 import { scanMsgpack } from './scan-msgpack.js';
 import type { Serializer, StructureLimits, StructureVerdict } from './serializer.js';
@@ -18,7 +18,7 @@ const DECODE_LIMITS = { maxNodes: 1_000_000 };
 export class MsgpackSerializer implements Serializer {
   readonly name = FORMAT;
 
-  private readonly packr = new Packr({
+  private readonly packr = new (msgpackr().Packr)({
     useRecords: false,
     moreTypes: false,
     // Maps come back as Map so the normaliser sees every key as sent (msgpackr would silently

@@ -35,8 +35,10 @@ describe('which command module a run loads', () => {
     assert.deepEqual(names(['find', '-I', 'x']), ['ping', 'discover', 'find', 'rpc', 'inventory']);
     assert.deepEqual(names(['keys', 'list']), ['keys']);
     assert.deepEqual(names(['plugin', 'doc']), ['plugin']);
+    assert.deepEqual(names(['--version']), []);
+    assert.deepEqual(names(['-c', 'x.cfg', '-V']), []);
     const all = COMMAND_MODULES.flatMap((module) => module.names);
-    for (const argv of [[], ['--help'], ['help', 'rpc'], ['frobnicate']]) assert.deepEqual(names(argv), all, argv.join(' '));
+    for (const argv of [[], ['--help'], ['help', 'rpc'], ['frobnicate'], ['--version', '--help']]) assert.deepEqual(names(argv), all, argv.join(' '));
   });
 });
 
@@ -56,6 +58,7 @@ describe('what a tsco run loads', () => {
       `plugin.aes.client_public = ${keys.publicPath}`, `plugin.aes.client_cert_dir = ${dir}`,
     ];
     writeFileSync(join(dir, 'amqp.cfg'), [...common, 'connector = amqp', 'plugin.amqp.host = 127.0.0.1', `plugin.amqp.port = ${deadPort}`, 'plugin.amqp.connect_timeout = 5'].join('\n'));
+    writeFileSync(join(dir, 'legacy.cfg'), [...common, 'plugin.aes.legacy = 1', 'connector = amqp', 'plugin.amqp.host = 127.0.0.1', `plugin.amqp.port = ${deadPort}`, 'plugin.amqp.connect_timeout = 5'].join('\n'));
     writeFileSync(join(dir, 'rabbitmq.cfg'), [...common, 'connector = rabbitmq', 'plugin.rabbitmq.pool.size = 1', 'plugin.rabbitmq.pool.1.host = 127.0.0.1',
       `plugin.rabbitmq.pool.1.port = ${deadPort}`, 'plugin.rabbitmq.connect_timeout = 5', 'plugin.rabbitmq.amqp_prt = 1'].join('\n'));
   });
@@ -79,14 +82,20 @@ describe('what a tsco run loads', () => {
     assert.equal(run.status, 5, run.stderr);
     assert.match(run.stderr, /TSC_BROKER_UNAVAILABLE|refused/);
     for (const used of ['dist/src/cli/tsco/rpc-commands.js', 'dist/plugins/connector/amqp/index.js', 'node_modules/amqplib/',
-      'dist/plugins/security/aes_security/index.js', 'dist/plugins/connector/stomp/options.js']) {
+      'dist/plugins/security/aes_security/core.js', 'dist/plugins/connector/stomp/options.js']) {
       assert.ok(has(run.modules, used), `${used} is loaded`);
     }
     for (const unused of ['keys-commands.js', 'plugin-doc.js', 'tsco/decode.js', 'node_modules/@peculiar/', 'dist/src/keys/x509.js', 'dist/src/keys/ca.js', 'dist/src/keys/generate.js',
       'dist/plugins/connector/stomp/index.js', 'dist/plugins/connector/memory/index.js', 'node_modules/pino/', 'node_modules/ajv/dist/ajv.js',
-      'node_modules/msgpackr-extract/', 'node_modules/re2js/', 'node_modules/js-yaml/', 'ddl-validator.generated']) {
+      'node_modules/msgpackr-extract/', 'node_modules/re2js/', 'node_modules/js-yaml/', 'ddl-validator.generated', 'aes_security/v1/register.js', 'aes_security/v1/codec.js']) {
       assert.ok(!has(run.modules, unused), `${unused} is not loaded`);
     }
+  });
+
+  test('with plugin.aes.legacy = 1 the version 1 codec is loaded too (the plugin part the setting turns on)', () => {
+    const run = loaded(['-c', join(dir, 'legacy.cfg'), 'rpc', 'rpcutil', 'ping', '-I', 'node1']);
+    assert.equal(run.status, 5, run.stderr);
+    for (const used of ['aes_security/v1/register.js', 'aes_security/v1/adapter.js']) assert.ok(has(run.modules, used), `${used} is loaded`);
   });
 
   test('tsco ping over rabbitmq (STOMP): no amqplib for a client, and the other plugins\' settings still validate', () => {

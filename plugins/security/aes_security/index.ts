@@ -1,11 +1,9 @@
-/** Registers the aes_security provider and its `plugin.aes.*` configuration keys. */
-import { registerConfigSchema } from '../../../src/config/index.js';
-import { registerSecurityProvider } from '../../../src/security/registry.js';
-import { AesSecurityProvider } from './provider.js';
-import { aesConfigSchema } from './schema.js';
-
-registerConfigSchema(aesConfigSchema);
-registerSecurityProvider('aes_security', (context) => new AesSecurityProvider(context));
+/**
+ * The aes_security plugin: registers the provider and its `plugin.aes.*` configuration keys (core.ts), and the
+ * version 1 codec of legacy mode (v1/register.ts).
+ */
+import './core.js';
+import './v1/register.js';
 
 export { AesSecurityProvider } from './provider.js';
 export { aesConfigSchema } from './schema.js';

@@ -1,10 +1,32 @@
 /**
  * The legacy wire mode's settings (`plugin.aes.protocol`, `legacy`, `legacy_callers`, the `marshal` serializer):
- * their start-up checks, and the warning that says what protocol version 1 gives up.
+ * their start-up checks, the warning that says what protocol version 1 gives up, and where the version 1 codec
+ * comes from. The codec (v1/, a YAML and a Marshal implementation) is the plugin's legacy part, v1/register.ts: the
+ * plugin entry (index.ts) loads it, and `tsco` loads it only when `plugin.aes.legacy` is on (src/runtime/builtin-plugins.ts).
  */
 import type { KeyType } from '../../../src/keys/key-types.js';
 import { nameProblem } from '../../../src/names.js';
+import type { CodecServices, ProtocolCodec } from './codec.js';
 import type { AesSettings } from './settings.js';
+
+/** Builds the version 1 codec. */
+export type LegacyCodecFactory = (services: CodecServices) => ProtocolCodec;
+
+let legacyCodecFactory: LegacyCodecFactory | undefined;
+
+/** Makes the version 1 codec available (v1/register.ts calls it when imported). */
+export function registerLegacyCodec(factory: LegacyCodecFactory): void {
+  legacyCodecFactory = factory;
+}
+
+/** The version 1 codec; throws naming the module to import when the legacy part was not loaded. */
+export function createLegacyCodec(services: CodecServices): ProtocolCodec {
+  if (!legacyCodecFactory) {
+    throw new Error('plugin.aes.legacy = 1 needs the version 1 codec, which is not loaded: import plugins/security/aes_security/index.js ' +
+      '(or its legacy part, v1/register.js), or load the plugins with loadBuiltinPlugins()');
+  }
+  return legacyCodecFactory(services);
+}
 
 /** Every problem of the legacy settings; `at(key)` names a setting with its origin, `ownKeyType` reads our key (undefined when it cannot). */
 export function legacyProblems(settings: AesSettings, at: (key: string) => string, ownKeyType: () => KeyType | undefined): string[] {

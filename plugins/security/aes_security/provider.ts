@@ -12,12 +12,11 @@ import { calleridFor, nameProblem } from '../../../src/names.js';
 import { CodecReplyContext, type CodecServices, type ProtocolCodec } from './codec.js';
 import { FreshnessGuard } from './freshness.js';
 import { Keyring } from './keyring/index.js';
-import { legacyProblems, legacyWarning } from './legacy.js';
+import { createLegacyCodec, legacyProblems, legacyWarning } from './legacy.js';
 import { PayloadPolicy } from './payload.js';
 import { SenderBinding } from './sender-binding.js';
 import { readAesSettings, type AesSettings } from './settings.js';
-import { V1Codec } from './v1/adapter.js';
-import { looksLikeV1 } from './v1/codec.js';
+import { looksLikeV1 } from './v1/detect.js';
 import { V2Codec, replyModeFor } from './v2/codec.js';
 
 /** The aes_security SecurityProvider. */
@@ -56,7 +55,7 @@ export class AesSecurityProvider implements SecurityProvider {
     };
     const v2 = new V2Codec(services);
     // Version 1 is read only in legacy mode; without it a version 1 message is refused as such (decoderFor).
-    const v1 = s.legacy ? new V1Codec(services) : undefined;
+    const v1 = s.legacy ? createLegacyCodec(services) : undefined;
     this.codecs = v1 ? [v2, v1] : [v2];
     this.encoder = v1 && s.protocol === 1 ? v1 : v2;
     this.fallback = v2;

@@ -27,7 +27,7 @@ export function configPath(option: string | undefined, env: NodeJS.ProcessEnv = 
 /** The connector and security provider `config` names (their defaults when unset). */
 function selection(config: ConfigView): PluginSelection {
   const { settings } = readClientSettings(config);
-  return { connector: settings.connector, securityprovider: settings.securityProvider };
+  return { connector: settings.connector, securityprovider: settings.securityProvider, config };
 }
 
 /** Loads the plugin schemas, the configuration, then the plugins it names; warnings go to standard error. Throws ConfigError. */

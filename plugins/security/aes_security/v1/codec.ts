@@ -17,21 +17,16 @@ import { MAX_TTL, describe, filterToRuby, integerField, nameField, outerFields, 
 import { DEFAULT_V1_LIMITS, type V1Limits } from './limits.js';
 import { readMarshal, writeMarshal } from './marshal.js';
 import { RubyHash, RubySymbol, symHash, type RubyValue } from './ruby-values.js';
+import { looksLikeV1, type V1Serializer } from './detect.js';
+
+export { looksLikeV1, type V1Serializer } from './detect.js';
 import { emitYaml } from './yaml-emit.js';
 import { loadYaml } from './yaml-load.js';
 
-/** The two serializers of version 1: `plugin.aes.serializer = yaml`, or Marshal (Ruby's default). */
-export type V1Serializer = 'yaml' | 'marshal';
 
 const MAX_MSGTIME = 2 ** 40;
 const MAX_BASE64 = 64 * 1024 * 1024;
 
-/** The serializer a message is written in when it looks like version 1 (Marshal 0x04 0x08, YAML `---`), else null. */
-export function looksLikeV1(bytes: Uint8Array): V1Serializer | null {
-  if (bytes.length >= 2 && bytes[0] === 0x04 && bytes[1] === 0x08) return 'marshal';
-  if (bytes.length >= 3 && bytes[0] === 0x2d && bytes[1] === 0x2d && bytes[2] === 0x2d) return 'yaml';
-  return null;
-}
 
 /** Serializes a Ruby value as Ruby's `YAML.dump` or `Marshal.dump` would. */
 export function serializeV1(value: RubyValue, serializer: V1Serializer): Buffer {

@@ -4,10 +4,11 @@
  * exactly those bytes are signed and authenticated, with no canonicalisation step.
  * Parsing is strict: every field is type-checked and any deviation is a MalformedMessageError naming it.
  */
-import { Packr } from 'msgpackr';
+import type { Packr } from 'msgpackr';
 import { MalformedMessageError } from '../../../../src/errors.js';
 import { GCM_IV_BYTES, X25519_KEY_BYTES } from '../primitives.js';
 import { isName, type NameKind } from '../../../../src/names.js';
+import { msgpackr } from '../../../../src/util/lazy-require.js';
 
 /** The protocol version this module writes and reads. Version 1 is reserved for MCollective-compatible messages. */
 export const PROTOCOL_VERSION = 2;
@@ -66,11 +67,12 @@ export type ReplyHeader = {
   pubkey?: string;
 } & ({ mode: 'rsa'; to: string; wrappedkey: Uint8Array } | { mode: 'ephemeral'; epk: Uint8Array });
 
-const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, bundleStrings: false });
+let envelopePackr: Packr | undefined;
+const packer = (): Packr => (envelopePackr ??= new (msgpackr().Packr)({ useRecords: false, moreTypes: false, mapsAsObjects: true, bundleStrings: false }));
 
 /** msgpack encoding used for envelopes and headers. */
 export function pack(value: unknown): Buffer {
-  return packr.pack(value);
+  return packer().pack(value);
 }
 
 /** First bytes of every envelope: "TSC". */
@@ -105,7 +107,7 @@ export function encodeEnvelope(kind: MessageKind, headerBytes: Uint8Array, ciphe
 
 function unpack(bytes: Uint8Array, what: string): unknown {
   try {
-    return packr.unpack(bytes);
+    return packer().unpack(bytes);
   } catch (error) {
     throw new MalformedMessageError(`${what} is not valid msgpack (${(error as Error).message})`, { cause: error });
   }
