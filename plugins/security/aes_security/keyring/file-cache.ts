@@ -3,8 +3,9 @@
  * `key_recheck_interval`), so the per-message path never parses a file; and the permission and passphrase rules of
  * private key files.
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { KeyFileError } from '../../../../src/errors.js';
+import { readOpenFile } from '../../../../src/util/read-file.js';
 
 /** Largest file the cache reads (key files, the CA, a CRL, a revocation list, the identity map): bounded before reading. */
 export const MAX_KEY_FILE_BYTES = 64 * 1024 * 1024;
@@ -78,14 +79,7 @@ export class KeyFileCache<T> {
       const stats = fstatSync(fd);
       fresh.signature = `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
       if (stats.size > MAX_KEY_FILE_BYTES) throw new KeyFileError(`${path}: ${stats.size} bytes; a key file holds at most ${MAX_KEY_FILE_BYTES}`);
-      const buffer = Buffer.allocUnsafe(stats.size);
-      let read = 0;
-      while (read < buffer.length) {
-        const n = readSync(fd, buffer, read, buffer.length - read, read);
-        if (n === 0) break;
-        read += n;
-      }
-      fresh.value = this.parse(buffer.toString('utf8', 0, read), path, stats);
+      fresh.value = this.parse(readOpenFile(fd, stats.size).toString('utf8'), path, stats);
     } catch (error) {
       fresh.error = error instanceof KeyFileError ? error : new KeyFileError(`${path}: ${(error as Error).message}`, { cause: error });
     } finally {

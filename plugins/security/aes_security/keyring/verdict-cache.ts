@@ -12,10 +12,11 @@
  * another CA is ignored (counted, one rate-limited warning) and rewritten at the next flush.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Counters, Logger } from '../../../../src/inter/logger.js';
 import { LogLimiter } from '../../../../src/util/log-limiter.js';
+import { readOpenFile } from '../../../../src/util/read-file.js';
 import type { VerdictCacheLocation } from '../settings.js';
 import type { PrivateKey } from './own-keys.js';
 
@@ -264,14 +265,7 @@ function readBounded(path: string): Buffer | null {
     const stats = fstatSync(fd);
     if (!stats.isFile()) throw new Error('it is not a regular file');
     if (stats.size > VERDICT_CACHE_MAX_BYTES) throw new Error(`it is ${stats.size} bytes, more than the ${VERDICT_CACHE_MAX_BYTES} a verdict cache may hold`);
-    const buffer = Buffer.allocUnsafe(stats.size);
-    let read = 0;
-    while (read < buffer.length) {
-      const n = readSync(fd, buffer, read, buffer.length - read, read);
-      if (n === 0) break;
-      read += n;
-    }
-    return buffer.subarray(0, read);
+    return readOpenFile(fd, stats.size);
   } finally {
     closeSync(fd);
   }
