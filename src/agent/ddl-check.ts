@@ -4,11 +4,11 @@
  * say: patterns the linear-time engine compiles, keywords that fit their input's type, defaults and enum values
  * that are valid inputs, aggregates over declared outputs of a fitting type.
  */
+import { fileURLToPath } from 'node:url';
 import { AgentDescriptionError } from '../errors.js';
 import { type ActionDdl, type AgentDdl, type DdlType, type InputDdl, type OutputDdl } from './ddl.js';
 import { inputValueProblem, typeProblem } from './inputs.js';
 import type { ValidateFunction } from 'ajv';
-import { fileURLToPath } from 'node:url';
 import { lazyRequire } from '../util/lazy-require.js';
 import { compileLinear, linearPatternProblem, schemaProblems } from './validator.js';
 
@@ -23,6 +23,7 @@ export function descriptionValidator(): ValidateFunction {
   documentValidator ??= loadValidatorBuilder()(compileLinear);
   return documentValidator;
 }
+
 const MAX_DEFAULT_DEPTH = 16;
 
 /** Every problem of `value` as an agent description (empty when it is a valid one). */
