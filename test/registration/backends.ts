@@ -3,13 +3,13 @@
  * PostgreSQL schema named after this process), and the rule for PostgreSQL: when it is unreachable its tests
  * are skipped with the reason locally and fail under CI=true, like the broker tests.
  */
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { RegistrationBackend, RegistrationStore } from '../../src/inter/registration.js';
+import type { RegistrationBackend, RegistrationStore, RegistrationUpdate } from '../../src/inter/registration.js';
 import { openRegistrationStore, type RegistrationStoreSettings } from '../../src/registration/stores/index.js';
 import { SqliteRegistrationStore } from '../../src/registration/stores/sqlite.js';
 
@@ -79,6 +79,25 @@ export function fixture(variant: TestBackend): BackendFixture {
     ? async () => SqliteRegistrationStore.open({ path: settings.path, combine: 'predicate' })
     : () => openRegistrationStore(settings);
   return { backend, variant, settings, open, cleanup };
+}
+
+/**
+ * In a describe block: opens `variant` in a fresh place before its tests with every node of `nodes` recorded, and
+ * closes and removes it after them. Returns the store, for the tests to call once the hooks ran.
+ */
+export function seededStore(variant: TestBackend, nodes: readonly RegistrationUpdate[]): () => RegistrationStore {
+  let place: BackendFixture | undefined;
+  let store: RegistrationStore | undefined;
+  before(async () => {
+    place = fixture(variant);
+    store = await place.open();
+    for (const node of nodes) await store.record(node);
+  });
+  after(async () => {
+    await store?.close();
+    await place?.cleanup();
+  });
+  return () => store!;
 }
 
 /** Every backend. */

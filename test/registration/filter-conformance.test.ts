@@ -2,13 +2,13 @@
  * One set of filters, four evaluators: the in-memory matcher the daemon uses (compileFilter) is the reference,
  * and the sqlite, postgresql and directory stores must select exactly the same nodes, in identity order.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileFilter } from '../../src/filter/match.js';
 import type { RequestFilter } from '../../src/inter/message.js';
-import type { RegistrationQuery, RegistrationStore } from '../../src/inter/registration.js';
+import type { RegistrationQuery } from '../../src/inter/registration.js';
 import { factsObject } from '../../src/registration/stores/record.js';
-import { fixture, forEachBackend, type BackendFixture } from './backends.js';
+import { forEachBackend, seededStore } from './backends.js';
 import { NODES, QUERIES } from './filter-cases.js';
 
 /** What the daemon's matcher selects, with the query's scope applied as the stores define it. */
@@ -32,24 +32,13 @@ test('the cases discriminate: few select nothing or everything, and the tricky o
 });
 
 forEachBackend('filter conformance', (backend) => {
-  let place: BackendFixture;
-  let store: RegistrationStore;
-
-  before(async () => {
-    place = fixture(backend);
-    store = await place.open();
-    for (const node of NODES) await store.record(node);
-  });
-  after(async () => {
-    await store.close();
-    await place.cleanup();
-  });
+  const store = seededStore(backend, NODES);
 
   for (const { name, query } of QUERIES) {
     test(name, async () => {
       const expected = reference(query);
-      assert.deepEqual(await store.query(query), expected);
-      assert.equal(await store.count(query), expected.length);
+      assert.deepEqual(await store().query(query), expected);
+      assert.equal(await store().count(query), expected.length);
     });
   }
 });

@@ -3,12 +3,12 @@
  * padded, infinite, empty, accented, astral, lexical look-alikes): every backend must select what the daemon's
  * matcher selects.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileFilter } from '../../src/filter/match.js';
-import type { RegistrationFactFilter, RegistrationStore, RegistrationUpdate } from '../../src/inter/registration.js';
+import type { RegistrationFactFilter, RegistrationUpdate } from '../../src/inter/registration.js';
 import { factsObject } from '../../src/registration/stores/record.js';
-import { fixture, forEachBackend, type BackendFixture } from './backends.js';
+import { forEachBackend, seededStore } from './backends.js';
 
 const VALUES = [
   '0', '1', '-1', '1.0', '1.10', '1.9', '10', '2', '+3', '.5', '5.', '1e3', '1E-2', '1e999', '-1e999', ' 7 ', '-0', '00', '007',
@@ -85,24 +85,13 @@ test('the random filters select varied sets', () => {
 });
 
 forEachBackend('random fact filters', (backend) => {
-  let place: BackendFixture;
-  let store: RegistrationStore;
-
-  before(async () => {
-    place = fixture(backend);
-    store = await place.open();
-    for (const node of NODES) await store.record(node);
-  });
-  after(async () => {
-    await store.close();
-    await place.cleanup();
-  });
+  const store = seededStore(backend, NODES);
 
   test('200 filters agree with the daemon matcher', async () => {
     const disagreements: string[] = [];
     for (const filter of FILTERS) {
       const expected = reference(filter);
-      const actual = await store.query({ filter: { fact: filter } });
+      const actual = await store().query({ filter: { fact: filter } });
       if (JSON.stringify(actual) !== JSON.stringify(expected)) {
         disagreements.push(`${JSON.stringify(filter)}: expected ${expected.length} [${expected.slice(0, 5).join(' ')}...], got ${actual.length} [${actual.slice(0, 5).join(' ')}...]`);
       }
@@ -114,7 +103,7 @@ forEachBackend('random fact filters', (backend) => {
     const disagreements: string[] = [];
     for (const compound of COMPOUNDS) {
       const expected = reference([], compound);
-      const actual = await store.query({ filter: { compound } });
+      const actual = await store().query({ filter: { compound } });
       if (JSON.stringify(actual) !== JSON.stringify(expected)) disagreements.push(`${JSON.stringify(compound)}: expected ${expected.length}, got ${actual.length}`);
     }
     assert.deepEqual(disagreements, []);
