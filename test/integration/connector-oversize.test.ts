@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import '../../plugins/connector/amqp/index.js';
 import '../../plugins/connector/stomp/index.js';
 import { MemoryBroker, MemoryConnector } from '../../plugins/connector/memory/index.js';
@@ -23,7 +23,7 @@ import { MemoryCounters } from '../../src/util/counters.js';
 import { CapturingLogger } from '../../src/util/log.js';
 import { BROKERS, STOMP_CREDENTIALS, amqpGate, brokerGate, stompTestSettings } from './harness/brokers.js';
 import type { ServiceGate } from '../harness/gate.js';
-import { type DaemonProcess, rawAmqpPublish, rawStompSend, startDaemonProcess } from './harness/daemon-process.js';
+import { type DaemonProcess, callRpcutil, rawAmqpPublish, rawStompSend, startDaemonProcess } from './harness/daemon-process.js';
 
 const LIMIT = 64 * 1024;
 const run = randomBytes(3).toString('hex');
@@ -173,12 +173,7 @@ describe('max_message_size: a real tscollectived', () => {
       try {
         daemon = await startDaemonProcess(settings as Record<string, string | number>);
         session = await connectClient(configFromObject(daemon.clientSettings), { logger: new CapturingLogger() });
-        const call = async (action: string): Promise<Record<string, unknown>> => {
-          const result = await session!.client.call('rpcutil', action, {}, { nodes: [daemon!.identity], timeoutMs: 20_000 });
-          assert.equal(result.items.length, 1, `${action}: one reply from the daemon (stderr: ${daemon!.stderr()})`);
-          assert.equal(result.items[0]!.statuscode, 0);
-          return result.items[0]!.data;
-        };
+        const call = (action: string) => callRpcutil(session!.client, daemon!, action);
         await call('ping');
         const before = await call('daemon_stats');
         const baselineKb = daemon.memory().rssKb;

@@ -17,7 +17,7 @@ import { MessageTooLargeError } from '../../src/errors.js';
 import type { InboundMessage } from '../../src/inter/connector.js';
 import { MemoryCounters } from '../../src/util/counters.js';
 import { CapturingLogger } from '../../src/util/log.js';
-import { type DaemonProcess, startDaemonProcess } from './harness/daemon-process.js';
+import { type DaemonProcess, callRpcutil, startDaemonProcess } from './harness/daemon-process.js';
 import { PrivateNatsServer, natsServerGate, natsTestSettings } from './harness/nats.js';
 
 const gate = natsServerGate();
@@ -117,12 +117,7 @@ describe('nats: max_message_size', () => {
     try {
       daemon = await startDaemonProcess(settings);
       session = await connectClient(configFromObject({ ...daemon.clientSettings, ...settings }), { logger: new CapturingLogger() });
-      const call = async (action: string): Promise<Record<string, unknown>> => {
-        const result = await session!.client.call('rpcutil', action, {}, { nodes: [daemon!.identity], timeoutMs: 20_000 });
-        assert.equal(result.items.length, 1, `${action}: one reply from the daemon (stderr: ${daemon!.stderr()})`);
-        assert.equal(result.items[0]!.statuscode, 0);
-        return result.items[0]!.data;
-      };
+      const call = (action: string) => callRpcutil(session!.client, daemon!, action);
       await call('ping');
       const before = await call('daemon_stats');
       const baselineKb = daemon.memory().rssKb;

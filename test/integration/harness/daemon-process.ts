@@ -11,7 +11,9 @@ import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import amqp from 'amqplib';
+import type { RpcClient } from '../../../src/client/index.js';
 import { generateKeyPairFiles } from '../../../src/keys/index.js';
 
 /** The daemon of this build. */
@@ -97,6 +99,14 @@ export async function startDaemonProcess(connectorSettings: Record<string, strin
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return daemon;
+}
+
+/** Calls rpcutil `action` on `daemon` alone and returns its data, asserting one reply with status 0. */
+export async function callRpcutil(client: RpcClient, daemon: DaemonProcess, action: string): Promise<Record<string, unknown>> {
+  const result = await client.call('rpcutil', action, {}, { nodes: [daemon.identity], timeoutMs: 20_000 });
+  assert.equal(result.items.length, 1, `${action}: one reply from the daemon (stderr: ${daemon.stderr()})`);
+  assert.equal(result.items[0]!.statuscode, 0);
+  return result.items[0]!.data;
 }
 
 /** Where and as whom a raw STOMP publisher connects. */
